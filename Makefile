@@ -1,0 +1,35 @@
+# voxode: `make demo` runs the main job, `make test` the test suite. Both set up .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check --quiet
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+OUT ?= out
+
+.PHONY: demo test bench clean
+
+$(RUN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e .
+	touch $@
+
+# torch is pinned and installed first: TauFactor 2 (the tortuosity reference) needs it, and an
+# unpinned torch would pull a multi-GB CUDA build.
+$(TEST_STAMP): $(RUN_STAMP)
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[test]'
+	touch $@
+
+demo: $(RUN_STAMP)
+	bash scripts/demo.sh $(OUT)
+
+test: $(TEST_STAMP)
+	$(PY) -m pytest -q
+
+bench: $(TEST_STAMP)
+	$(PY) benchmarks/bench_generate.py
+
+clean:
+	rm -rf $(VENV) $(OUT)

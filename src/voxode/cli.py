@@ -1,0 +1,170 @@
+"""The `voxode` command: one sub-command per pipeline stage, mirroring the Python API.
+
+Bad input ends with a one-line error on stderr and exit code 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from voxode.electrode import Electrode
+from voxode.errors import VoxodeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="voxode: digital twins of thick battery electrodes.")
+recipe_app = typer.Typer(no_args_is_help=True, help="Recipes: presets to start from.")
+app.add_typer(recipe_app, name="recipe")
+
+err = Console(stderr=True)
+out = Console()
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+@recipe_app.command("show")
+def recipe_show(preset: Annotated[str, typer.Argument(help="paper-pristine, paper-bilayer or paper-bilayer-reverse")]
+                ) -> None:
+    """Print a preset recipe (YAML) to copy and edit."""
+    from voxode.recipe import preset_text
+
+    sys.stdout.write(preset_text(preset))
+
+
+@app.command()
+def generate(
+    recipe: Annotated[str, typer.Argument(help="Recipe file (YAML/TOML) or preset name.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")],
+    voxel_um: Annotated[Optional[float], typer.Option("--voxel-um", help="Voxel size (um), overrides the recipe.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed, overrides the recipe.")] = None,
+    quiet: Quiet = False,
+    as_json: AsJson = False,
+) -> None:
+    """Generate a stochastic 3D electrode from a recipe."""
+    from voxode.generate import generate as run_generate
+    from voxode.recipe import load_recipe
+    from voxode.summary import electrode_summary
+
+    spec = load_recipe(recipe)
+    if voxel_um is not None or seed is not None:
+        spec = spec.with_overrides(voxel_um=voxel_um, seed=seed)
+    with err.status("generating", spinner="dots") if not quiet else nullcontext() as status:
+        def stage(msg: str) -> None:
+            if status is not None:
+                status.update(msg)
+        electrode = run_generate(spec, on_stage=stage)
+    electrode.save(output)
+    summary = electrode_summary(electrode) | {"output": str(output)}
+    if as_json:
+        _print_json(summary)
+    elif not quiet:
+        out.print(f"wrote {output}: {summary['particles']} particles, NMC {summary['fraction_nmc']:.3f}, "
+                  f"{summary['theoretical_capacity_mah_cm2']:.2f} mAh/cm^2")
+
+
+@app.command()
+def info(electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")], as_json: AsJson = False) -> None:
+    """Phase fractions, porosity, loading, capacity and particle sizes of an electrode."""
+    from voxode.summary import electrode_summary
+
+    summary = electrode_summary(Electrode.load(electrode))
+    if as_json:
+        _print_json(summary)
+        return
+    from rich.table import Table
+
+    table = Table(title=str(electrode), show_header=False)
+    for key, value in summary.items():
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    out.print(table)
+
+
+@app.command()
+def export(
+    electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
+    tiff: Annotated[bool, typer.Option("--tiff", help="Labelled TIFF stacks <stem>_phases.tif, <stem>_particles.tif.")] = False,
+    vtk: Annotated[bool, typer.Option("--vtk", help="VTK image <stem>.vti (ParaView).")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output stem (default: beside the input).")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Export an electrode as TIFF stacks and/or a VTK image."""
+    if not (tiff or vtk):
+        raise VoxodeError("export: choose --tiff and/or --vtk")
+    e = Electrode.load(electrode)
+    stem = output if output is not None else electrode.with_suffix("")
+    written: list[Path] = []
+    if tiff:
+        from voxode.io.tiff import write_tiff_stacks
+
+        written += write_tiff_stacks(e, stem)
+    if vtk:
+        from voxode.io.vtk import write_vti
+
+        written.append(write_vti(e, stem.with_suffix(".vti")))
+    if as_json:
+        _print_json({"written": [str(p) for p in written]})
+    else:
+        out.print("wrote " + ", ".join(str(p) for p in written))
+
+
+@app.command("import")
+def import_(
+    stack: Annotated[Path, typer.Argument(help="Labelled TIFF stack: 0 pore, 1 NMC, 2 CBD (pages = z).")],
+    voxel_um: Annotated[float, typer.Option("--voxel-um", help="Voxel size (um).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")],
+    particles: Annotated[Optional[Path], typer.Option("--particles", help="TIFF stack of particle ids (else watershed).")] = None,
+    cbd_nanoporosity: Annotated[float, typer.Option(help="Nanoporosity of the CBD phase.")] = 0.5,
+    as_json: AsJson = False,
+) -> None:
+    """Import a labelled TIFF stack (tomography) as an electrode."""
+    from voxode.io.importing import import_tiff
+    from voxode.summary import electrode_summary
+
+    if not voxel_um > 0:
+        raise VoxodeError(f"--voxel-um must be positive, got {voxel_um:g}")
+    e = import_tiff(stack, voxel_um=voxel_um, particles_path=particles, cbd_nanoporosity=cbd_nanoporosity)
+    e.save(output)
+    summary = electrode_summary(e) | {"output": str(output)}
+    if as_json:
+        _print_json(summary)
+    else:
+        out.print(f"wrote {output}: {summary['particles']} particles")
+
+
+@app.command()
+def plot(
+    electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Figure file (.png or .svg).")],
+) -> None:
+    """Sections coloured by phase and the measured particle size distribution vs the recipe's."""
+    from voxode.plots import plot_electrode
+    from voxode.recipe import recipe_from_dict
+
+    e = Electrode.load(electrode)
+    recipe = recipe_from_dict(e.recipe, source=str(electrode)) if e.recipe is not None else None
+    plot_electrode(e, output, recipe)
+    out.print(f"wrote {output}")
+
+
+def main() -> None:
+    """Entry point: typed errors become one line on stderr and exit code 2 (usage errors too, via typer)."""
+    try:
+        app()
+    except VoxodeError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

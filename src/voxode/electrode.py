@@ -1,0 +1,185 @@
+"""The Electrode: voxode's one data model, shared by every stage.
+
+An Electrode is a voxel image of a porous electrode plus what is known about how it was made:
+
+- ``phases`` (uint8, indexed ``[x, y, z]``): 0 pore (electrolyte), 1 active material (NMC),
+  2 carbon-binder domain (CBD, nanoporous). z is through-plane; z = 0 is the current collector
+  and z = L the separator side.
+- ``particle_ids`` (int32, same shape): 0 where no particle, else the particle's id.
+- ``voxel_um``: edge length of a cubic voxel in micrometres.
+- ``particles``: one row per particle id (the analytic particle list of a generated electrode;
+  for an imported image only ids, layer 0 and population ``"imported"``).
+- ``layers``: the through-plane layers, each with its z-range (um) and the material data that
+  later stages need (CBD nanoporosity, NMC density, specific capacity).
+- ``recipe``: the validated recipe it was generated from (``None`` for imports), as plain data.
+- ``provenance``: seed, voxode version, source, creation time.
+
+Save/load is lossless, as one ``.npz`` file (no pickles).
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from voxode.errors import ElectrodeFileError, ImageError
+from voxode.io.atomic import atomic_path
+
+PORE: int = 0
+NMC: int = 1
+CBD: int = 2
+PHASE_NAMES: dict[int, str] = {PORE: "pore", NMC: "nmc", CBD: "cbd"}
+
+FORMAT_VERSION = 1
+_PARTICLE_PREFIX = "particles."
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One through-plane layer of an electrode (z measured from the current collector, um)."""
+
+    name: str
+    z0_um: float
+    z1_um: float
+    cbd_nanoporosity: float = 0.5
+    nmc_density_g_cm3: float = 4.75
+    specific_capacity_mah_g: float = 200.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Electrode:
+    """A voxelised electrode: phases, particle ids, voxel size, particle list, layers, provenance."""
+
+    phases: np.ndarray
+    particle_ids: np.ndarray
+    voxel_um: float
+    particles: pd.DataFrame
+    layers: list[Layer]
+    recipe: dict[str, Any] | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.phases = np.ascontiguousarray(self.phases, dtype=np.uint8)
+        self.particle_ids = np.ascontiguousarray(self.particle_ids, dtype=np.int32)
+        if self.phases.ndim != 3:
+            raise ImageError(f"phases must be a 3D array, got shape {self.phases.shape}")
+        if self.phases.shape != self.particle_ids.shape:
+            raise ImageError(
+                f"phases {self.phases.shape} and particle_ids {self.particle_ids.shape} differ in shape")
+        if not self.voxel_um > 0:
+            raise ImageError(f"voxel_um must be positive, got {self.voxel_um}")
+        if self.phases.max(initial=0) > CBD:
+            raise ImageError("phases may only hold 0 (pore), 1 (NMC) or 2 (CBD)")
+        if np.any((self.particle_ids > 0) & (self.phases != NMC)):
+            raise ImageError("particle ids found outside the NMC phase")
+
+    # ----------------------------------------------------------------- geometry
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(n) for n in self.phases.shape)  # type: ignore[return-value]
+
+    @property
+    def size_um(self) -> tuple[float, float, float]:
+        """Box edge lengths (x, y, z) in um."""
+        return tuple(n * self.voxel_um for n in self.shape)  # type: ignore[return-value]
+
+    @property
+    def thickness_um(self) -> float:
+        return self.shape[2] * self.voxel_um
+
+    def z_centres_um(self) -> np.ndarray:
+        """Through-plane coordinate (um from the current collector) of each voxel plane centre."""
+        return (np.arange(self.shape[2]) + 0.5) * self.voxel_um
+
+    def layer_index_of_planes(self) -> np.ndarray:
+        """Index into ``layers`` of every z plane (int array of length nz)."""
+        z = self.z_centres_um()
+        idx = np.zeros(z.shape, dtype=np.int64)
+        for i, layer in enumerate(self.layers):
+            idx[(z >= layer.z0_um) & (z < layer.z1_um)] = i
+        return idx
+
+    def cbd_nanoporosity_planes(self) -> np.ndarray:
+        """CBD nanoporosity of each z plane (from the layer the plane belongs to)."""
+        eps = np.array([layer.cbd_nanoporosity for layer in self.layers], dtype=float)
+        return eps[self.layer_index_of_planes()]
+
+    def nmc_density_planes_g_cm3(self) -> np.ndarray:
+        dens = np.array([layer.nmc_density_g_cm3 for layer in self.layers], dtype=float)
+        return dens[self.layer_index_of_planes()]
+
+    @property
+    def n_particles(self) -> int:
+        return int(len(self.particles))
+
+    # ----------------------------------------------------------------- save / load
+    def save(self, path: str | Path) -> Path:
+        """Write the electrode losslessly to one compressed ``.npz`` file, atomically."""
+        path = Path(path)
+        arrays: dict[str, np.ndarray] = {"phases": self.phases, "particle_ids": self.particle_ids}
+        for col in self.particles.columns:
+            values = self.particles[col].to_numpy()
+            if values.dtype == object:
+                values = values.astype(str)
+            arrays[_PARTICLE_PREFIX + col] = values
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "voxel_um": self.voxel_um,
+            "particle_columns": list(self.particles.columns),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "recipe": self.recipe,
+            "provenance": self.provenance,
+        }
+        arrays["meta_json"] = np.array(json.dumps(meta))
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Electrode":
+        """Read an electrode written by :meth:`save`; a missing or corrupt file raises ElectrodeFileError."""
+        path = Path(path)
+        if not path.is_file():
+            raise ElectrodeFileError(f"electrode file not found: {path}")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta_json"]))
+                phases = data["phases"]
+                ids = data["particle_ids"]
+                cols = {c: data[_PARTICLE_PREFIX + c] for c in meta["particle_columns"]}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+            reason = f"missing entry {exc}" if isinstance(exc, KeyError) else "not an uncorrupted .npz archive"
+            raise ElectrodeFileError(f"{path} is not a voxode electrode file ({reason})") from None
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ElectrodeFileError(
+                f"{path} has electrode format {meta.get('format_version')}, this voxode reads {FORMAT_VERSION}")
+        return cls(
+            phases=phases,
+            particle_ids=ids,
+            voxel_um=float(meta["voxel_um"]),
+            particles=pd.DataFrame(cols),
+            layers=[Layer(**d) for d in meta["layers"]],
+            recipe=meta["recipe"],
+            provenance=meta["provenance"],
+        )
+
+    def equals(self, other: "Electrode") -> bool:
+        """True when both electrodes hold identical arrays, particle lists and metadata."""
+        return (
+            np.array_equal(self.phases, other.phases)
+            and np.array_equal(self.particle_ids, other.particle_ids)
+            and self.voxel_um == other.voxel_um
+            and self.particles.equals(other.particles)
+            and self.layers == other.layers
+            and self.recipe == other.recipe
+            and self.provenance == other.provenance
+        )

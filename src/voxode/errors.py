@@ -1,0 +1,24 @@
+"""Typed, user-facing errors. Each carries a one-line message that names the input and what to change.
+
+The CLI prints them without a traceback and exits with code 2.
+"""
+
+
+class VoxodeError(Exception):
+    """Base class of every error a user can cause with bad input."""
+
+
+class RecipeError(VoxodeError):
+    """A recipe (or preset name) is invalid: the message names the field."""
+
+
+class PackingError(VoxodeError):
+    """The generator cannot reach a recipe's targets (volume fractions, percolation)."""
+
+
+class ElectrodeFileError(VoxodeError):
+    """An electrode or image file is missing, corrupt, or holds unexpected content."""
+
+
+class ImageError(VoxodeError):
+    """A labelled image is not a valid electrode image (labels, shape, connectivity)."""

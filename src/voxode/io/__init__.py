@@ -1,0 +1,1 @@
+"""File formats: atomic writes, npz electrodes, TIFF stacks, VTK images."""

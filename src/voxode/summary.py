@@ -1,0 +1,69 @@
+"""What `voxode info` reports about an electrode: phase fractions, loading, capacity, particle sizes.
+
+Loading uses each layer's NMC density and the electrode's specific capacity (recipe values,
+or the import defaults for tomography).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from voxode.electrode import CBD, NMC, PORE, Electrode
+from voxode.generate.sizes import volume_weighted_quantiles_um
+
+
+def particle_diameters_um(electrode: Electrode) -> np.ndarray:
+    """Volume-equivalent diameters measured on the voxels, one per physical particle.
+
+    Periodic images of one generated particle (same ``parent``) are summed, so particles cut
+    by the lateral faces count whole; an imported image has no parents and counts each id.
+    """
+    counts = np.bincount(electrode.particle_ids.ravel(), minlength=electrode.n_particles + 1)[1:]
+    volumes = counts * electrode.voxel_um**3
+    if "parent" in electrode.particles:
+        parent = electrode.particles.sort_values("id")["parent"].to_numpy()
+        volumes = np.bincount(parent, weights=volumes)
+        volumes = volumes[volumes > 0]
+    return (6.0 * volumes / np.pi) ** (1.0 / 3.0)
+
+
+def border_particles(particle_ids: np.ndarray) -> np.ndarray:
+    """Sorted ids of the particles that touch a lateral face (x or y) of the box."""
+    faces = [particle_ids[0], particle_ids[-1], particle_ids[:, 0], particle_ids[:, -1]]
+    ids = np.unique(np.concatenate([f.ravel() for f in faces]))
+    return ids[ids > 0]
+
+
+def electrode_summary(electrode: Electrode) -> dict[str, Any]:
+    """A JSON-ready summary of an electrode (units in the keys)."""
+    ph = electrode.phases
+    n = ph.size
+    nmc = np.count_nonzero(ph == NMC, axis=(0, 1)) / (ph.shape[0] * ph.shape[1])
+    cbd = np.count_nonzero(ph == CBD, axis=(0, 1)) / (ph.shape[0] * ph.shape[1])
+    eps_n = electrode.cbd_nanoporosity_planes()
+    plane_um = electrode.voxel_um
+    # mg/cm^2 = sum over planes of fraction * thickness (cm) * density (g/cm^3) * 1000
+    loading = float(np.sum(nmc * plane_um * 1e-4 * electrode.nmc_density_planes_g_cm3()) * 1e3)
+    spec = electrode.layers[0].specific_capacity_mah_g
+    d = particle_diameters_um(electrode)
+    d10, d50, d90 = volume_weighted_quantiles_um(d)
+    return {
+        "shape_voxels": list(electrode.shape),
+        "voxel_um": electrode.voxel_um,
+        "size_um": [round(s, 6) for s in electrode.size_um],
+        "layers": [layer.name for layer in electrode.layers],
+        "fraction_pore": float(np.count_nonzero(ph == PORE) / n),
+        "fraction_nmc": float(np.count_nonzero(ph == NMC) / n),
+        "fraction_cbd": float(np.count_nonzero(ph == CBD) / n),
+        "macro_porosity": float(np.count_nonzero(ph == PORE) / n),
+        "total_porosity": float(np.count_nonzero(ph == PORE) / n + np.mean(cbd * eps_n)),
+        "nmc_loading_mg_cm2": loading,
+        "specific_capacity_mah_g": spec,
+        "theoretical_capacity_mah_cm2": loading * spec / 1e3,
+        "particles": electrode.n_particles,
+        "particles_away_from_lateral_borders": int(electrode.n_particles - len(border_particles(electrode.particle_ids))),
+        "d10_um": float(d10), "d50_um": float(d50), "d90_um": float(d90),
+        "seed": electrode.provenance.get("seed"),
+    }

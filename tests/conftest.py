@@ -1,0 +1,35 @@
+"""Shared fixtures: the paper's electrodes are generated once per test session (a few s each)."""
+
+from __future__ import annotations
+
+import pytest
+
+from voxode.electrode import Electrode
+from voxode.generate import generate
+from voxode.recipe import Recipe, load_preset, recipe_from_dict
+
+
+def small_recipe(seed: int = 7, layers: int = 1, **layer_changes: object) -> Recipe:
+    """A 20 x 20 x 40 um^3 electrode with smaller particles: fast, same physics of generation."""
+    base = load_preset("paper-pristine").model_dump()
+    base["seed"] = seed
+    base["box_um"] = [20.0, 20.0, 40.0]
+    layer = base["layers"][0] | {"psd": {"d10_um": 3.0, "d50_um": 5.0, "d90_um": 8.0, "d_min_um": 2.0,
+                                         "d_max_um": 10.0}} | layer_changes
+    base["layers"] = [layer | {"thickness_fraction": 1.0 / layers, "name": f"l{i}"} for i in range(layers)]
+    return recipe_from_dict(base, source="small test recipe")
+
+
+@pytest.fixture(scope="session")
+def pristine() -> Electrode:
+    return generate(load_preset("paper-pristine"))
+
+
+@pytest.fixture(scope="session")
+def bilayer() -> Electrode:
+    return generate(load_preset("paper-bilayer"))
+
+
+@pytest.fixture(scope="session")
+def small() -> Electrode:
+    return generate(small_recipe())
