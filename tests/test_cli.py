@@ -1,0 +1,96 @@
+"""The command line: bad input gets one line, exit code 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voxode.electrode import Electrode
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "voxode.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess, *words: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def write_recipe(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    return path
+
+
+BAD_RECIPES = {
+    "wt% not summing to 100": ("layers:\n  - composition_wt: {nmc: 90, carbon: 5, binder: 2}\n",
+                               ["composition_wt", "100"]),
+    "porosity above 1": ("layers:\n  - porosity: 1.2\n", ["porosity"]),
+    "porosity zero": ("layers:\n  - porosity: 0.0\n", ["porosity"]),
+    "voxel too coarse": ("voxel_um: 2.0\n", ["voxel_um", "too coarse"]),
+    "box smaller than the largest particle": ("box_um: [15, 15, 150]\n", ["box_um", "d_max_um"]),
+    "unknown field": ("layers:\n  - porosty: 0.3\n", ["porosty"]),
+    "not YAML": ("layers: [\n", ["YAML"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RECIPES))
+def test_bad_recipe_is_one_line_exit_2_nothing_written(tmp_path: Path, case: str) -> None:
+    text, words = BAD_RECIPES[case]
+    out = tmp_path / "e.npz"
+    proc = run("generate", str(write_recipe(tmp_path, text)), "-o", str(out))
+    assert_clean_error(proc, *words)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "recipe.yaml"]
+
+
+def test_unreachable_packing_target(tmp_path: Path) -> None:
+    text = ("box_um: [20, 20, 30]\nlayers:\n  - porosity: 0.12\n    cbd_nanoporosity: 0.0\n"
+            "    psd: {d10_um: 3, d50_um: 5, d90_um: 8, d_min_um: 2, d_max_um: 10}\n")
+    out = tmp_path / "e.npz"
+    proc = run("generate", str(write_recipe(tmp_path, text)), "-o", str(out), "--quiet")
+    assert_clean_error(proc, "porosity")
+    assert not out.exists()
+
+
+def test_unknown_preset(tmp_path: Path) -> None:
+    assert_clean_error(run("generate", "paper-unknown", "-o", str(tmp_path / "e.npz")), "paper-unknown")
+    assert_clean_error(run("recipe", "show", "paper-unknown"), "paper-unknown")
+
+
+def test_missing_and_corrupt_electrode_files(tmp_path: Path) -> None:
+    assert_clean_error(run("info", str(tmp_path / "missing.npz")), "not found")
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 definitely not a zip archive")
+    assert_clean_error(run("info", str(corrupt)), "corrupt.npz")
+
+
+def test_generate_and_info_json_round_trip(tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path, "box_um: [20, 20, 30]\nlayers:\n  - psd: {d10_um: 3, d50_um: 5, d90_um: 8, "
+                                    "d_min_um: 2, d_max_um: 10}\n")
+    out = tmp_path / "e.npz"
+    proc = run("generate", str(recipe), "-o", str(out), "--seed", "5", "--json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    made = json.loads(proc.stdout)
+    info = json.loads(run("info", str(out), "--json").stdout)
+    assert info["particles"] == made["particles"] > 10
+    assert info["seed"] == 5
+    assert Electrode.load(out).voxel_um == 0.5
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary leftovers
+
+
+def test_recipe_show_round_trips_through_generate_validation(tmp_path: Path) -> None:
+    proc = run("recipe", "show", "paper-bilayer")
+    assert proc.returncode == 0
+    from voxode.recipe import load_preset, load_recipe
+
+    assert load_recipe(write_recipe(tmp_path, proc.stdout)) == load_preset("paper-bilayer")
