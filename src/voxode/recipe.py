@@ -53,6 +53,8 @@ class SizeDistribution(_Strict):
     """Log-normal particle size distribution of equivalent diameters, volume-weighted.
 
     Give the volume-weighted D50 and either D10 and D90 (sigma from their ratio) or ``sigma_ln``.
+    Three quantiles over-determine a log-normal: the median is D50 and the spread D90 / D10;
+    D10 and D90 themselves are met only when D50 is their geometric mean.
     Diameters are truncated to [d_min_um, d_max_um].
     """
 
