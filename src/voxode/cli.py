@@ -111,7 +111,7 @@ def export(
     if vtk:
         from voxode.io.vtk import write_vti
 
-        written.append(write_vti(e, stem.with_suffix(".vti")))
+        written.append(write_vti(e, stem.parent / f"{stem.name}.vti"))
     if as_json:
         _print_json({"written": [str(p) for p in written]})
     else:

@@ -115,13 +115,14 @@ class CarbonBinder(_Strict):
 
     Fibres (VGCF bundles coated with binder) are straight tubes that start on particle surfaces
     and stop where they meet a particle; ``fibre_volume_share`` of the CBD phase is laid as
-    fibres. The rest is binder that fills first the pore space most enclosed by solid (particle
-    necks and crevices), judged by the solid fraction smoothed over ``binder_scale_um``.
+    fibres (default: the carbon's share of the dense CBD volume, from the composition). The
+    rest is binder that fills first the pore space most enclosed by solid (particle necks and
+    crevices), judged by the solid fraction smoothed over ``binder_scale_um``.
     """
 
     fibre_diameter_um: float = Field(1.0, gt=0)
     fibre_length_um: float = Field(10.0, gt=0)
-    fibre_volume_share: float = Field(0.5, ge=0, le=1)
+    fibre_volume_share: float | None = Field(None, ge=0, le=1)
     binder_scale_um: float = Field(1.0, gt=0)
 
 
@@ -170,6 +171,15 @@ class LayerRecipe(_Strict):
         """Volume fraction of dense carbon + binder."""
         nmc, cbd = self._solid_volumes()
         return (1.0 - self.porosity) * cbd / (nmc + cbd)
+
+    @property
+    def fibre_volume_share(self) -> float:
+        """Share of the CBD phase laid as fibres (the recipe's, or carbon / (carbon + binder) by volume)."""
+        if self.cbd.fibre_volume_share is not None:
+            return self.cbd.fibre_volume_share
+        c, d = self.composition_wt, self.densities_g_cm3
+        carbon, binder = c.carbon / d.carbon, c.binder / d.binder
+        return carbon / (carbon + binder) if carbon + binder > 0 else 0.0
 
     @property
     def cbd_phase_fraction(self) -> float:

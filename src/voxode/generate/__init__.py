@@ -64,8 +64,9 @@ def generate(recipe: Recipe, on_stage: Callable[[str], None] | None = None) -> E
         say(f"carbon-binder domain of layer '{recipe.layers[index].name}'")
         k0, k1 = (round(z / recipe.voxel_um) for z in bounds[index])
         slab = phases[:, :, k0:k1]
-        target = int(round(recipe.layers[index].cbd_phase_fraction * slab.size))
-        add_cbd(slab, target, recipe.layers[index].cbd, recipe.voxel_um, layer_rngs(recipe, index)[1])
+        layer = recipe.layers[index]
+        add_cbd(slab, int(round(layer.cbd_phase_fraction * slab.size)), layer.fibre_volume_share, layer.cbd,
+                recipe.voxel_um, layer_rngs(recipe, index)[1])
     if not electrolyte_percolates(phases):
         raise PackingError("the generated pore space does not connect the separator to the current collector: "
                            "raise porosity or lower the CBD content")

@@ -15,10 +15,13 @@ from voxode.recipe import CarbonBinder
 _FIBRE_LENGTH_SPREAD = (0.5, 1.5)  # fibre lengths uniform in this range times the recipe length
 
 
-def add_cbd(slab: np.ndarray, target_voxels: int, spec: CarbonBinder, voxel_um: float, rng: np.random.Generator
-            ) -> None:
-    """Turn pore voxels of ``slab`` (phases, [x, y, z]) into CBD until it holds ``target_voxels`` CBD voxels."""
-    fibre_target = int(round(spec.fibre_volume_share * target_voxels))
+def add_cbd(slab: np.ndarray, target_voxels: int, fibre_share: float, spec: CarbonBinder, voxel_um: float,
+            rng: np.random.Generator) -> None:
+    """Turn pore voxels of ``slab`` (phases, [x, y, z]) into CBD until it holds ``target_voxels`` CBD voxels.
+
+    ``fibre_share`` of them are laid as fibres, the rest as binder.
+    """
+    fibre_target = int(round(fibre_share * target_voxels))
     lay_fibres(slab, fibre_target, spec.fibre_diameter_um / voxel_um, spec.fibre_length_um / voxel_um, rng)
     fill_binder(slab, target_voxels - int(np.count_nonzero(slab == CBD)), spec.binder_scale_um / voxel_um, rng)
 

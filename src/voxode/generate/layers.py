@@ -65,7 +65,7 @@ def pack_layer(recipe: Recipe, index: int, above: list[LayerParticles], rng: np.
     tol_pop = np.maximum(0.01 * target, tol_total)
 
     own = LayerParticles(_empty_arrays(), np.zeros(0, np.int64), np.zeros(0))
-    kept_ratio = 0.95  # measured voxel volume / nominal volume of own particles, refined each round
+    kept_ratio = 1.0  # measured voxel volume / nominal volume of own particles, refined each round
     deficit = target.copy()
     last_labels = None
     last_counts_own = np.zeros(0)
