@@ -18,12 +18,13 @@ from voxode.errors import PackingError
 
 def relax(centres_um: np.ndarray, radii_um: np.ndarray, z_range_um: np.ndarray, box_xy_um: tuple[float, float],
           max_overlap: float, obstacles_um: np.ndarray | None = None, obstacle_radii_um: np.ndarray | None = None,
-          inflation: float = 1.3, shrink_iterations: int = 300, max_iterations: int = 3000, tol: float = 1e-3) -> np.ndarray:
+          inflation: float = 1.3, shrink_iterations: int = 300, max_iterations: int = 3000, tol: float = 0.02) -> np.ndarray:
     """Move particles until all pairwise overlaps are within bounds; return the new centres (n, 3).
 
     ``z_range_um`` (n, 2): allowed z interval of each centre. Overlap h_ij = r_i + r_j - dist_ij
     may reach ``max_overlap * min(r_i, r_j)``; the excess is removed by moving both particles
-    apart, the smaller one more (weights r^3 of the other), obstacles not at all.
+    apart, the smaller one more (weights r^3 of the other), obstacles not at all. It stops when
+    no pair exceeds its bound by more than ``tol`` times the smaller radius.
     """
     lx, ly = box_xy_um
     n = len(radii_um)
