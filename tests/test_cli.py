@@ -54,7 +54,7 @@ def test_bad_recipe_is_one_line_exit_2_nothing_written(tmp_path: Path, case: str
 
 
 def test_unreachable_packing_target(tmp_path: Path) -> None:
-    text = ("box_um: [20, 20, 30]\nlayers:\n  - porosity: 0.12\n    cbd_nanoporosity: 0.0\n"
+    text = ("box_um: [20, 20, 30]\nlayers:\n  - porosity: 0.05\n    cbd_nanoporosity: 0.0\n"
             "    psd: {d10_um: 3, d50_um: 5, d90_um: 8, d_min_um: 2, d_max_um: 10}\n")
     out = tmp_path / "e.npz"
     proc = run("generate", str(write_recipe(tmp_path, text)), "-o", str(out), "--quiet")
