@@ -94,3 +94,24 @@ def test_recipe_show_round_trips_through_generate_validation(tmp_path: Path) -> 
     from voxode.recipe import load_preset, load_recipe
 
     assert load_recipe(write_recipe(tmp_path, proc.stdout)) == load_preset("paper-bilayer")
+
+
+def test_import_rejects_unknown_labels_and_missing_stacks(tmp_path: Path) -> None:
+    import numpy as np
+    import tifffile
+
+    stack = tmp_path / "scan.tif"
+    labels = np.zeros((8, 16, 16), np.uint8)  # pages = z, each (y, x)
+    labels[2:5, 3:9, 3:9] = 1
+    labels[6, 0, 0] = 7
+    tifffile.imwrite(stack, labels)
+    out = tmp_path / "scan.npz"
+    assert_clean_error(run("import", str(stack), "--voxel-um", "0.5", "-o", str(out)), "scan.tif", "7")
+    assert not out.exists()
+    assert_clean_error(run("import", str(tmp_path / "none.tif"), "--voxel-um", "0.5", "-o", str(out)), "none.tif")
+    labels[6, 0, 0] = 2
+    tifffile.imwrite(stack, labels)
+    assert_clean_error(run("import", str(stack), "--voxel-um", "-1", "-o", str(out)), "voxel")
+    proc = run("import", str(stack), "--voxel-um", "0.5", "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["particles"] == 1
