@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from voxode.characterize.commands import register as register_characterize
 from voxode.electrode import Electrode
 from voxode.errors import VoxodeError
 
@@ -21,6 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="voxode: digital twins of thick battery electrodes.")
 recipe_app = typer.Typer(no_args_is_help=True, help="Recipes: presets to start from.")
 app.add_typer(recipe_app, name="recipe")
+register_characterize(app)  # `characterize` and `tortuosity`: the characterization stage owns its commands
 
 err = Console(stderr=True)
 out = Console()

@@ -1,0 +1,179 @@
+"""CLI commands ``voxode characterize`` and ``voxode tortuosity`` (registered on the main app)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+
+from voxode.electrode import Electrode
+from voxode.errors import ElectrodeFileError, ImageError
+from voxode.io.atomic import write_atomic
+
+if TYPE_CHECKING:
+    from voxode.characterize.tortuosity import TortuosityResult
+
+TABLE_SUFFIXES = (".parquet", ".csv")
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def _check_table_path(path: Path | None, option: str) -> None:
+    if path is not None and path.suffix.lower() not in TABLE_SUFFIXES:
+        raise typer.BadParameter(f"{path} must end in .parquet or .csv", param_hint=option)
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    if path.suffix.lower() == ".csv":
+        write_atomic(path, lambda p: frame.to_csv(p, index=False))
+    else:
+        write_atomic(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
+    return value
+
+
+def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray | float]:
+    """Labelled image [x, y, z] and CBD nanoporosity (per z plane for electrodes) of a file."""
+    if not path.is_file():
+        raise ElectrodeFileError(f"image file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        electrode = Electrode.load(path)
+        return electrode.phases, electrode.cbd_nanoporosity_planes()
+    if suffix in TIFF_SUFFIXES:
+        from voxode.io.tiff import read_label_stack
+
+        stack = read_label_stack(path)
+        if stack.min() < 0:
+            raise ImageError(f"{path} holds negative labels; labels must be >= 0")
+        return np.ascontiguousarray(stack), 0.5
+    raise ElectrodeFileError(f"{path}: unsupported image format (use a voxode .npz electrode or a .tif stack)")
+
+
+def _parse_phases(text: str, labels: np.ndarray, path: Path) -> list[int]:
+    try:
+        phases = sorted({int(item) for item in text.replace(" ", "").split(",") if item})
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of labels", param_hint="--phases") \
+            from None
+    if not phases:
+        raise typer.BadParameter("give at least one conducting label", param_hint="--phases")
+    present = np.unique(labels)
+    if not np.isin(phases, present).any():
+        raise ImageError(f"none of the conducting labels {phases} occurs in {path} "
+                         f"(labels present: {present.tolist()}); change --phases")
+    return phases
+
+
+def characterize_command(
+    electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz written by voxode).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Particle table (.parquet or .csv).")],
+    profile: Annotated[Path | None, typer.Option(help="Also write the depth profiles (.parquet or .csv).")] = None,
+    figures: Annotated[Path | None, typer.Option(help="Folder for depth-profile and histogram PNGs.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Measure every particle: volume, areas, centroid, sphericity, tortuosity to the separator."""
+    from voxode.characterize.features import characterization
+    from voxode.characterize.figures import plot_depth_profile, plot_feature_histograms
+
+    _check_table_path(output, "--output")
+    _check_table_path(profile, "--profile")
+    start = time.perf_counter()
+    loaded = Electrode.load(electrode)
+    result = characterization(loaded, progress=not quiet and not json_out)
+    _write_table(result.particles, output)
+    if profile is not None:
+        _write_table(result.profile_frame(), profile)
+    if figures is not None:
+        plot_depth_profile({"electrolyte": result.electrolyte, "electrolyte + CBD": result.electrolyte_cbd},
+                           figures / "depth_profile.png")
+        plot_feature_histograms(result.particles, figures / "feature_histograms.png")
+    table = result.particles
+    summary = {
+        "electrode": str(electrode), "output": str(output), "n_particles": int(len(table)),
+        "n_border": int(table["border"].sum()),
+        "tau_electrolyte_full": _json_safe(result.electrolyte.tau[0]),
+        "tau_electrolyte_cbd_full": _json_safe(result.electrolyte_cbd.tau[0]),
+        "porosity_electrolyte": _json_safe(result.electrolyte.porosity[0]),
+        "active_area_um2_total": _json_safe(table["active_area_um2"].sum()),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    if json_out:
+        typer.echo(json.dumps(summary))
+    elif not quiet:
+        console = Console()
+        console.print(f"{summary['n_particles']} particles ({summary['n_border']} cut by a lateral face) "
+                      f"-> {output}")
+        console.print(f"tau electrolyte (separator to current collector) {result.electrolyte.tau[0]:.4g}, "
+                      f"electrolyte + CBD {result.electrolyte_cbd.tau[0]:.4g}; {summary['seconds']} s")
+
+
+def _print_result(result: "TortuosityResult", console: Console) -> None:
+    console.print(f"tau                  {result.tau:.6g}  (total porosity, TauFactor 2 convention)")
+    console.print(f"tau_percolating      {result.tau_percolating:.6g}")
+    console.print(f"porosity             {result.porosity:.6g}")
+    console.print(f"percolating fraction {result.percolating_fraction:.6g}")
+    console.print(f"D_eff / D0           {result.d_eff:.6g}")
+
+
+def tortuosity_command(
+    image: Annotated[Path, typer.Argument(help="Labelled image: voxode .npz electrode or TIFF stack (pages = z).")],
+    axis: Annotated[str, typer.Option(help="Transport axis: x, y or z.")] = "z",
+    phases: Annotated[str, typer.Option(help="Conducting labels, comma-separated; label 2 is nanoporous CBD.")] = "0",
+    cbd_nanoporosity: Annotated[float | None, typer.Option(
+        help="CBD nanoporosity eps_n (D = eps_n^1.5); default: the electrode's layers, 0.5 for TIFF.")] = None,
+    boundary: Annotated[str, typer.Option(
+        help="Dirichlet planes: 'faces' (outer voxel faces, length N) or 'ghost' (length N + 1).")] = "faces",
+    profile: Annotated[Path | None, typer.Option(
+        help="Also write tau from the high end of the axis to every plane (.parquet or .csv).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Tortuosity factor tau = eps D0 / D_eff of a labelled image along one axis."""
+    from voxode.characterize.profile import depth_profile
+    from voxode.characterize.tortuosity import AXIS_NAMES, tortuosity
+    from voxode.characterize.transport import phase_fields
+
+    if axis not in AXIS_NAMES:
+        raise typer.BadParameter(f"{axis!r} is not one of x, y, z", param_hint="--axis")
+    if boundary not in ("faces", "ghost"):
+        raise typer.BadParameter(f"{boundary!r} is not 'faces' or 'ghost'", param_hint="--boundary")
+    _check_table_path(profile, "--profile")
+    labels, eps_n = _read_labels(image)
+    conducting = _parse_phases(phases, labels, image)
+    if cbd_nanoporosity is not None:
+        eps_n = cbd_nanoporosity
+    fields = phase_fields(labels, conducting, eps_n)
+    ax = AXIS_NAMES.index(axis)
+    result = tortuosity(fields, axis=ax, boundary=boundary)  # type: ignore[arg-type]
+    if profile is not None:
+        _write_table(depth_profile(fields, axis=ax, progress=not quiet and not json_out).to_frame(), profile)
+    if json_out:
+        payload = {"image": str(image), "phases": conducting, **result.to_dict()}
+        typer.echo(json.dumps(payload))
+        return
+    if quiet:
+        return
+    console = Console()
+    _print_result(result, console)
+    if result.message:
+        Console(stderr=True).print(f"note: {result.message}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``characterize`` and ``tortuosity`` to the main ``voxode`` app."""
+    app.command("characterize")(characterize_command)
+    app.command("tortuosity")(tortuosity_command)
