@@ -30,6 +30,7 @@ test: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(PY) benchmarks/bench_generate.py
+	$(PY) benchmarks/bench_characterize.py
 
 clean:
 	rm -rf $(VENV) $(OUT)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import typer
 
+from voxode.characterize.commands import register
 from voxode.electrode import Electrode
 from voxode.generate import generate
 from voxode.recipe import Recipe, load_preset, recipe_from_dict
@@ -33,3 +35,11 @@ def bilayer() -> Electrode:
 @pytest.fixture(scope="session")
 def small() -> Electrode:
     return generate(small_recipe())
+
+
+@pytest.fixture()
+def cli() -> typer.Typer:
+    """A typer app with the characterization commands (errors surface as exceptions in CliRunner)."""
+    app = typer.Typer()
+    register(app)
+    return app

@@ -115,3 +115,20 @@ def test_import_rejects_unknown_labels_and_missing_stacks(tmp_path: Path) -> Non
     proc = run("import", str(stack), "--voxel-um", "0.5", "-o", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["particles"] == 1
+
+
+def test_characterization_commands_fail_in_one_line(tmp_path: Path) -> None:
+    from voxode.generate import generate
+
+    from conftest import small_recipe
+
+    electrode = tmp_path / "e.npz"
+    generate(small_recipe().with_overrides(voxel_um=1.0)).save(electrode)
+    assert_clean_error(run("characterize", str(electrode), "-o", str(tmp_path / "t.xlsx")), "t.xlsx")
+    blocker = tmp_path / "figs"
+    blocker.write_text("a file, not a folder")
+    assert_clean_error(run("characterize", str(electrode), "-o", str(tmp_path / "t.parquet"), "--figures",
+                           str(blocker)), "figs")
+    assert not (tmp_path / "t.parquet").exists()
+    assert_clean_error(run("tortuosity", str(electrode), "--axis", "w"), "--axis")
+    assert_clean_error(run("tortuosity", str(electrode), "--phases", "a,b"), "--phases")

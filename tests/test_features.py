@@ -10,12 +10,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from voxode.characterize import COLUMNS, characterization, characterize, interface_faces, region_labels
-from voxode.characterize.commands import register
+from voxode.characterize import (COLUMNS, characterization, characterize, electrode_fields, interface_faces,
+                                 region_labels, tortuosity)
+from voxode.characterize.transport import TransportFields
 from voxode.characterize.figures import plot_depth_profile, plot_feature_histograms
 from synthetic_images import sphere_packing
 from voxode.electrode import Electrode, Layer
-from voxode.errors import ElectrodeFileError
+from voxode.errors import ElectrodeFileError, VoxodeError
 
 
 def electrode_from(ids: np.ndarray, phases: np.ndarray | None = None, voxel_um: float = 0.5) -> Electrode:
@@ -73,15 +74,22 @@ def test_packing_features_are_consistent() -> None:
     regions, rank = region_labels(electrode)
     faces = interface_faces(regions, rank)
     nmc_pore = ((faces.label_lo > 0) & (faces.label_hi == -1)) | ((faces.label_hi > 0) & (faces.label_lo == -1))
-    assert table["active_area_um2"].sum() == pytest.approx(faces.weight[nmc_pore].sum() * h**2)
+    on_separator = np.count_nonzero(electrode.particle_ids[:, :, -1])  # NMC facing the separator, flat
+    assert table["active_area_um2"].sum() == pytest.approx((faces.weight[nmc_pore].sum() + on_separator) * h**2)
     # each NMC-NMC contact counted once per side
     nmc_nmc = (faces.label_lo > 0) & (faces.label_hi > 0)
     assert table["nmc_contact_area_um2"].sum() == pytest.approx(2 * faces.weight[nmc_nmc].sum() * h**2)
     for col in ("centroid_x_um", "centroid_y_um", "centroid_z_um"):
         assert table[col].between(0, max(electrode.size_um)).all()
     assert not table.drop(columns="border").isna().any().any()
-    # tau read from the profile at the centroid plane
-    assert np.allclose(table["tau_electrolyte"], result.electrolyte.tau_at(table["centroid_z_um"].to_numpy()))
+    # tau of each particle lies between independent slab solves from the faces around its centroid
+    fields = electrode_fields(electrode)
+    for z in table["centroid_z_um"].to_numpy()[:6]:
+        k = int(z // h)
+        below, above = (tortuosity(TransportFields(fields.diffusivity[:, :, j:], fields.liquid[:, :, j:])).tau
+                        for j in (k, k + 1))
+        tau = table.loc[table["centroid_z_um"] == z, "tau_electrolyte"].iloc[0]
+        assert min(below, above) * (1 - 1e-9) <= tau <= max(below, above) * (1 + 1e-9)
     assert (table["tau_electrolyte_cbd"] <= table["tau_electrolyte"] * 1.5).all()
 
 
@@ -98,13 +106,6 @@ def test_generated_electrode(small: Electrode, tmp_path) -> None:  # noqa: ANN00
     profiles = {"electrolyte": result.electrolyte, "electrolyte + CBD": result.electrolyte_cbd}
     assert plot_depth_profile(profiles, tmp_path / "p.png").stat().st_size > 1000
     assert plot_feature_histograms(table, tmp_path / "h.svg").stat().st_size > 1000
-
-
-@pytest.fixture()
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-    return app
 
 
 def test_cli_characterize(cli: typer.Typer, tmp_path) -> None:  # noqa: ANN001
@@ -136,5 +137,18 @@ def test_cli_characterize_errors_write_nothing(cli: typer.Typer, tmp_path) -> No
     assert isinstance(runner.invoke(cli, ["characterize", str(corrupt), "-o", str(out)]).exception,
                       ElectrodeFileError)
     res = runner.invoke(cli, ["characterize", str(corrupt), "-o", str(tmp_path / "out.xlsx")])
-    assert res.exit_code == 2
+    assert isinstance(res.exception, VoxodeError) and "out.xlsx" in str(res.exception)
     assert list(tmp_path.iterdir()) == [corrupt]
+
+
+def test_particle_cut_by_the_separator_plane_reacts_through_its_flat_face() -> None:
+    """A half sphere on the separator plane: curved area 2 pi r^2 plus the flat disc pi r^2."""
+    r, n, h = 12, 32, 0.5
+    g = np.indices((n, n, n)).astype(float) + 0.5
+    ball = ((g[0] - n / 2) ** 2 + (g[1] - n / 2) ** 2 + (g[2] - n) ** 2) < r * r
+    electrode = Electrode(phases=ball.astype(np.uint8), particle_ids=ball.astype(np.int32), voxel_um=h,
+                          particles=pd.DataFrame({"id": [1], "layer": [0], "population": ["test"]}),
+                          layers=[Layer("all", 0.0, n * h)])
+    row = characterize(electrode).iloc[0]
+    assert row["active_area_um2"] == pytest.approx(3 * np.pi * (r * h) ** 2, rel=0.03)
+    assert row["parent"] == 1

@@ -13,27 +13,17 @@ from scipy import ndimage
 
 from voxode.electrode import NMC, Electrode, Layer
 from voxode.errors import ElectrodeFileError, ImageError
-from voxode.generate import generate
 from voxode.io.importing import import_tiff
 from voxode.io.tiff import read_label_stack, write_tiff_stacks
 from voxode.io.vtk import write_vti
-from voxode.recipe import load_preset, recipe_from_dict
-
 
 @pytest.fixture(scope="module")
-def electrode() -> Electrode:
-    d = load_preset("paper-pristine").model_dump()
-    d["box_um"] = [20, 20, 40]
-    d["layers"] = d["layers"][:1]
-    d["layers"][0]["thickness_fraction"] = 1.0
-    d["layers"][0]["psd"] = {"d10_um": 3, "d50_um": 5, "d90_um": 8, "d_min_um": 2, "d_max_um": 10}
-    return generate(recipe_from_dict(d))
-
+def electrode(small: Electrode) -> Electrode:
+    return small
 
 def _write_zyx(path: Path, xyz: np.ndarray) -> Path:
     tifffile.imwrite(path, np.ascontiguousarray(xyz.transpose(2, 1, 0)), photometric="minisblack")
     return path
-
 
 def _spheres(shape: tuple[int, int, int], centres: list[tuple[int, int, int]], radius: float) -> np.ndarray:
     """uint8 phases: NMC (1) inside the spheres, pore elsewhere."""
@@ -43,11 +33,9 @@ def _spheres(shape: tuple[int, int, int], centres: list[tuple[int, int, int]], r
         inside |= sum((g - ci) ** 2 for g, ci in zip(grid, c)) <= radius**2
     return inside.astype(np.uint8)
 
-
 def test_npz_save_load_is_lossless(electrode: Electrode, tmp_path: Path) -> None:
     loaded = Electrode.load(electrode.save(tmp_path / "e.npz"))
     assert loaded.equals(electrode)
-
 
 def test_tiff_round_trip_is_lossless(electrode: Electrode, tmp_path: Path) -> None:
     paths = write_tiff_stacks(electrode, tmp_path / "sample")
@@ -64,7 +52,6 @@ def test_tiff_round_trip_is_lossless(electrode: Electrode, tmp_path: Path) -> No
     assert back.provenance["source"] == "import" and back.provenance["file"] == "sample_phases.tif"
     assert back.layers[0].z1_um == pytest.approx(electrode.thickness_um)
 
-
 def test_tiff_round_trip_uint32_ids(tmp_path: Path) -> None:
     shape = (70, 40, 26)  # 72800 voxels, one particle each: ids beyond uint16
     ids = np.arange(1, np.prod(shape) + 1, dtype=np.int32).reshape(shape)
@@ -74,7 +61,6 @@ def test_tiff_round_trip_uint32_ids(tmp_path: Path) -> None:
     assert tifffile.TiffFile(paths[1]).series[0].dtype == np.uint32
     back = import_tiff(*paths, voxel_um=e.voxel_um)
     assert np.array_equal(back.particle_ids, ids)
-
 
 def test_watershed_separates_spheres(tmp_path: Path) -> None:
     centres = [(10, 10, 10), (30, 10, 12), (10, 30, 28), (30, 30, 30), (20, 20, 48), (29, 20, 48)]
@@ -88,13 +74,11 @@ def test_watershed_separates_spheres(tmp_path: Path) -> None:
     for i in range(1, e.n_particles + 1):
         assert ndimage.label(e.particle_ids == i)[1] == 1  # 6-connected piece
 
-
 def test_bad_phase_labels(tmp_path: Path) -> None:
     phases = np.zeros((6, 5, 4), np.uint8)
     phases[1, 1, 1], phases[2, 2, 2], phases[3, 3, 3] = 1, 2, 7
     with pytest.raises(ImageError, match=r"stack\.tif holds labels 0,1,2,7: expected 0 \(pore\)"):
         import_tiff(_write_zyx(tmp_path / "stack.tif", phases), voxel_um=1.0)
-
 
 def test_bad_particle_stack(electrode: Electrode, tmp_path: Path) -> None:
     phases_path, _ = write_tiff_stacks(electrode, tmp_path / "s")
@@ -105,7 +89,6 @@ def test_bad_particle_stack(electrode: Electrode, tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="shape"):
         import_tiff(phases_path, _write_zyx(tmp_path / "cut.tif", electrode.particle_ids[:-1]),
                     voxel_um=electrode.voxel_um)
-
 
 def test_missing_or_corrupt_files(electrode: Electrode, tmp_path: Path) -> None:
     with pytest.raises(ElectrodeFileError, match="not found"):
@@ -126,7 +109,6 @@ def test_missing_or_corrupt_files(electrode: Electrode, tmp_path: Path) -> None:
     with pytest.raises(ElectrodeFileError, match="2D"):
         read_label_stack(flat)
 
-
 def test_vti_readback(electrode: Electrode, tmp_path: Path) -> None:
     extra = np.random.default_rng(0).random(electrode.shape)
     path = write_vti(electrode, tmp_path / "e.vti", {"concentration": extra})
@@ -138,3 +120,12 @@ def test_vti_readback(electrode: Electrode, tmp_path: Path) -> None:
         assert np.array_equal(np.asarray(grid.cell_data[name]).reshape(electrode.shape, order="F"), values)
     centre = grid.cell_centers().points[np.ravel_multi_index((3, 5, 7), electrode.shape, order="F")]
     assert centre == pytest.approx(np.array([3.5, 5.5, 7.5]) * electrode.voxel_um)
+
+def test_flip_z_imports_a_stack_stored_separator_first(electrode: Electrode, tmp_path: Path) -> None:
+    flipped = Electrode(phases=electrode.phases[:, :, ::-1], particle_ids=electrode.particle_ids[:, :, ::-1],
+                        voxel_um=electrode.voxel_um, particles=electrode.particles, layers=electrode.layers)
+    paths = write_tiff_stacks(flipped, tmp_path / "flipped")
+    back = import_tiff(*paths, voxel_um=electrode.voxel_um, flip_z=True)
+    assert np.array_equal(back.phases, electrode.phases)
+    assert np.array_equal(back.particle_ids > 0, electrode.particle_ids > 0)
+    assert back.provenance["flip_z"] is True

@@ -16,17 +16,14 @@ from voxode.generate import generate
 from voxode.io.importing import import_tiff
 from voxode.io.tiff import write_tiff_stacks
 from voxode.plots import plot_electrode, target_cdf
-from voxode.recipe import Recipe, load_preset, recipe_from_dict
+from voxode.recipe import Recipe, load_preset
+
+from conftest import small_recipe
 
 
 @pytest.fixture(scope="module")
 def recipe() -> Recipe:
-    d = load_preset("paper-pristine").model_dump()
-    d["box_um"] = [16, 16, 30]
-    d["layers"] = d["layers"][:1]
-    d["layers"][0]["thickness_fraction"] = 1.0
-    d["layers"][0]["psd"] = {"d10_um": 3, "d50_um": 5, "d90_um": 8, "d_min_um": 2, "d_max_um": 10}
-    return recipe_from_dict(d)
+    return small_recipe()
 
 
 @pytest.fixture(scope="module")

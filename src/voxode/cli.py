@@ -127,15 +127,18 @@ def import_(
     output: Annotated[Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")],
     particles: Annotated[Optional[Path], typer.Option("--particles", help="TIFF stack of particle ids (else watershed).")] = None,
     cbd_nanoporosity: Annotated[float, typer.Option(help="Nanoporosity of the CBD phase.")] = 0.5,
+    flip_z: Annotated[bool, typer.Option("--flip-z", help="The stack's first page is the separator side "
+                                         "(voxode expects the current collector first).")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Import a labelled TIFF stack (tomography) as an electrode."""
+    """Import a labelled TIFF stack (tomography) as an electrode: first page = current collector side."""
     from voxode.io.importing import import_tiff
     from voxode.summary import electrode_summary
 
     if not voxel_um > 0:
         raise VoxodeError(f"--voxel-um must be positive, got {voxel_um:g}")
-    e = import_tiff(stack, voxel_um=voxel_um, particles_path=particles, cbd_nanoporosity=cbd_nanoporosity)
+    e = import_tiff(stack, voxel_um=voxel_um, particles_path=particles, cbd_nanoporosity=cbd_nanoporosity,
+                    flip_z=flip_z)
     e.save(output)
     summary = electrode_summary(e) | {"output": str(output)}
     if as_json:

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from voxode.electrode import Electrode
-from voxode.errors import ElectrodeFileError, ImageError
+from voxode.errors import ElectrodeFileError, ImageError, VoxodeError
 from voxode.io.atomic import write_atomic
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 
 def _check_table_path(path: Path | None, option: str) -> None:
     if path is not None and path.suffix.lower() not in TABLE_SUFFIXES:
-        raise typer.BadParameter(f"{path} must end in .parquet or .csv", param_hint=option)
+        raise VoxodeError(f"{option} {path} must end in .parquet or .csv")
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -44,21 +44,22 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray | float]:
-    """Labelled image [x, y, z] and CBD nanoporosity (per z plane for electrodes) of a file."""
+def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray | float, float | None]:
+    """Labelled image [x, y, z], CBD nanoporosity (per z plane for electrodes) and voxel size (um,
+    None for a TIFF) of a file."""
     if not path.is_file():
         raise ElectrodeFileError(f"image file not found: {path}")
     suffix = path.suffix.lower()
     if suffix == ".npz":
         electrode = Electrode.load(path)
-        return electrode.phases, electrode.cbd_nanoporosity_planes()
+        return electrode.phases, electrode.cbd_nanoporosity_planes(), electrode.voxel_um
     if suffix in TIFF_SUFFIXES:
         from voxode.io.tiff import read_label_stack
 
         stack = read_label_stack(path)
         if stack.min() < 0:
             raise ImageError(f"{path} holds negative labels; labels must be >= 0")
-        return np.ascontiguousarray(stack), 0.5
+        return np.ascontiguousarray(stack), 0.5, None
     raise ElectrodeFileError(f"{path}: unsupported image format (use a voxode .npz electrode or a .tif stack)")
 
 
@@ -66,10 +67,9 @@ def _parse_phases(text: str, labels: np.ndarray, path: Path) -> list[int]:
     try:
         phases = sorted({int(item) for item in text.replace(" ", "").split(",") if item})
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a comma-separated list of labels", param_hint="--phases") \
-            from None
+        raise VoxodeError(f"--phases {text!r} is not a comma-separated list of labels") from None
     if not phases:
-        raise typer.BadParameter("give at least one conducting label", param_hint="--phases")
+        raise VoxodeError("--phases: give at least one conducting label")
     present = np.unique(labels)
     if not np.isin(phases, present).any():
         raise ImageError(f"none of the conducting labels {phases} occurs in {path} "
@@ -91,6 +91,8 @@ def characterize_command(
 
     _check_table_path(output, "--output")
     _check_table_path(profile, "--profile")
+    if figures is not None and figures.exists() and not figures.is_dir():
+        raise VoxodeError(f"--figures {figures} is a file; give a folder")
     start = time.perf_counter()
     loaded = Electrode.load(electrode)
     result = characterization(loaded, progress=not quiet and not json_out)
@@ -138,7 +140,10 @@ def tortuosity_command(
     boundary: Annotated[str, typer.Option(
         help="Dirichlet planes: 'faces' (outer voxel faces, length N) or 'ghost' (length N + 1).")] = "faces",
     profile: Annotated[Path | None, typer.Option(
-        help="Also write tau from the high end of the axis to every plane (.parquet or .csv).")] = None,
+        help="Also write tau from the high end of the axis to every plane (.parquet or .csv); "
+             "always with Dirichlet planes on voxel faces.")] = None,
+    voxel_um: Annotated[float | None, typer.Option(
+        "--voxel-um", help="Voxel size (um) for the profile's positions; default: the electrode's.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
@@ -148,11 +153,16 @@ def tortuosity_command(
     from voxode.characterize.transport import phase_fields
 
     if axis not in AXIS_NAMES:
-        raise typer.BadParameter(f"{axis!r} is not one of x, y, z", param_hint="--axis")
+        raise VoxodeError(f"--axis {axis!r} is not one of x, y, z")
     if boundary not in ("faces", "ghost"):
-        raise typer.BadParameter(f"{boundary!r} is not 'faces' or 'ghost'", param_hint="--boundary")
+        raise VoxodeError(f"--boundary {boundary!r} is not 'faces' or 'ghost'")
     _check_table_path(profile, "--profile")
-    labels, eps_n = _read_labels(image)
+    labels, eps_n, image_voxel_um = _read_labels(image)
+    voxel = voxel_um if voxel_um is not None else image_voxel_um
+    if profile is not None and voxel is None:
+        raise VoxodeError("--profile on a TIFF stack needs --voxel-um (the profile's positions are in um)")
+    if voxel is not None and not voxel > 0:
+        raise VoxodeError(f"--voxel-um must be positive, got {voxel:g}")
     conducting = _parse_phases(phases, labels, image)
     if cbd_nanoporosity is not None:
         eps_n = cbd_nanoporosity
@@ -160,7 +170,8 @@ def tortuosity_command(
     ax = AXIS_NAMES.index(axis)
     result = tortuosity(fields, axis=ax, boundary=boundary)  # type: ignore[arg-type]
     if profile is not None:
-        _write_table(depth_profile(fields, axis=ax, progress=not quiet and not json_out).to_frame(), profile)
+        frame = depth_profile(fields, voxel, axis=ax, progress=not quiet and not json_out).to_frame()
+        _write_table(frame.rename(columns={"z_um": f"{axis}_um"}), profile)
     if json_out:
         payload = {"image": str(image), "phases": conducting, **result.to_dict()}
         typer.echo(json.dumps(payload))

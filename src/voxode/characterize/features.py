@@ -5,8 +5,9 @@ faces included, flagged ``border``). Areas use the smooth-surface face weights o
 :mod:`voxode.characterize.areas`; tortuosity factors are read from the depth profiles of
 :mod:`voxode.characterize.profile` at each particle's centroid plane.
 
-Columns (units in the names): id, layer, volume_um3, d_eq_um, active_area_um2 (NMC |
-electrolyte), cbd_contact_area_um2 (NMC | CBD), nmc_contact_area_um2 (with other particles or
+Columns (units in the names): id, parent (periodic images of one generated particle share it;
+group by it for whole-particle sizes), layer, volume_um3, d_eq_um, active_area_um2 (NMC |
+electrolyte, including NMC faces on the separator plane z = L), cbd_contact_area_um2 (NMC | CBD), nmc_contact_area_um2 (with other particles or
 unassigned NMC), centroid_x_um, centroid_y_um, centroid_z_um (from the current collector),
 sphericity (pi^1/3 (6V)^2/3 / A, A = smooth surface + flat cuts by the box faces), border
 (cut by a face x or y), tau_electrolyte, tau_electrolyte_cbd (separator plane -> centroid plane).
@@ -29,7 +30,7 @@ CBD_REGION = -2
 UNASSIGNED_NMC_REGION = -3
 
 COLUMNS: tuple[str, ...] = (
-    "id", "layer", "volume_um3", "d_eq_um", "active_area_um2", "cbd_contact_area_um2",
+    "id", "parent", "layer", "volume_um3", "d_eq_um", "active_area_um2", "cbd_contact_area_um2",
     "nmc_contact_area_um2", "centroid_x_um", "centroid_y_um", "centroid_z_um", "sphericity",
     "border", "tau_electrolyte", "tau_electrolyte_cbd",
 )
@@ -82,10 +83,12 @@ def _face_areas(electrode: Electrode, ids: np.ndarray, sigma_vox: float) -> dict
     return out
 
 
-def _box_face_counts(labels: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Voxel faces of each particle on the six box faces, and whether it touches x or y faces."""
+def _box_face_counts(labels: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per particle: voxel faces on the six box faces, faces on the separator plane z = L, and
+    whether it touches an x or y face."""
     cut = np.zeros(ids.size)
     lateral = np.zeros(ids.size, dtype=bool)
+    separator = np.zeros(ids.size)
     for axis in range(3):
         for end in (0, -1):
             plane = np.take(labels, end, axis=axis)
@@ -94,7 +97,19 @@ def _box_face_counts(labels: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, n
             cut += hits
             if axis < 2:
                 lateral |= hits > 0
-    return cut, lateral
+            elif end == -1:
+                separator = hits.astype(float)
+    return cut, separator, lateral
+
+
+def _parents(electrode: Electrode, ids: np.ndarray) -> np.ndarray:
+    """Physical particle of each id: periodic images of one generated particle share a parent
+    (the analytic particle's index); elsewhere (imports) each id is its own parent."""
+    table = electrode.particles
+    if {"id", "parent"} <= set(table.columns):
+        return pd.Series(table["parent"].to_numpy(), index=table["id"].to_numpy()).reindex(ids).fillna(-1)\
+            .to_numpy(dtype=np.int64)
+    return ids.copy()
 
 
 def _layers(electrode: Electrode, ids: np.ndarray, z_um: np.ndarray) -> np.ndarray:
@@ -123,17 +138,18 @@ def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
     centroid = [(np.bincount(where, c.astype(np.float64), ids.size) / np.maximum(counts, 1) + 0.5) * h
                 for c in coords]
     areas = _face_areas(electrode, ids, sigma_vox)
-    cut, border = _box_face_counts(labels, ids)
+    cut, separator_faces, border = _box_face_counts(labels, ids)
     volume = counts * h**3
     surface = (areas["total"] + cut) * h**2
     profile_e = depth_profile(electrode_fields(electrode, include_cbd=False), h, progress=progress)
     profile_ec = depth_profile(electrode_fields(electrode, include_cbd=True), h, progress=progress)
     table = pd.DataFrame({
         "id": ids,
+        "parent": _parents(electrode, ids),
         "layer": _layers(electrode, ids, centroid[2]),
         "volume_um3": volume,
         "d_eq_um": np.cbrt(6.0 * volume / np.pi),
-        "active_area_um2": areas["active"] * h**2,
+        "active_area_um2": (areas["active"] + separator_faces) * h**2,
         "cbd_contact_area_um2": areas["cbd"] * h**2,
         "nmc_contact_area_um2": areas["nmc"] * h**2,
         "centroid_x_um": centroid[0],

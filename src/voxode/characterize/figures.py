@@ -47,9 +47,9 @@ def plot_depth_profile(profiles: dict[str, DepthProfile], path: str | Path) -> P
         centres = prof.z_um + 0.5 * prof.voxel_um
         ax_eps.plot(centres, prof.plane_porosity, label=name)
     ax_tau.set_yscale("log")
-    ax_tau.set_xlabel("depth z from current collector (um)")
+    ax_tau.set_xlabel("z, distance from current collector (µm)")
     ax_tau.set_ylabel("tortuosity factor, separator to z")
-    ax_eps.set_xlabel("depth z from current collector (um)")
+    ax_eps.set_xlabel("z, distance from current collector (µm)")
     ax_eps.set_ylabel("porosity of plane z")
     for ax in (ax_tau, ax_eps):
         ax.grid(alpha=0.3)

@@ -73,7 +73,7 @@ class DepthProfile:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({
             "z_um": self.z_um, "tau": self.tau, "tau_percolating": self.tau_percolating,
-            "d_eff": self.d_eff, "porosity": self.porosity,
+            "d_eff": self.d_eff, "slab_porosity": self.porosity,
             "percolating_fraction": self.percolating_fraction, "plane_porosity": self.plane_porosity,
         })
 

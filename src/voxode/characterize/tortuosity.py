@@ -171,7 +171,7 @@ def tortuosity(image: TransportFields | np.ndarray, axis: int = 2, boundary: Bou
     residuals: list[float] = []
     ml = pyamg.smoothed_aggregation_solver(a, symmetry="hermitian", max_coarse=500, improve_candidates=None)
     x = ml.solve(b, x0=x0, tol=rtol, accel="cg", maxiter=maxiter, residuals=residuals)
-    bottom, top = number[:, :, 0], number[:, :, -1]
+    bottom = number[:, :, 0]
     f_out = float(np.sum(gb * d[:, :, 0][bottom >= 0] * x[bottom[bottom >= 0]]))
     f_in = float(np.sum(b) - b @ x)
     # dissipated energy of the discrete potential: equals the flux at the solution, and its

@@ -78,8 +78,8 @@ def lay_fibres(slab: np.ndarray, target_voxels: int, diameter_vox: float, length
         vox = np.unique(vox, axis=0)
         free = slab[vox[:, 0], vox[:, 1], vox[:, 2]] == PORE
         vox = vox[free]
-        if added + len(vox) > target_voxels:
-            vox = vox[: target_voxels - added]
+        if added + len(vox) > target_voxels:  # the last batch: keep a random part, not the low-x end
+            vox = vox[rng.permutation(len(vox))[: target_voxels - added]]
         slab[vox[:, 0], vox[:, 1], vox[:, 2]] = CBD
         added += len(vox)
 

@@ -26,13 +26,16 @@ _MAX_LABELS_SHOWN = 12
 
 def import_tiff(phases_path: Path, particles_path: Path | None = None, *, voxel_um: float,
                 cbd_nanoporosity: float = 0.5, nmc_density_g_cm3: float = 4.75,
-                specific_capacity_mah_g: float = 200.0, min_particle_um: float = 2.0) -> Electrode:
+                specific_capacity_mah_g: float = 200.0, min_particle_um: float = 2.0, flip_z: bool = False
+                ) -> Electrode:
     """Read a phase stack (and optionally a particle-id stack) into an Electrode.
 
     ``voxel_um``: voxel edge (um). Without ``particles_path``, NMC particles are separated by a
     watershed whose markers are at least ``min_particle_um / 2`` apart, and segments smaller
     than a ``min_particle_um`` sphere merge into the neighbour they touch most. Given ids are
     kept as written when they already run 1..N (else renumbered 1..N in order).
+    voxode puts the current collector at z = 0 (the first page) and the separator at the last
+    page; ``flip_z`` reverses a stack stored the other way round.
     """
     phases_path = Path(phases_path)
     _check_material(cbd_nanoporosity, nmc_density_g_cm3, specific_capacity_mah_g, min_particle_um)
@@ -40,9 +43,11 @@ def import_tiff(phases_path: Path, particles_path: Path | None = None, *, voxel_
         raise ImageError(f"voxel_um must be positive, got {voxel_um:g}")
     phases = read_label_stack(phases_path)
     _check_phase_labels(phases, phases_path)
+    if flip_z:
+        phases = phases[:, :, ::-1]
     phases = phases.astype(np.uint8)
     if particles_path is not None:
-        ids = _given_ids(Path(particles_path), phases)
+        ids = _given_ids(Path(particles_path), phases, flip_z)
     else:
         ids = watershed_particles(phases == NMC, voxel_um, min_particle_um)
     n = int(ids.max(initial=0))
@@ -56,7 +61,7 @@ def import_tiff(phases_path: Path, particles_path: Path | None = None, *, voxel_
                      layers=[layer], recipe=None,
                      provenance={"source": "import", "file": phases_path.name, "voxode_version": __version__,
                                  "particle_ids": Path(particles_path).name if particles_path is not None
-                                 else f"watershed (min_particle_um={min_particle_um:g})"})
+                                 else f"watershed (min_particle_um={min_particle_um:g})", "flip_z": flip_z})
 
 
 def _check_material(cbd_nanoporosity: float, nmc_density_g_cm3: float, specific_capacity_mah_g: float,
@@ -87,9 +92,11 @@ def _check_phase_labels(phases: np.ndarray, path: Path) -> None:
     raise ImageError(f"{path.name} holds labels {shown}{more}: expected 0 (pore), 1 (NMC), 2 (CBD)")
 
 
-def _given_ids(path: Path, phases: np.ndarray) -> np.ndarray:
+def _given_ids(path: Path, phases: np.ndarray, flip_z: bool) -> np.ndarray:
     """Particle ids from a stack: same shape as the phases, nonzero exactly on NMC; renumbered 1..N."""
     ids = read_label_stack(path)
+    if flip_z:
+        ids = ids[:, :, ::-1]
     if ids.shape != phases.shape:
         raise ImageError(f"{path.name} has shape {ids.shape} (x, y, z), the phase stack {phases.shape}")
     if int(ids.min(initial=0)) < 0 or int(ids.max(initial=0)) > np.iinfo(np.int32).max:
