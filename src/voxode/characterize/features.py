@@ -24,6 +24,7 @@ from voxode.characterize.areas import DEFAULT_SIGMA_VOX, interface_faces
 from voxode.characterize.profile import DepthProfile, depth_profile
 from voxode.characterize.transport import electrode_fields
 from voxode.electrode import CBD, NMC, PORE, Electrode
+from voxode.summary import border_particles
 
 PORE_REGION = -1
 CBD_REGION = -2
@@ -83,11 +84,9 @@ def _face_areas(electrode: Electrode, ids: np.ndarray, sigma_vox: float) -> dict
     return out
 
 
-def _box_face_counts(labels: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per particle: voxel faces on the six box faces, faces on the separator plane z = L, and
-    whether it touches an x or y face."""
+def _box_face_counts(labels: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per particle: voxel faces on the six box faces, and faces on the separator plane z = L."""
     cut = np.zeros(ids.size)
-    lateral = np.zeros(ids.size, dtype=bool)
     separator = np.zeros(ids.size)
     for axis in range(3):
         for end in (0, -1):
@@ -95,11 +94,9 @@ def _box_face_counts(labels: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, n
             present = plane[plane > 0]
             hits = np.bincount(np.searchsorted(ids, present), minlength=ids.size)
             cut += hits
-            if axis < 2:
-                lateral |= hits > 0
-            elif end == -1:
+            if axis == 2 and end == -1:
                 separator = hits.astype(float)
-    return cut, separator, lateral
+    return cut, separator
 
 
 def _parents(electrode: Electrode, ids: np.ndarray) -> np.ndarray:
@@ -138,7 +135,8 @@ def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
     centroid = [(np.bincount(where, c.astype(np.float64), ids.size) / np.maximum(counts, 1) + 0.5) * h
                 for c in coords]
     areas = _face_areas(electrode, ids, sigma_vox)
-    cut, separator_faces, border = _box_face_counts(labels, ids)
+    cut, separator_faces = _box_face_counts(labels, ids)
+    border = np.isin(ids, border_particles(labels))
     volume = counts * h**3
     surface = (areas["total"] + cut) * h**2
     profile_e = depth_profile(electrode_fields(electrode, include_cbd=False), h, progress=progress)
