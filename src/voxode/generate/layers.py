@@ -71,16 +71,16 @@ def pack_layer(recipe: Recipe, index: int, above: list[LayerParticles], rng: np.
     last_counts_own = np.zeros(0)
     for _ in range(MAX_ROUNDS):
         if last_labels is None:
-            new = _draw(layer, index, recipe, deficit / kept_ratio * grid.voxel_volume_um3(), z0, z1, has_below, rng)
+            new = _draw(layer, deficit / kept_ratio * grid.voxel_volume_um3(), z1, rng)
             new.arrays.centre[:] = _random_centres(new, recipe, z0, z1, has_below, rng)
         else:
             if deficit.sum() < -tol_total or np.any(deficit < -tol_pop):
-                own = _remove_one(own, int(np.argmin(deficit)), -float(deficit.min()), last_counts_own)
+                own = _remove_one(own, int(np.argmin(deficit)), -float(deficit.min()), last_counts_own, layer, index)
                 new = None
             else:
                 # top up: cap sizes so that one particle does not overshoot the remaining volume
                 vol_um3 = np.maximum(deficit, 0) / kept_ratio * grid.voxel_volume_um3()
-                new = _draw(layer, index, recipe, vol_um3, z0, z1, has_below, rng, cap_by_volume=True)
+                new = _draw(layer, vol_um3, z1, rng, cap_by_volume=True)
                 new.arrays.centre[:] = _hole_centres(last_labels, new, grid, z0, z1, has_below, recipe)
         if new is not None:
             own = LayerParticles(ParticleArrays.concat([own.arrays, new.arrays]),
@@ -125,9 +125,10 @@ def _obstacle_population_index(layer: LayerRecipe, recipe: Recipe, above: list[L
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
-def _draw(layer: LayerRecipe, index: int, recipe: Recipe, volumes_um3: np.ndarray, z0: float, z1: float,
-          has_below: bool, rng: np.random.Generator, cap_by_volume: bool = False) -> LayerParticles:
-    """New particles per population for the given volumes (shapes drawn too; centres to be set)."""
+def _draw(layer: LayerRecipe, volumes_um3: np.ndarray, clip_z_um: float, rng: np.random.Generator,
+          cap_by_volume: bool = False) -> LayerParticles:
+    """New particles per population for the given volumes (shapes drawn, cut above ``clip_z_um``;
+    centres to be set)."""
     diam, pop = [], []
     for k, (population, vol) in enumerate(zip(layer.populations, volumes_um3)):
         cap = (6.0 * vol / math.pi) ** (1.0 / 3.0) * 1.1 if cap_by_volume else math.inf
@@ -139,7 +140,7 @@ def _draw(layer: LayerRecipe, index: int, recipe: Recipe, volumes_um3: np.ndarra
     shapes = random_shapes(n, layer.shape.roughness, layer.shape.aspect_ratio_max, rng)
     r_eq = d / 2.0
     arrays = ParticleArrays(np.zeros((n, 3)), shapes["r0_rel"] * r_eq, shapes["bound_rel"] * r_eq, shapes["axis"],
-                            shapes["aspect"], shapes["coeffs"], np.full(n, z1))
+                            shapes["aspect"], shapes["coeffs"], np.full(n, clip_z_um))
     return LayerParticles(arrays, np.concatenate(pop).astype(np.int64), d)
 
 
@@ -196,9 +197,14 @@ def _hole_centres(labels: np.ndarray, new: LayerParticles, grid: _Grid, z0: floa
     return centres
 
 
-def _remove_one(own: LayerParticles, pop: int, excess_voxels: float, counts_own: np.ndarray) -> LayerParticles:
+def _remove_one(own: LayerParticles, pop: int, excess_voxels: float, counts_own: np.ndarray, layer: LayerRecipe,
+                index: int) -> LayerParticles:
     """Drop the particle of population ``pop`` whose voxel count is closest to the excess."""
     cand = np.flatnonzero(own.population == pop)
+    if cand.size == 0:  # the excess comes only from particles of the layers above reaching into this one
+        raise PackingError(
+            f"layers[{index}] '{layer.name}': particles of the layer above already exceed the share of population "
+            f"'{layer.populations[pop].name}' in this layer: raise its mass_fraction or thicken the layer")
     drop = cand[int(np.argmin(np.abs(counts_own[cand] - excess_voxels)))]
     keep = np.ones(len(own.d_eq_um), bool)
     keep[drop] = False
