@@ -268,6 +268,16 @@ class Recipe(_Strict):
         bounds[-1] = (bounds[-1][0], float(self.box_um[2]))
         return bounds
 
+    def grid_shape(self, voxel_um: float) -> tuple[int, int, int]:
+        """Voxels along x, y, z of the box at voxel size ``voxel_um``."""
+        nx, ny, nz = (max(1, round(s / voxel_um)) for s in self.box_um)
+        return nx, ny, nz
+
+    def layer_planes(self, index: int, voxel_um: float) -> tuple[int, int]:
+        """First and one-past-last voxel plane (z) of layer ``index`` at voxel size ``voxel_um``."""
+        z0, z1 = self.layer_bounds_um()[index]
+        return round(z0 / voxel_um), round(z1 / voxel_um)
+
     def with_overrides(self, *, voxel_um: float | None = None, seed: int | None = None) -> "Recipe":
         """A copy with another voxel size and/or seed (validated again)."""
         data = self.model_dump()

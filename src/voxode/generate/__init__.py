@@ -41,7 +41,6 @@ def layer_rngs(recipe: Recipe, index: int) -> tuple[np.random.Generator, np.rand
 def generate(recipe: Recipe, on_stage: Callable[[str], None] | None = None) -> Electrode:
     """Generate the electrode of a recipe (deterministic for a given recipe and seed)."""
     say = on_stage or (lambda _msg: None)
-    shape = tuple(max(1, round(s / recipe.voxel_um)) for s in recipe.box_um)
     bounds = recipe.layer_bounds_um()
     placed: list[LayerParticles] = []  # top layer first
     layer_of: list[np.ndarray] = []
@@ -52,7 +51,7 @@ def generate(recipe: Recipe, on_stage: Callable[[str], None] | None = None) -> E
         layer_of.append(np.full(len(lp.d_eq_um), index))
     arrays = ParticleArrays.concat([lp.arrays for lp in placed])
     say("voxelising particles")
-    ras = rasterise(arrays, recipe.voxel_um, shape)  # type: ignore[arg-type]
+    ras = rasterise(arrays, recipe.voxel_um, recipe.grid_shape(recipe.voxel_um))
     repair_connectivity(ras.labels)
     counts = np.bincount(ras.labels.ravel(), minlength=len(ras.particle) + 1)
     present = np.flatnonzero(counts[1:] > 0)
@@ -62,7 +61,7 @@ def generate(recipe: Recipe, on_stage: Callable[[str], None] | None = None) -> E
     phases = np.where(ids > 0, NMC, PORE).astype(np.uint8)
     for index in reversed(range(len(recipe.layers))):
         say(f"carbon-binder domain of layer '{recipe.layers[index].name}'")
-        k0, k1 = (round(z / recipe.voxel_um) for z in bounds[index])
+        k0, k1 = recipe.layer_planes(index, recipe.voxel_um)
         slab = phases[:, :, k0:k1]
         layer = recipe.layers[index]
         add_cbd(slab, int(round(layer.cbd_phase_fraction * slab.size)), layer.fibre_volume_share, layer.cbd,

@@ -53,8 +53,7 @@ def pack_layer(recipe: Recipe, index: int, above: list[LayerParticles], rng: np.
     z0, z1 = recipe.layer_bounds_um()[index]
     has_below = index > 0
     g = recipe.packing.grid_um
-    shape = tuple(max(1, round(s / g)) for s in recipe.box_um)
-    grid = _Grid(g, shape, (round(z0 / g), round(z1 / g)))  # type: ignore[arg-type]
+    grid = _Grid(g, recipe.grid_shape(g), recipe.layer_planes(index, g))
     obstacles = ParticleArrays.concat([a.arrays for a in above]) if above else None
     obstacle_r = np.concatenate([a.d_eq_um for a in above]) / 2.0 if above else np.zeros(0)
     obstacle_pops = _obstacle_population_index(layer, recipe, above)
