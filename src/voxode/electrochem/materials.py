@@ -1,0 +1,215 @@
+"""Parameter sets for the discharge model: data files (YAML) with their citations.
+
+A set names the active material (NMC), the carbon-binder domain, the electrolyte, the
+separator and the Li-metal counter electrode. Functions of state (OCP, electrolyte
+conductivity and diffusivity, Li-foil exchange current) are closed-form expressions in one
+variable, ``x`` (stoichiometry) or ``c`` (electrolyte concentration, mol/m^3), built from
+numbers, + - * / **, and tanh/exp/log/sqrt/sinh/cosh. Derivatives come from the complex
+step, exact to rounding, so a user's own expression needs no hand-written derivative.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import VoxodeError
+
+FARADAY_C_MOL = 96485.33212
+GAS_CONSTANT_J_MOL_K = 8.314462618
+
+_FUNCTIONS = {"tanh": np.tanh, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
+              "sinh": np.sinh, "cosh": np.cosh}
+_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant,
+          ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
+_STEP = 1e-30
+
+
+class ParameterError(VoxodeError):
+    """A parameter set that cannot be read or does not validate."""
+
+
+class Expression:
+    """A scalar function of one variable given as a restricted arithmetic expression."""
+
+    def __init__(self, text: str, variable: str):
+        self.text = " ".join(str(text).split())
+        self.variable = variable
+        try:
+            tree = ast.parse(self.text, mode="eval")
+        except SyntaxError as exc:
+            raise ValueError(f"cannot parse {self.text!r}: {exc.msg}") from None
+        for node in ast.walk(tree):
+            if not isinstance(node, _NODES):
+                raise ValueError(f"{type(node).__name__} not allowed in {self.text!r}")
+            if isinstance(node, ast.Name) and node.id not in (*_FUNCTIONS, variable):
+                raise ValueError(f"unknown name {node.id!r} in {self.text!r} "
+                                 f"(the variable is {variable!r})")
+            if isinstance(node, ast.Call) and not (
+                    isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
+                raise ValueError(f"only {sorted(_FUNCTIONS)} may be called in {self.text!r}")
+        self._code = compile(tree, "<parameter>", "eval")
+
+    def __call__(self, value):
+        return self.evaluate(value, _FUNCTIONS)
+
+    def evaluate(self, value, functions: dict):
+        """The expression with its variable bound to ``value`` and its functions taken from
+        ``functions`` (names as in ``_FUNCTIONS``), e.g. symbolic ones of another library."""
+        scope = dict(functions)
+        scope[self.variable] = value
+        return eval(self._code, {"__builtins__": {}}, scope)  # noqa: S307 - AST-checked above
+
+    def with_derivative(self, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Value and first derivative (complex step) at ``value``."""
+        out = np.asarray(self(np.asarray(value, dtype=float) + 1j * _STEP))
+        return out.real.copy(), out.imag / _STEP
+
+    def __repr__(self) -> str:
+        return f"Expression({self.text!r})"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActiveMaterial(_Strict):
+    c_max_mol_m3: float = Field(gt=0)
+    x_initial: float = Field(gt=0, lt=1)
+    ocp_v: str
+    diffusivity_m2_s: float = Field(gt=0)
+    rate_constant: float = Field(gt=0, description="A/m^2 (m^3/mol)^1.5")
+    charge_transfer_coefficient: float = Field(gt=0, lt=1)
+    conductivity_s_m: float = Field(gt=0)
+
+    @field_validator("ocp_v")
+    @classmethod
+    def _ocp(cls, text: str) -> str:
+        return _check_expression(text, "x", np.linspace(0.0, 1.0, 101), positive=False)
+
+
+class CarbonBinder(_Strict):
+    conductivity_s_m: float = Field(gt=0)
+    bruggeman: float = Field(ge=0)
+
+
+class Electrolyte(_Strict):
+    c_initial_mol_m3: float = Field(gt=0)
+    conductivity_s_m: str
+    diffusivity_m2_s: str
+    transference_number: float = Field(ge=0, lt=1)
+    thermodynamic_factor: float = Field(gt=0)
+
+    @field_validator("conductivity_s_m", "diffusivity_m2_s")
+    @classmethod
+    def _positive(cls, text: str) -> str:
+        return _check_expression(text, "c", np.linspace(1.0, 4000.0, 200), positive=True)
+
+
+class Separator(_Strict):
+    thickness_um: float = Field(gt=0)
+    porosity: float = Field(gt=0, le=1)
+    bruggeman: float = Field(ge=0)
+
+
+class LithiumFoil(_Strict):
+    exchange_current_a_m2: str
+    charge_transfer_coefficient: float = Field(gt=0, lt=1)
+
+    @field_validator("exchange_current_a_m2")
+    @classmethod
+    def _positive(cls, text: str) -> str:
+        return _check_expression(text, "c", np.linspace(1.0, 4000.0, 200), positive=True)
+
+
+class ParameterSet(_Strict):
+    """A complete, validated parameter set (SI units unless the field name says otherwise)."""
+
+    name: str
+    description: str = ""
+    temperature_k: float = Field(gt=0)
+    references: dict[str, str] = {}
+    active: ActiveMaterial
+    cbd: CarbonBinder
+    electrolyte: Electrolyte
+    separator: Separator
+    lithium_foil: LithiumFoil
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    @cached_property
+    def ocp(self) -> Expression:
+        """U(x) in V."""
+        return Expression(self.active.ocp_v, "x")
+
+    @cached_property
+    def kappa(self) -> Expression:
+        """Electrolyte conductivity kappa(c) in S/m, c in mol/m^3."""
+        return Expression(self.electrolyte.conductivity_s_m, "c")
+
+    @cached_property
+    def diffusivity_e(self) -> Expression:
+        """Electrolyte salt diffusivity D(c) in m^2/s."""
+        return Expression(self.electrolyte.diffusivity_m2_s, "c")
+
+    @cached_property
+    def foil_i0(self) -> Expression:
+        """Li-foil exchange current density i0(c_e) in A/m^2."""
+        return Expression(self.lithium_foil.exchange_current_a_m2, "c")
+
+    @property
+    def thermal_voltage_v(self) -> float:
+        """RT/F in V."""
+        return GAS_CONSTANT_J_MOL_K * self.temperature_k / FARADAY_C_MOL
+
+
+def _check_expression(text: str, variable: str, samples: np.ndarray, positive: bool) -> str:
+    expression = Expression(text, variable)
+    with np.errstate(all="ignore"):
+        values = np.asarray(expression(samples), dtype=float)
+    if values.shape != samples.shape or not np.all(np.isfinite(values)):
+        raise ValueError(f"{text!r} is not finite for {variable} in "
+                         f"[{samples[0]:g}, {samples[-1]:g}]")
+    if positive and np.any(values <= 0):
+        raise ValueError(f"{text!r} must be > 0 for {variable} in "
+                         f"[{samples[0]:g}, {samples[-1]:g}]")
+    return expression.text
+
+
+def available_parameter_sets() -> list[str]:
+    """Names of the parameter sets shipped with voxode."""
+    folder = resources.files("voxode.electrochem") / "params"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_parameters(name_or_path: str | Path = "chen2020-nyman2008") -> ParameterSet:
+    """A shipped set by name, or a user's YAML file; raises ParameterError in one line."""
+    path = Path(name_or_path)
+    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ParameterError(f"parameter file {path} not found")
+        text = path.read_text()
+    elif str(name_or_path) in available_parameter_sets():
+        text = (resources.files("voxode.electrochem") / "params"
+                / f"{name_or_path}.yaml").read_text()
+    else:
+        raise ParameterError(f"unknown parameter set {str(name_or_path)!r}; shipped sets: "
+                             f"{', '.join(available_parameter_sets())}, or give a YAML file")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{name_or_path}: a parameter set must be a mapping")
+    try:
+        return ParameterSet.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ParameterError(f"{name_or_path}: {where}: {first['msg']}") from None
