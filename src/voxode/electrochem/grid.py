@@ -1,0 +1,249 @@
+"""The finite-volume grid of a half cell: NMC electrode voxels | homogenised separator | Li foil.
+
+Cell-centred finite volumes on the electrode's voxels (edge h) plus a separator of full lateral
+resolution whose layers grow geometrically from h at both ends (at most ``SEPARATOR_GROWTH``
+per layer). Unknowns live on sets of cells:
+
+- ``solid`` (phi_s): NMC and CBD voxels 6-connected to the current collector (z = 0);
+- ``nmc`` (c_s): the NMC voxels among them (``nmc_solid`` maps each to its solid index);
+- ``liquid`` (c_e, phi_e): pore and CBD voxels 6-connected to the separator, then the
+  separator cells layer by layer.
+
+Disconnected solid or liquid voxels carry no unknowns: they cannot take part in the reaction.
+Faces are stored per kind with their geometric conductance (area / distance, m) or area
+(m^2); the model multiplies by the state-dependent coefficient. Lateral faces are no-flux.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..characterize.areas import interface_faces
+from ..characterize.features import CBD_REGION, PORE_REGION, region_labels
+from ..electrode import CBD, NMC, PORE, Electrode
+from .materials import ParameterSet
+
+SEPARATOR_GROWTH = 1.3
+_SIX = ndimage.generate_binary_structure(3, 1)
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Faces between two cells of one unknown set: indices ``i``, ``j`` and geometric factor ``g``."""
+
+    i: np.ndarray
+    j: np.ndarray
+    g: np.ndarray
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Index sets, volumes and faces of a half cell (SI units: m, m^2, m^3)."""
+
+    shape: tuple[int, int, int]
+    h_m: float
+    area_m2: float                      # cross-section of the box (x-y)
+    solid_voxel: np.ndarray             # flat voxel index of each solid cell
+    nmc_voxel: np.ndarray               # flat voxel index of each NMC cell
+    nmc_solid: np.ndarray               # solid index of each NMC cell
+    nmc_particle: np.ndarray            # particle id of each NMC cell (0: unassigned)
+    liquid_voxel: np.ndarray            # flat voxel index of each electrode liquid cell
+    n_liquid: int                       # electrode liquid cells + separator cells
+    liquid_volume_m3: np.ndarray        # electrolyte volume of each liquid cell
+    separator_dz_m: np.ndarray          # thickness of each separator layer, from the electrode
+    solid_sigma_s_m: np.ndarray         # electronic conductivity of each solid cell
+    diffusion: Pairs                    # NMC-NMC faces within one particle, g = area/distance
+    electronic: Pairs                   # solid-solid faces, g = area/distance * harmonic sigma (S)
+    collector: Pairs                    # i: solid cell at z = 0, g = conductance to the collector (S)
+    ionic: Pairs                        # liquid-liquid faces, g = area/distance * harmonic (D/D0)
+    reaction_nmc: np.ndarray            # NMC cell of each reactive face
+    reaction_liquid: np.ndarray         # liquid cell of each reactive face
+    reaction_area_m2: np.ndarray        # smooth, wetted area of each reactive face
+    foil_liquid: np.ndarray             # separator cells facing the Li foil
+    foil_area_m2: np.ndarray
+    disconnected_nmc_voxels: int        # NMC voxels without an electronic path or electrolyte
+
+    @property
+    def n_solid(self) -> int:
+        return int(self.solid_voxel.size)
+
+    @property
+    def n_nmc(self) -> int:
+        return int(self.nmc_voxel.size)
+
+    @property
+    def nmc_volume_m3(self) -> float:
+        return self.n_nmc * self.h_m**3
+
+
+class GridError(ValueError):
+    """An electrode on which no discharge can be simulated (reason in the message)."""
+
+
+def separator_layers_m(thickness_m: float, h_m: float) -> np.ndarray:
+    """Layer thicknesses growing by ``SEPARATOR_GROWTH`` from h at both ends, summing to the thickness."""
+    half = []
+    total, dz = 0.0, h_m
+    while total + 2.0 * dz < thickness_m:
+        half.append(dz)
+        total += 2.0 * dz
+        dz *= SEPARATOR_GROWTH
+    middle = thickness_m - total
+    return np.array(half + [middle] + half[::-1])
+
+
+def _connected_to(mask: np.ndarray, plane: int) -> np.ndarray:
+    """Voxels of ``mask`` 6-connected to the z plane ``plane`` (0 or -1)."""
+    labels, n = ndimage.label(mask, structure=_SIX)
+    if n == 0:
+        return np.zeros(mask.shape, dtype=bool)
+    hit = np.unique(labels[:, :, plane])
+    keep = np.zeros(n + 1, dtype=bool)
+    keep[hit[hit > 0]] = True
+    return keep[labels]
+
+
+def _neighbour_pairs(mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """(flat lo, flat hi, axis) of faces whose both voxels are in ``mask``, per axis."""
+    flat = np.arange(mask.size, dtype=np.int64).reshape(mask.shape)
+    out = []
+    for ax in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[ax] = slice(None, -1)
+        hi[ax] = slice(1, None)
+        both = mask[tuple(lo)] & mask[tuple(hi)]
+        out.append((flat[tuple(lo)][both], flat[tuple(hi)][both], ax))
+    return out
+
+
+def _harmonic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((a > 0) & (b > 0), 2.0 * a * b / (a + b), 0.0)
+
+
+def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
+    """The grid of ``electrode`` in a half cell with the separator of ``params``.
+
+    Raises GridError when the electrolyte does not connect the separator to the current
+    collector or when no NMC voxel has both an electronic path to the collector and electrolyte.
+    """
+    nx, ny, nz = electrode.shape
+    h = electrode.voxel_um * 1e-6
+    phases = electrode.phases
+    eps_n = electrode.cbd_nanoporosity_planes()[None, None, :] * np.ones(phases.shape)
+    brug_cbd = params.cbd.bruggeman
+
+    conducts_ions = (phases == PORE) | ((phases == CBD) & (eps_n > 0))
+    liquid_mask = _connected_to(conducts_ions, -1)
+    if not liquid_mask[:, :, 0].any():
+        raise GridError("the electrolyte does not connect the separator to the current collector "
+                        "(no percolating pore path); the electrode cannot be discharged")
+    solid_mask = _connected_to(phases != PORE, 0)
+    nmc_mask = solid_mask & (phases == NMC)
+    if not nmc_mask.any():
+        raise GridError("no NMC voxel has an electronic path to the current collector")
+
+    number_solid = np.full(phases.size, -1, dtype=np.int64)
+    solid_voxel = np.flatnonzero(solid_mask)
+    number_solid[solid_voxel] = np.arange(solid_voxel.size)
+    nmc_voxel = np.flatnonzero(nmc_mask)
+    number_nmc = np.full(phases.size, -1, dtype=np.int64)
+    number_nmc[nmc_voxel] = np.arange(nmc_voxel.size)
+    number_liquid = np.full(phases.size, -1, dtype=np.int64)
+    liquid_voxel = np.flatnonzero(liquid_mask)
+    number_liquid[liquid_voxel] = np.arange(liquid_voxel.size)
+
+    flat_phase = phases.ravel()
+    flat_eps = eps_n.ravel()
+    sigma = np.where(flat_phase == NMC, params.active.conductivity_s_m, params.cbd.conductivity_s_m)
+    rel_d = np.where(flat_phase == PORE, 1.0, flat_eps ** brug_cbd)     # D/D0 of liquid voxels
+    wet = np.where(flat_phase == PORE, 1.0, flat_eps)                  # liquid fraction
+
+    # particle-internal diffusion faces (same id; unassigned NMC voxels diffuse among themselves)
+    ids = electrode.particle_ids.ravel()
+    di, dj = [], []
+    for lo, hi, _ in _neighbour_pairs(nmc_mask):
+        same = ids[lo] == ids[hi]
+        di.append(number_nmc[lo[same]])
+        dj.append(number_nmc[hi[same]])
+    diffusion = Pairs(np.concatenate(di), np.concatenate(dj), np.full(sum(map(len, di)), h))
+
+    ei, ej, eg = [], [], []
+    for lo, hi, _ in _neighbour_pairs(solid_mask):
+        ei.append(number_solid[lo])
+        ej.append(number_solid[hi])
+        eg.append(h * _harmonic(sigma[lo], sigma[hi]))
+    electronic = Pairs(np.concatenate(ei), np.concatenate(ej), np.concatenate(eg))
+    bottom = np.flatnonzero(solid_mask[:, :, 0].ravel())
+    bottom_voxel = np.ravel_multi_index((bottom // ny, bottom % ny, np.zeros_like(bottom)), phases.shape)
+    collector = Pairs(number_solid[bottom_voxel], np.zeros(bottom.size, dtype=np.int64),
+                      2.0 * h * sigma[bottom_voxel])
+
+    # liquid: electrode faces, electrode -> separator, separator faces
+    sep = params.separator
+    dz = separator_layers_m(sep.thickness_um * 1e-6, h)
+    f_sep = sep.porosity ** sep.bruggeman
+    n_e = liquid_voxel.size
+    n_layer = nx * ny
+    sep_index = n_e + np.arange(dz.size * n_layer).reshape(dz.size, nx, ny)
+    ii, jj, gg = [], [], []
+    for lo, hi, _ in _neighbour_pairs(liquid_mask):
+        ii.append(number_liquid[lo])
+        jj.append(number_liquid[hi])
+        gg.append(h * _harmonic(rel_d[lo], rel_d[hi]))
+    top = liquid_mask[:, :, -1]
+    top_voxel = np.flatnonzero(np.broadcast_to(np.arange(nz) == nz - 1, phases.shape).ravel()
+                               & liquid_mask.ravel())
+    ii.append(number_liquid[top_voxel])
+    jj.append(sep_index[0][top])
+    gg.append(h * h / (0.5 * h / rel_d[top_voxel] + 0.5 * dz[0] / f_sep))
+    for k in range(dz.size):
+        layer = sep_index[k]
+        ii += [layer[:-1, :].ravel(), layer[:, :-1].ravel()]
+        jj += [layer[1:, :].ravel(), layer[:, 1:].ravel()]
+        gg.append(np.full(ii[-2].size + ii[-1].size, dz[k] * f_sep))
+        if k + 1 < dz.size:
+            ii.append(layer.ravel())
+            jj.append(sep_index[k + 1].ravel())
+            gg.append(np.full(n_layer, h * h * f_sep / (0.5 * (dz[k] + dz[k + 1]))))
+    ionic = Pairs(np.concatenate(ii), np.concatenate(jj), np.concatenate(gg))
+    liquid_volume = np.concatenate([h**3 * wet[liquid_voxel],
+                                    np.repeat(sep.porosity * h * h * dz, n_layer)])
+
+    # reactive faces: NMC | pore or CBD (interior, smooth-area weights), NMC | separator (flat)
+    regions, rank = region_labels(electrode)
+    faces = interface_faces(regions, rank)
+    lo, hi = faces.lo, faces.hi
+    nmc_lo = (flat_phase[lo] == NMC) & np.isin(faces.label_hi, (PORE_REGION, CBD_REGION))
+    nmc_hi = (flat_phase[hi] == NMC) & np.isin(faces.label_lo, (PORE_REGION, CBD_REGION))
+    s_vox = np.concatenate([lo[nmc_lo], hi[nmc_hi]])
+    l_vox = np.concatenate([hi[nmc_lo], lo[nmc_hi]])
+    weight = np.concatenate([faces.weight[nmc_lo], faces.weight[nmc_hi]])
+    keep = (number_nmc[s_vox] >= 0) & (number_liquid[l_vox] >= 0)
+    r_nmc = [number_nmc[s_vox[keep]]]
+    r_liq = [number_liquid[l_vox[keep]]]
+    r_area = [h * h * weight[keep] * wet[l_vox[keep]]]
+    top_nmc = nmc_mask[:, :, -1]
+    top_nmc_voxel = np.flatnonzero(np.broadcast_to(np.arange(nz) == nz - 1, phases.shape).ravel()
+                                   & nmc_mask.ravel())
+    r_nmc.append(number_nmc[top_nmc_voxel])
+    r_liq.append(sep_index[0][top_nmc])
+    r_area.append(np.full(top_nmc_voxel.size, h * h * sep.porosity))
+    reaction_nmc = np.concatenate(r_nmc)
+    if reaction_nmc.size == 0:
+        raise GridError("no NMC surface touches both the electronic network and the electrolyte")
+
+    return Grid(
+        shape=(nx, ny, nz), h_m=h, area_m2=nx * ny * h * h,
+        solid_voxel=solid_voxel, nmc_voxel=nmc_voxel, nmc_solid=number_solid[nmc_voxel],
+        nmc_particle=ids[nmc_voxel].astype(np.int64), liquid_voxel=liquid_voxel,
+        n_liquid=n_e + dz.size * n_layer, liquid_volume_m3=liquid_volume, separator_dz_m=dz,
+        solid_sigma_s_m=sigma[solid_voxel], diffusion=diffusion, electronic=electronic,
+        collector=collector, ionic=ionic, reaction_nmc=reaction_nmc,
+        reaction_liquid=np.concatenate(r_liq), reaction_area_m2=np.concatenate(r_area),
+        foil_liquid=sep_index[-1].ravel(), foil_area_m2=np.full(n_layer, h * h),
+        disconnected_nmc_voxels=int(np.count_nonzero(phases == NMC) - nmc_voxel.size))
