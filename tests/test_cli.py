@@ -132,3 +132,26 @@ def test_characterization_commands_fail_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "t.parquet").exists()
     assert_clean_error(run("tortuosity", str(electrode), "--axis", "w"), "--axis")
     assert_clean_error(run("tortuosity", str(electrode), "--phases", "a,b"), "--phases")
+
+
+def test_simulate_writes_a_run_folder_and_fails_in_one_line(tmp_path: Path) -> None:
+    from synthetic_images import sphere_packing
+
+    electrode = tmp_path / "tiny.npz"
+    sphere_packing((8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5, cbd_fraction=0.1,
+                   seed=1).save(electrode)
+    run_dir = tmp_path / "run"
+    proc = run("simulate", str(electrode), "--c-rate", "2", "-o", str(run_dir), "--json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["capacity_mah_cm2"] > 0 and summary["c_rate"] == pytest.approx(2.0)
+    assert max(summary["conservation_relative_errors"].values()) < 1e-6
+    assert (run_dir / "particles_sod.parquet").is_file() and not (run_dir / "checkpoint.npz").exists()
+    bad = tmp_path / "bad"
+    assert_clean_error(run("simulate", str(electrode), "--c-rate", "1", "--cutoff-v", "4.5", "-o", str(bad)),
+                       "cut-off")
+    assert_clean_error(run("simulate", str(electrode), "--c-rate", "1", "--params", "nope", "-o", str(bad)),
+                       "nope")
+    assert_clean_error(run("simulate", str(electrode), "-o", str(bad)), "--c-rate")
+    assert_clean_error(run("simulate", str(tmp_path / "missing.npz"), "--c-rate", "1", "-o", str(bad)))
+    assert not bad.exists()

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from voxode.characterize.commands import register as register_characterize
+from voxode.electrochem.commands import register as register_simulate
 from voxode.electrode import Electrode
 from voxode.errors import VoxodeError
 
@@ -23,6 +24,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 recipe_app = typer.Typer(no_args_is_help=True, help="Recipes: presets to start from.")
 app.add_typer(recipe_app, name="recipe")
 register_characterize(app)  # `characterize` and `tortuosity`: the characterization stage owns its commands
+register_simulate(app)
 
 err = Console(stderr=True)
 out = Console()

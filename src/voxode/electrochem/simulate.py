@@ -1,0 +1,198 @@
+"""`simulate`: a galvanostatic half-cell discharge of an Electrode, resumable from checkpoints.
+
+The C-rate is relative to the nominal capacity at the recipe's specific capacity (the
+electrode's NMC loading times each layer's mAh/g). Inputs are checked before any time step:
+parameter set, electronic and ionic percolation, a positive current, a cut-off below the
+start voltage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..electrode import NMC, Electrode
+from ..errors import VoxodeError
+from ..io.atomic import write_atomic
+from .grid import Grid, GridError, build_grid
+from .materials import FARADAY_C_MOL, ParameterSet, load_parameters
+from .model import Model
+from .solver import Counters, SolverOptions, Stepper, StepRecord
+
+CHECKPOINT_NAME = "checkpoint.npz"
+
+
+class SimulationError(VoxodeError):
+    """A discharge that cannot be started (the message says which input to change)."""
+
+
+@dataclass
+class Discharge:
+    """What a discharge produced; capacities are per electrode area unless named otherwise."""
+
+    electrode: Electrode
+    params: ParameterSet
+    grid: Grid
+    model: Model
+    current_ma_cm2: float
+    c_rate: float
+    cutoff_v: float
+    t_s: np.ndarray                  # accepted step times
+    voltage_v: np.ndarray
+    particle_ids: np.ndarray         # ids of the particles whose mean stoichiometry is tracked
+    particle_x: np.ndarray           # [step, particle] mean stoichiometry
+    final_state: np.ndarray          # state at the end (interpolated to the cut-off)
+    t_end_s: float
+    end_reason: str
+    counters: Counters
+    linear_iterations: int
+    wall_s: float
+    conservation: dict[str, float]
+
+    @property
+    def capacity_mah_cm2(self) -> float:
+        return self.current_ma_cm2 * self.t_end_s / 3600.0
+
+
+def nominal_capacity_mah_cm2(electrode: Electrode) -> float:
+    """NMC loading times each layer's specific capacity (mAh/cm^2)."""
+    h_cm = electrode.voxel_um * 1e-4
+    nmc = np.count_nonzero(electrode.phases == NMC, axis=(0, 1)) / (electrode.shape[0] * electrode.shape[1])
+    spec = np.array([layer.specific_capacity_mah_g for layer in electrode.layers])[electrode.layer_index_of_planes()]
+    return float(np.sum(nmc * h_cm * electrode.nmc_density_planes_g_cm3() * spec))
+
+
+def _particle_means(grid: Grid, electrode: Electrode, c_max: float, x0: float):
+    """A function state -> mean stoichiometry per particle id (voxels without unknowns stay at x0)."""
+    ids_all = electrode.particle_ids.ravel()
+    ids = np.unique(ids_all[ids_all > 0])
+    total = np.bincount(ids_all, minlength=ids.max(initial=0) + 1).astype(float)
+    tracked = np.bincount(grid.nmc_particle, minlength=total.size).astype(float)
+    frozen = (total - tracked) * x0
+
+    def means(c_s: np.ndarray) -> np.ndarray:
+        x = np.bincount(grid.nmc_particle, weights=c_s / c_max, minlength=total.size)
+        return ((x + frozen)[ids] / total[ids])
+    return ids, means
+
+
+def run_key(electrode: Electrode, params: ParameterSet, current_ma_cm2: float, cutoff_v: float,
+            options: SolverOptions) -> str:
+    """Hash of everything that determines a run (a checkpoint resumes only the same run)."""
+    digest = hashlib.sha256()
+    for array in (electrode.phases, electrode.particle_ids):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(json.dumps([electrode.voxel_um, [layer.to_dict() for layer in electrode.layers],
+                              params.model_dump(), current_ma_cm2, cutoff_v, options.__dict__],
+                             sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm2: float | None = None,
+             cutoff_v: float = 3.0, params: ParameterSet | str | Path = "chen2020-nyman2008",
+             t_end_s: float | None = None, options: SolverOptions | None = None,
+             run_dir: Path | None = None, checkpoint_every_s: float = 180.0,
+             on_step: Callable[[float, float, float], None] | None = None) -> Discharge:
+    """Discharge ``electrode`` at a C-rate or a current density (mA/cm^2) to ``cutoff_v``.
+
+    ``t_end_s`` stops earlier (default: 1.5x the nominal time). With ``run_dir`` the run
+    checkpoints there every ``checkpoint_every_s`` of wall time and resumes from a checkpoint
+    of the same run. ``on_step(t_s, voltage_v, capacity_mah_cm2)`` reports progress.
+    """
+    started = time.perf_counter()
+    p = params if isinstance(params, ParameterSet) else load_parameters(params)
+    options = options or SolverOptions()
+    nominal = nominal_capacity_mah_cm2(electrode)
+    if (c_rate is None) == (current_ma_cm2 is None):
+        raise SimulationError("give exactly one of c_rate and current_ma_cm2")
+    if current_ma_cm2 is None:
+        current_ma_cm2 = float(c_rate) * nominal
+    c_rate = current_ma_cm2 / nominal
+    if current_ma_cm2 < 0 or (current_ma_cm2 == 0 and t_end_s is None):
+        raise SimulationError(f"the discharge current must be positive, got {current_ma_cm2:g} mA/cm^2")
+    u_start = float(p.ocp(p.active.x_initial))
+    if cutoff_v >= u_start:
+        raise SimulationError(f"cut-off {cutoff_v:g} V is not below the start voltage "
+                              f"{u_start:.4f} V (OCV at x = {p.active.x_initial:g})")
+    try:
+        grid = build_grid(electrode, p)
+    except GridError as exc:
+        raise SimulationError(str(exc)) from None
+    model = Model(grid, p)
+    current_a = current_ma_cm2 * 1e-3 * grid.area_m2 * 1e4
+    reference_a = max(current_a, nominal * 1e-3 * grid.area_m2 * 1e4)
+    t_end = t_end_s if t_end_s is not None else 1.5 * 3600.0 / max(c_rate, 1e-12)
+    stepper = Stepper(model, current_a, reference_a, options)
+    ids, means = _particle_means(grid, electrode, model.c_max, p.active.x_initial)
+    lay = model.layout
+
+    key = run_key(electrode, p, current_ma_cm2, cutoff_v, options)
+    initial = model.initial_state()
+    times, volts, xs = [0.0], [float(initial[lay.v])], [means(initial[lay.c_s])]
+    start, dt = StepRecord(0.0, times[0], initial), None
+    ckpt = None
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        ckpt = run_dir / CHECKPOINT_NAME
+    if ckpt is not None and ckpt.is_file():
+        with np.load(ckpt) as data:
+            if str(data["key"]) == key:
+                times, volts = list(data["t_s"]), list(data["voltage_v"])
+                xs = list(data["particle_x"])
+                start = StepRecord(float(times[-1]), float(volts[-1]), data["state"].copy())
+                dt = float(data["dt_s"])
+    last_save = [time.perf_counter()]
+
+    def record(_: StepRecord, now: StepRecord, next_dt: float) -> None:
+        times.append(now.t_s)
+        volts.append(now.voltage_v)
+        xs.append(means(now.state[lay.c_s]))
+        if on_step is not None:
+            on_step(now.t_s, now.voltage_v, current_ma_cm2 * now.t_s / 3600.0)
+        if ckpt is not None and time.perf_counter() - last_save[0] > checkpoint_every_s:
+            write_atomic(ckpt, lambda path: np.savez(path, key=key, t_s=times, voltage_v=volts,
+                                                     particle_x=np.array(xs), state=now.state,
+                                                     dt_s=next_dt))
+            last_save[0] = time.perf_counter()
+
+    before, last, reason = stepper.run(cutoff_v, t_end, start, on_step=record, dt_s=dt)
+    t_final, final = last.t_s, last.state
+    if reason == "cut-off voltage reached" and last.voltage_v < cutoff_v < before.voltage_v:
+        w = (before.voltage_v - cutoff_v) / (before.voltage_v - last.voltage_v)
+        t_final = before.t_s + w * (last.t_s - before.t_s)
+        final = before.state + w * (last.state - before.state)
+    if ckpt is not None and ckpt.is_file():
+        ckpt.unlink()
+    return Discharge(
+        electrode=electrode, params=p, grid=grid, model=model, current_ma_cm2=current_ma_cm2,
+        c_rate=c_rate, cutoff_v=cutoff_v, t_s=np.array(times), voltage_v=np.array(volts),
+        particle_ids=ids, particle_x=np.array(xs), final_state=final,
+        t_end_s=t_final, end_reason=reason, counters=stepper.counters,
+        linear_iterations=stepper.linear.stats.iterations, wall_s=time.perf_counter() - started,
+        conservation=conservation_errors(model, initial, last.state, current_a * last.t_s))
+
+
+def conservation_errors(model: Model, initial: np.ndarray, state: np.ndarray, charge_c: float) -> dict[str, float]:
+    """Relative errors of Li inserted vs charge passed, salt content, and the interface current
+    balance (reactive and foil currents vs the collector current) at ``state``."""
+    g, lay = model.grid, model.layout
+    inserted = float((state[lay.c_s] - initial[lay.c_s]).sum() * g.h_m**3 * FARADAY_C_MOL)
+    salt0 = float(initial[lay.c_e] @ g.liquid_volume_m3)
+    salt = float(state[lay.c_e] @ g.liquid_volume_m3)
+    reaction, foil = model.reaction_current(state)
+    collector = float(np.sum(g.collector.g * (state[lay.phi_s][g.collector.i] - state[lay.v])))
+    scale = max(abs(collector), 1e-300)
+    return {
+        "lithium_inserted_vs_charge": abs(inserted - charge_c) / max(abs(charge_c), 1e-300)
+        if charge_c else abs(inserted),
+        "salt": abs(salt - salt0) / salt0,
+        "interface_current_balance": abs(-reaction.sum() - collector) / scale if collector else
+        abs(reaction.sum()),
+        "foil_current_balance": abs(foil.sum() - collector) / scale if collector else abs(foil.sum()),
+    }

@@ -1,0 +1,125 @@
+"""The discharge simulator on a small synthetic electrode: equilibrium, conservation, the OCV
+at low rate, end-of-discharge physics, outputs and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthetic_images import sphere_packing
+from voxode.electrode import NMC, PORE
+from voxode.electrochem.materials import ParameterError, load_parameters
+from voxode.electrochem.result import particle_table, write_outputs
+from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2, simulate
+
+CONSERVATION_TOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """8 x 8 x 16 um^3 at 1 um: ~3.6k unknowns, solved with the direct solver."""
+    return sphere_packing((8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5,
+                          cbd_fraction=0.1, seed=1)
+
+
+@pytest.fixture(scope="module")
+def one_c(tiny):
+    return simulate(tiny, c_rate=1.0)
+
+
+def test_zero_current_keeps_the_equilibrium(tiny):
+    d = simulate(tiny, current_ma_cm2=0.0, t_end_s=500.0)
+    p = load_parameters()
+    start = d.model.initial_state()
+    assert np.abs(d.final_state - start).max() < 1e-9
+    assert abs(d.voltage_v[-1] - p.ocp(p.active.x_initial)) < 1e-9
+
+
+def test_conservation_and_capacity_at_1c(one_c):
+    errors = one_c.conservation
+    assert set(errors) == {"lithium_inserted_vs_charge", "salt", "interface_current_balance", "foil_current_balance"}
+    assert max(errors.values()) < CONSERVATION_TOL, errors
+    assert 0.5 < one_c.capacity_mah_cm2 / nominal_capacity_mah_cm2(one_c.electrode) < 1.05
+    assert np.all(np.diff(one_c.voltage_v) < 1e-6)          # a discharge: V never rises
+    x = one_c.particle_x
+    assert np.all(np.diff(x, axis=0) > -1e-12)               # particles only take up Li
+
+
+def test_low_rate_follows_the_ocv(tiny):
+    d = simulate(tiny, c_rate=0.1)
+    p = load_parameters()
+    q = d.current_ma_cm2 * d.t_s / 3600.0
+    # mean stoichiometry of the whole electrode from the charge passed (exact by conservation)
+    nmc_voxels = np.count_nonzero(d.electrode.phases == NMC)
+    c_per_voxel = q * 1e-3 * 3600 * 1e4 * d.grid.area_m2 / (96485.33212 * nmc_voxels * d.grid.h_m**3)
+    x_mean = p.active.x_initial + c_per_voxel / p.active.c_max_mol_m3
+    middle = (q > 0.1 * q[-1]) & (q < 0.9 * q[-1])
+    gap = np.abs(d.voltage_v[middle] - p.ocp(x_mean[middle]))
+    assert gap.max() < 0.010, gap.max()
+    assert d.capacity_mah_cm2 / nominal_capacity_mah_cm2(tiny) > 0.95
+
+
+def test_outputs(one_c, tmp_path):
+    info = write_outputs(one_c, tmp_path, vtk=True)
+    for name in ("summary.json", "voltage.csv", "particles_sod.parquet", "fields.npz", "fields.vti",
+                 "voltage.png", "sod_depth.png"):
+        assert (tmp_path / name).is_file(), name
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["capacity_mah_cm2"] == pytest.approx(info["capacity_mah_cm2"])
+    assert max(saved["conservation_relative_errors"].values()) < CONSERVATION_TOL
+    voltage = pd.read_csv(tmp_path / "voltage.csv")
+    assert list(voltage.columns) == ["t_s", "voltage_v", "capacity_mah_cm2", "capacity_mah_g"]
+    table = particle_table(one_c)
+    assert np.all(table["sod_100"] >= table["sod_025"])
+    assert table["sod_100"].between(0, 1.0 + 1e-9).all()
+    fields = np.load(tmp_path / "fields.npz")
+    assert fields["c_s_mol_m3"].shape == one_c.electrode.shape
+    assert np.isnan(fields["c_s_mol_m3"][one_c.electrode.phases == PORE]).all()
+
+
+def test_bad_input_fails_before_time_stepping(tiny):
+    with pytest.raises(SimulationError, match="cut-off"):
+        simulate(tiny, c_rate=1.0, cutoff_v=4.4)
+    with pytest.raises(ParameterError, match="unknown parameter set"):
+        simulate(tiny, c_rate=1.0, params="no-such-set")
+    with pytest.raises(SimulationError, match="positive"):
+        simulate(tiny, current_ma_cm2=-1.0)
+    blocked = tiny.phases.copy()
+    blocked[:, :, 8] = NMC                      # a dense NMC plane: no pore path to the collector
+    ids = tiny.particle_ids.copy()
+    with pytest.raises(SimulationError, match="electrolyte"):
+        simulate(type(tiny)(blocked, np.where(blocked == NMC, np.maximum(ids, 0), 0), tiny.voxel_um,
+                            tiny.particles, tiny.layers), c_rate=1.0)
+    cut = tiny.phases.copy()
+    cut[:, :, 0] = PORE                         # nothing solid touches the current collector
+    with pytest.raises(SimulationError, match="electronic path"):
+        simulate(type(tiny)(cut, np.where(cut == NMC, ids, 0), tiny.voxel_um, tiny.particles, tiny.layers),
+                 c_rate=1.0)
+
+
+def test_against_pybamm_dfn_with_effective_properties_of_the_same_image(tiny, one_c):
+    """Capacity within 5 % of PyBaMM's DFN half cell at C/10, and the same drop at 1C."""
+    from voxode.characterize.tortuosity import tortuosity
+    from voxode.characterize.transport import electrode_fields
+    from voxode.electrochem.pybamm_reference import EffectiveProperties, dfn_half_cell
+
+    slow = simulate(tiny, c_rate=0.1)
+    g = slow.grid
+    volume = g.h_m**3 * tiny.phases.size
+    counts = np.bincount(tiny.particle_ids.ravel())[1:]
+    radius_um = np.cbrt(3 * counts[counts > 0] / (4 * np.pi)) * tiny.voxel_um
+    props = EffectiveProperties(
+        thickness_um=tiny.thickness_um,
+        porosity=float(g.liquid_volume_m3[:g.liquid_voxel.size].sum() / volume),
+        active_fraction=float(np.count_nonzero(tiny.phases == NMC) / tiny.phases.size),
+        area_per_volume_1_m=float(g.reaction_area_m2.sum() / volume),
+        tortuosity=tortuosity(electrode_fields(tiny, include_cbd=True)).tau,
+        particle_radius_um=float(np.average(radius_um, weights=counts[counts > 0])),
+        conductivity_s_m=5.0)
+    dfn = {rate: dfn_half_cell(slow.params, props, run.current_ma_cm2)["capacity_mah_cm2"].iloc[-1]
+           for rate, run in ((0.1, slow), (1.0, one_c))}
+    assert abs(slow.capacity_mah_cm2 / dfn[0.1] - 1) < 0.05, (slow.capacity_mah_cm2, dfn)
+    assert one_c.capacity_mah_cm2 < slow.capacity_mah_cm2 and dfn[1.0] < dfn[0.1]
