@@ -20,6 +20,7 @@ from .model import Model
 NEWTON_TOL = 1e-9
 MAX_POTENTIAL_UPDATE_V = 0.25
 BOUND_APPROACH = 0.02
+ROUNDOFF_UPDATE_V = 1e-12
 
 
 class StepFailure(RuntimeError):
@@ -87,6 +88,9 @@ class Stepper:
             except (np.linalg.LinAlgError, RuntimeError) as exc:
                 raise StepFailure(f"linear solve failed: {exc}") from None
             dphi = np.abs(du[lay.potentials]).max(initial=0.0)
+            if dphi < ROUNDOFF_UPDATE_V and np.all(np.abs(du[lay.c_s]) <= 1e-12 * c_max) \
+                    and np.all(np.abs(du[lay.c_e]) <= 1e-12 * u[lay.c_e]):
+                return u + du      # converged to the rounding floor of the residual
             alpha = min(1.0, MAX_POTENTIAL_UPDATE_V / dphi) if dphi > 0 else 1.0
             new = u + alpha * du
             # projected update: the distance of a concentration to its bound shrinks at most
