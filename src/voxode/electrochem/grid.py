@@ -54,7 +54,6 @@ class Grid:
     n_liquid: int                       # electrode liquid cells + separator cells
     liquid_volume_m3: np.ndarray        # electrolyte volume of each liquid cell
     separator_dz_m: np.ndarray          # thickness of each separator layer, from the electrode
-    solid_sigma_s_m: np.ndarray         # electronic conductivity of each solid cell
     diffusion: Pairs                    # NMC-NMC faces within one particle, g = area/distance
     electronic: Pairs                   # solid-solid faces, g = area/distance * harmonic sigma (S)
     collector: Pairs                    # i: solid cell at z = 0, g = conductance to the collector (S)
@@ -73,10 +72,6 @@ class Grid:
     @property
     def n_nmc(self) -> int:
         return int(self.nmc_voxel.size)
-
-    @property
-    def nmc_volume_m3(self) -> float:
-        return self.n_nmc * self.h_m**3
 
 
 class GridError(ValueError):
@@ -242,7 +237,7 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
         solid_voxel=solid_voxel, nmc_voxel=nmc_voxel, nmc_solid=number_solid[nmc_voxel],
         nmc_particle=ids[nmc_voxel].astype(np.int64), liquid_voxel=liquid_voxel,
         n_liquid=n_e + dz.size * n_layer, liquid_volume_m3=liquid_volume, separator_dz_m=dz,
-        solid_sigma_s_m=sigma[solid_voxel], diffusion=diffusion, electronic=electronic,
+        diffusion=diffusion, electronic=electronic,
         collector=collector, ionic=ionic, reaction_nmc=reaction_nmc,
         reaction_liquid=np.concatenate(r_liq), reaction_area_m2=np.concatenate(r_area),
         foil_liquid=sep_index[-1].ravel(), foil_area_m2=np.full(n_layer, h * h),

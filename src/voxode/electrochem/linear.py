@@ -1,4 +1,4 @@
-"""Linear solves of the Newton systems: sparse LU for small grids, AMG-preconditioned FGMRES
+"""Linear solves of the Newton systems: sparse LU for small grids, AMG-preconditioned GMRES
 for large ones.
 
 The iterative solver preconditions the Jacobian J with one block Gauss-Seidel sweep over
@@ -6,15 +6,14 @@ The iterative solver preconditions the Jacobian J with one block Gauss-Seidel sw
 
 1. potentials (phi_s, phi_e, V): their block is an SPD graph Laplacian (electronic and ionic
    conductances, linearised Butler-Volmer conductances between the phases, the collector
-   and the foil) once the voltage row is negated. The reactive conductances are put in series
-   with each surface cell's storage, ``G / (1 + G |dU/dc| dt / (F V))`` (the c_s Schur
-   complement with the particle's diffusion dropped), so the sweep sees that a surface that
-   takes up Li raises its own overpotential. One smoothed-aggregation AMG V-cycle.
-2. c_s given the potential update: storage + particle diffusion, one AMG V-cycle.
-3. c_e given both: storage + salt diffusion/migration, one AMG V-cycle.
+   and the foil) once the voltage row is negated; two Ruge-Stueben AMG V-cycles.
+2. c_s given the potential update: storage + particle diffusion, one smoothed-aggregation
+   V-cycle.
+3. c_e given both: storage + salt diffusion/migration, one Ruge-Stueben V-cycle on the
+   symmetric part.
 
-The AMG hierarchies are rebuilt only when the Krylov iterations grow past ``rebuild_after``
-(or when asked), so across Newton iterations and time steps they are reused.
+The AMG hierarchies are rebuilt only when the Krylov iterations grow past ``rebuild_after``,
+so across Newton iterations and time steps they are reused.
 """
 
 from __future__ import annotations
@@ -55,10 +54,6 @@ class LinearSolver:
             self.kind = "direct" if self.layout.size <= DIRECT_LIMIT else "iterative"
         if self.kind not in ("direct", "iterative"):
             raise ValueError(f"linear solver must be direct, iterative or auto, got {self.kind!r}")
-
-    def invalidate(self) -> None:
-        """Forget the AMG hierarchies (the next solve rebuilds them)."""
-        self._hierarchies = None
 
     def solve(self, jac: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
         """The Newton update du of J du = rhs."""

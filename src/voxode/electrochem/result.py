@@ -41,7 +41,8 @@ def sod(discharge: Discharge, x: np.ndarray) -> np.ndarray:
 
 def particle_table(discharge: Discharge) -> pd.DataFrame:
     """One row per particle: id, centroid depth and volume, mean x at every FINE_DOD_STEP % of
-    DoD (``x_dod_XXX``) and SOD at DoD 25/50/75/100 % (``sod_XXX``)."""
+    DoD (``x_dod_000`` .. ``x_dod_100``) and SOD at DoD 25/50/75/100 % (``sod_025`` ..
+    ``sod_100``)."""
     e = discharge.electrode
     ids = discharge.particle_ids
     flat = e.particle_ids.ravel()

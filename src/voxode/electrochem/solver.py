@@ -1,8 +1,8 @@
 """Galvanostatic discharge: adaptive backward Euler with a damped Newton solve per step.
 
-A step is rejected and retried with half the step when Newton fails (divergence, too many
-iterations, a linear solve that does not converge) or when the state leaves its physical
-range (c_s outside (0, c_max), c_e <= 0). The step grows or shrinks to keep the largest
+A step is rejected and retried with half the step when Newton fails (non-finite residual, too
+many iterations, a linear solve that does not converge). Newton updates are projected so that
+c_s stays in (0, c_max) and c_e > 0. The step grows or shrinks to keep the largest
 change of local stoichiometry and of the voltage per step near their targets. The step that
 crosses the cut-off voltage is shortened until it lands within ``cutoff_tol_v`` of it.
 """
