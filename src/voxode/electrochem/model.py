@@ -10,8 +10,13 @@ row is the charge, or F times the moles, per second that the cell fails to balan
            I_e = kappa(c) [(phi_i - phi_j) - 2 (1 - t+) TDF RT/F (ln c_i - ln c_j)] A/d
 - voltage: sum_collector g (phi_s - V) - I = 0 (galvanostatic)
 - NMC:     F V (c - c_old)/dt + F D_s (c_i - c_j) A/d + sum_reactive A i = 0
-- salt:    F eps V (c - c_old)/dt + F D(c) (c_i - c_j) A/d + t+ I_e - sum_reactive A i
-           - foil A i_Li = 0
+- salt:    F eps V (c - c_old)/dt + F D(c) (c_i - c_j) A/d - (1 - t+) (sum_reactive A i
+           + foil A i_Li) = 0
+
+The salt balance is the flux form F eps dc/dt + div(F D grad c + t+ I_e) = sources with the
+liquid balance (div I_e = sources) subtracted t+ times, which is exact for a constant t+. The
+two forms have the same solution; this one couples salt to the potentials only through the
+local reaction terms, which the block preconditioner of ``linear`` relies on.
 
 Butler-Volmer on reactive faces: i = i0 [exp(a F eta/RT) - exp(-(1-a) F eta/RT)],
 eta = phi_s - phi_e - U(c_s/c_max), i0 = k c_e^0.5 c_s^0.5 (c_max - c_s)^0.5 (anodic i > 0
@@ -30,7 +35,24 @@ from .grid import Grid
 from .materials import FARADAY_C_MOL, ParameterSet
 
 _EXP_CAP = 60.0
-_CS_FLOOR = 1e-9          # fraction of c_max kept away from 0 and c_max inside i0
+_SQRT_KNEE = 1e-6         # below this stoichiometry (or vacancy) i0 follows a finite-slope C1 tail
+_CE_GAP = 1e-9            # mol/m^3 below which the slope of i0(c_e) is capped
+
+
+def _soft_sqrt(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sqrt(y) and its slope, continued below ``_SQRT_KNEE`` by the C1 quadratic
+    sqrt(k) (y/k) (1.5 - 0.5 y/k), which is 0 at y = 0 with slope 1.5/sqrt(k).
+
+    In i0 ~ sqrt(x (1 - x)) it keeps Newton's linear model finite at a saturated surface,
+    where the root of the exact form can lie closer to x = 1 than double precision
+    resolves; the kinetics change only within 1e-6 of the bounds."""
+    y = np.maximum(y, 0.0)
+    r = y / _SQRT_KNEE
+    tail = r < 1.0
+    root = np.sqrt(np.where(tail, _SQRT_KNEE, y))
+    value = np.where(tail, np.sqrt(_SQRT_KNEE) * r * (1.5 - 0.5 * r), root)
+    slope = np.where(tail, (1.5 - r) / np.sqrt(_SQRT_KNEE), 0.5 / root)
+    return value, slope
 
 
 @dataclass(frozen=True)
@@ -145,11 +167,12 @@ class Model:
         ce = u[lay.c_e][g.reaction_liquid]
         dphi = u[lay.phi_s][g.nmc_solid[g.reaction_nmc]] - u[lay.phi_e][g.reaction_liquid]
         ocp, docp = p.ocp.with_derivative(cs / self.c_max)
-        lo, hi = _CS_FLOOR * self.c_max, (1.0 - _CS_FLOOR) * self.c_max
-        csc = np.clip(cs, lo, hi)
-        inside = (cs > lo) & (cs < hi)
-        cec = np.maximum(ce, _CS_FLOOR)
-        i0 = p.active.rate_constant * np.sqrt(cec * csc * (self.c_max - csc))
+        x = np.clip(cs / self.c_max, 0.0, 1.0)
+        g_lith, dg_lith = _soft_sqrt(x)
+        g_vac, dg_vac = _soft_sqrt(1.0 - x)
+        cec = np.maximum(ce, 0.0)
+        k_ce = p.active.rate_constant * np.sqrt(cec) * self.c_max
+        i0 = k_ce * g_lith * g_vac
         a = p.active.charge_transfer_coefficient
         eta = dphi - ocp
         ea = np.exp(np.clip(a * self.f * eta, -_EXP_CAP, _EXP_CAP))
@@ -157,15 +180,15 @@ class Model:
         bracket = ea - ec
         i = i0 * bracket
         di_deta = i0 * self.f * (a * ea + (1.0 - a) * ec)
-        di0_dcs = np.where(inside, 0.5 * i0 * (1.0 / csc - 1.0 / (self.c_max - csc)), 0.0)
+        di0_dcs = k_ce * (dg_lith * g_vac - g_lith * dg_vac) / self.c_max
         di_dcs = -di_deta * docp / self.c_max + di0_dcs * bracket
-        di_dce = np.where(ce > _CS_FLOOR, 0.5 * i0 / cec, 0.0) * bracket
+        di_dce = 0.5 * i0 / np.maximum(cec, _CE_GAP) * bracket
         return i, di_deta, di_dcs, di_dce
 
     def _foil(self, u: np.ndarray):
         g, lay, p = self.grid, self.layout, self.params
         ce = u[lay.c_e][g.foil_liquid]
-        i0, di0 = p.foil_i0.with_derivative(np.maximum(ce, _CS_FLOOR))
+        i0, di0 = p.foil_i0.with_derivative(np.maximum(ce, _CE_GAP))
         a = p.lithium_foil.charge_transfer_coefficient
         eta = -u[lay.phi_e][g.foil_liquid]
         ea = np.exp(np.clip(a * self.f * eta, -_EXP_CAP, _EXP_CAP))
@@ -225,11 +248,11 @@ class Model:
         d_cur_dphi = io.g * kap
         cols = (E + io.i, E + io.j, C + io.i, C + io.j)
         pair(io.i, io.j, cur, cols, (d_cur_dphi, -d_cur_dphi, d_cur_dci, d_cur_dcj), E)
-        tp = p.electrolyte.transference_number
-        salt = F * io.g * dif * (ci - cj) + tp * cur
-        d_salt_dci = F * io.g * (0.5 * ddif * (ci - cj) + dif) + tp * d_cur_dci
-        d_salt_dcj = F * io.g * (0.5 * ddif * (ci - cj) - dif) + tp * d_cur_dcj
-        pair(io.i, io.j, salt, cols, (tp * d_cur_dphi, -tp * d_cur_dphi, d_salt_dci, d_salt_dcj), C)
+        salt = F * io.g * dif * (ci - cj)
+        d_salt_dci = F * io.g * (0.5 * ddif * (ci - cj) + dif)
+        d_salt_dcj = F * io.g * (0.5 * ddif * (ci - cj) - dif)
+        pair(io.i, io.j, salt, (C + io.i, C + io.j), (d_salt_dci, d_salt_dcj), C)
+        anion = 1.0 - p.electrolyte.transference_number
 
         # Li diffusion inside particles
         dfn = g.diffusion
@@ -244,7 +267,7 @@ class Model:
         q = area * i
         derivs = (area * di_deta, -area * di_deta, area * di_dcs, area * di_dce)
         cols = (P + ps, E + e, S + s, C + e)
-        for rows, sign in ((P + ps, 1.0), (E + e, -1.0), (S + s, 1.0), (C + e, -1.0)):
+        for rows, sign in ((P + ps, 1.0), (E + e, -1.0), (S + s, 1.0), (C + e, -anion)):
             _scatter(r, rows, sign * q)
             if jac is not None:
                 for col, d in zip(cols, derivs):
@@ -254,11 +277,11 @@ class Model:
         i_li, dli_deta, dli_dce = self._foil(u)
         fl = g.foil_liquid
         q_li = g.foil_area_m2 * i_li
-        for rows in (E + fl, C + fl):
-            _scatter(r, rows, -q_li)
+        for rows, share in ((E + fl, 1.0), (C + fl, anion)):
+            _scatter(r, rows, -share * q_li)
             if jac is not None:
-                jac.add(rows, E + fl, g.foil_area_m2 * dli_deta)      # d(-q)/dphi_e = +A di/deta
-                jac.add(rows, C + fl, -g.foil_area_m2 * dli_dce)
+                jac.add(rows, E + fl, share * g.foil_area_m2 * dli_deta)  # d(-q)/dphi_e = +A di/deta
+                jac.add(rows, C + fl, -share * g.foil_area_m2 * dli_dce)
 
         # storage
         m_s = F * self.nmc_volume / dt_s

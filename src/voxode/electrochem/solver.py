@@ -2,9 +2,15 @@
 
 A step is rejected and retried with half the step when Newton fails (non-finite residual, too
 many iterations, a linear solve that does not converge). Newton updates are projected so that
-c_s stays in (0, c_max) and c_e > 0. The step grows or shrinks to keep the largest
-change of local stoichiometry and of the voltage per step near their targets. The step that
-crosses the cut-off voltage is shortened until it lands within ``cutoff_tol_v`` of it.
+c_s stays in (0, c_max) and c_e > 0.
+
+Step size: the local truncation error of backward Euler is estimated from the gap between
+the solution and the linear extrapolation of the two previous states (the Newton start),
+err = dt / (dt + dt_prev) |u - u_pred|, in the largest local stoichiometry change and in the
+voltage. A step whose error exceeds twice its tolerance is redone shorter; otherwise the next
+step is dt (tol / err)^(1/2), within [0.5, 2] dt. The first step, without history, is kept
+and doubled. The step that crosses the cut-off voltage is shortened until it lands within
+``cutoff_tol_v`` of it.
 """
 
 from __future__ import annotations
@@ -32,10 +38,10 @@ class SolverOptions:
     """Time-stepping and Newton settings (seconds, volts, stoichiometry)."""
 
     dt_initial_s: float = 0.5
-    dt_max_s: float = 200.0
+    dt_max_s: float = 300.0
     dt_min_s: float = 1e-3
-    target_dx: float = 0.03
-    target_dv: float = 0.02
+    tol_x: float = 2e-3            # local error in stoichiometry per step
+    tol_v: float = 2e-3            # local error in voltage per step (V)
     cutoff_tol_v: float = 2e-3
     newton_max_iter: int = 10
     linear: str = "auto"
@@ -110,6 +116,14 @@ class Stepper:
         sums = [r[b].sum() for b in (lay.phi_s, lay.phi_e, lay.c_s, lay.c_e)] + [r[lay.v]]
         return max(abs(x) for x in sums) <= NEWTON_TOL * scale
 
+    def _error_ratio(self, u: np.ndarray, predicted: np.ndarray, dt_s: float, dt_prev_s: float) -> float:
+        """Estimated local error of the step over its tolerance (stoichiometry and voltage)."""
+        lay, opts = self.model.layout, self.options
+        w = dt_s / (dt_s + dt_prev_s)
+        err_x = w * np.abs(u[lay.c_s] - predicted[lay.c_s]).max(initial=0.0) / self.model.c_max
+        err_v = w * abs(u[lay.v] - predicted[lay.v])
+        return max(err_x / opts.tol_x, err_v / opts.tol_v)
+
     def run(self, cutoff_v: float, t_end_s: float, start: StepRecord,
             on_step: Callable[[StepRecord, StepRecord, float], None] | None = None,
             dt_s: float | None = None) -> tuple[StepRecord, StepRecord, str]:
@@ -125,11 +139,12 @@ class Stepper:
         dt = dt_s or opts.dt_initial_s
         while True:
             dt = min(dt, opts.dt_max_s, t_end_s - last.t_s)
-            guess = last.state
+            guess = predicted = last.state
             if last is not before:
-                # linear extrapolation of the last two states as Newton's start
+                # linear extrapolation of the last two states: Newton's start and the error gauge
                 slope = (last.state - before.state) / (last.t_s - before.t_s)
-                guess = last.state + dt * slope
+                predicted = last.state + dt * slope
+                guess = predicted.copy()
                 guess[lay.c_s] = np.clip(guess[lay.c_s], 0.5 * last.state[lay.c_s],
                                          c_max - 0.5 * (c_max - last.state[lay.c_s]))
                 guess[lay.c_e] = np.maximum(guess[lay.c_e], 0.5 * last.state[lay.c_e])
@@ -148,12 +163,15 @@ class Stepper:
                 frac = (last.voltage_v - cutoff_v) / max(last.voltage_v - v, 1e-12)
                 dt = max(dt * min(max(frac, 0.05), 0.5), opts.dt_min_s)
                 continue
+            ratio = self._error_ratio(u, predicted, dt, last.t_s - before.t_s) \
+                if last is not before else 0.25
+            if ratio > 2.0 and dt > opts.dt_min_s:
+                self.counters.rejected += 1
+                dt = max(dt * max(0.9 / np.sqrt(ratio), 0.2), opts.dt_min_s)
+                continue
             before, last = last, StepRecord(last.t_s + dt, v, u)
             self.counters.steps += 1
-            dx = np.abs(u[lay.c_s] - before.state[lay.c_s]).max(initial=0.0) / c_max
-            dv = abs(v - before.voltage_v)
-            growth = min(opts.target_dx / max(dx, 1e-12), opts.target_dv / max(dv, 1e-12))
-            dt = dt * float(np.clip(0.9 * growth, 0.5, 2.0))
+            dt = dt * float(np.clip(0.9 / np.sqrt(max(ratio, 1e-12)), 0.5, 2.0))
             if on_step is not None:
                 on_step(before, last, dt)
             if v <= cutoff_v:
