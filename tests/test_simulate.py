@@ -12,7 +12,7 @@ import pytest
 from synthetic_images import sphere_packing
 from voxode.electrode import NMC, PORE
 from voxode.electrochem.materials import ParameterError, load_parameters
-from voxode.electrochem.result import particle_table, write_outputs
+from voxode.electrochem.result import particle_table, plot_voltage_curves, voltage_table, write_outputs
 from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2, simulate
 
 CONSERVATION_TOL = 1e-6
@@ -100,26 +100,37 @@ def test_bad_input_fails_before_time_stepping(tiny):
                  c_rate=1.0)
 
 
-def test_against_pybamm_dfn_with_effective_properties_of_the_same_image(tiny, one_c):
-    """Capacity within 5 % of PyBaMM's DFN half cell at C/10, and the same drop at 1C."""
-    from voxode.characterize.tortuosity import tortuosity
-    from voxode.characterize.transport import electrode_fields
-    from voxode.electrochem.pybamm_reference import EffectiveProperties, dfn_half_cell
+def test_against_pybamm_dfn_with_effective_properties_of_the_same_image(tiny, one_c, tmp_path):
+    """Capacity within 5 % of PyBaMM's DFN half cell at C/10, and the same drop at 1C; both
+    curves in one figure."""
+    from voxode.electrochem.pybamm_reference import dfn_half_cell, measured_properties
 
     slow = simulate(tiny, c_rate=0.1)
-    g = slow.grid
-    volume = g.h_m**3 * tiny.phases.size
-    counts = np.bincount(tiny.particle_ids.ravel())[1:]
-    radius_um = np.cbrt(3 * counts[counts > 0] / (4 * np.pi)) * tiny.voxel_um
-    props = EffectiveProperties(
-        thickness_um=tiny.thickness_um,
-        porosity=float(g.liquid_volume_m3[:g.liquid_voxel.size].sum() / volume),
-        active_fraction=float(np.count_nonzero(tiny.phases == NMC) / tiny.phases.size),
-        area_per_volume_1_m=float(g.reaction_area_m2.sum() / volume),
-        tortuosity=tortuosity(electrode_fields(tiny, include_cbd=True)).tau,
-        particle_radius_um=float(np.average(radius_um, weights=counts[counts > 0])),
-        conductivity_s_m=5.0)
-    dfn = {rate: dfn_half_cell(slow.params, props, run.current_ma_cm2)["capacity_mah_cm2"].iloc[-1]
-           for rate, run in ((0.1, slow), (1.0, one_c))}
+    props = measured_properties(tiny, slow.grid)
+    curves = {rate: dfn_half_cell(slow.params, props, run.current_ma_cm2) for rate, run in ((0.1, slow), (1.0, one_c))}
+    dfn = {rate: curve["capacity_mah_cm2"].iloc[-1] for rate, curve in curves.items()}
+    figure = tmp_path / "dfn.png"
+    plot_voltage_curves({"3D, C/10": voltage_table(slow), "DFN, C/10": curves[0.1]}, figure, slow.cutoff_v)
+    assert figure.stat().st_size > 10_000
     assert abs(slow.capacity_mah_cm2 / dfn[0.1] - 1) < 0.05, (slow.capacity_mah_cm2, dfn)
     assert one_c.capacity_mah_cm2 < slow.capacity_mah_cm2 and dfn[1.0] < dfn[0.1]
+
+
+def test_a_killed_run_resumes_from_its_checkpoint(tiny, one_c, tmp_path):
+    """A run stopped after a few steps restarts from the checkpoint and ends where an
+    uninterrupted run ends."""
+    steps = []
+
+    def kill_after_five(t_s: float, voltage_v: float, capacity: float) -> None:
+        steps.append(t_s)
+        if len(steps) == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        simulate(tiny, c_rate=1.0, run_dir=tmp_path, checkpoint_every_s=0.0, on_step=kill_after_five)
+    assert (tmp_path / "checkpoint.npz").is_file()
+    resumed_from = []
+    again = simulate(tiny, c_rate=1.0, run_dir=tmp_path, on_step=lambda t, v, q: resumed_from.append(t))
+    assert resumed_from[0] > steps[3]                      # no step before the checkpoint is redone
+    assert again.capacity_mah_cm2 == pytest.approx(one_c.capacity_mah_cm2, rel=1e-6)
+    assert not (tmp_path / "checkpoint.npz").exists()

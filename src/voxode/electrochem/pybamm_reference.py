@@ -67,6 +67,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..electrode import NMC, Electrode
+from .grid import Grid
 from .materials import FARADAY_C_MOL, ParameterSet
 
 CELL_AREA_M2 = 1e-4                       # 1 cm^2
@@ -101,6 +103,28 @@ class EffectiveProperties:
                if not (ok and math.isfinite(getattr(self, name)))]
         if bad:
             raise ValueError(f"invalid effective properties: {', '.join(bad)}")
+
+
+def measured_properties(electrode: Electrode, grid: Grid, conductivity_s_m: float = 5.0) -> EffectiveProperties:
+    """The DFN's effective properties measured on the image the 3D model runs on: electrolyte
+    volume fraction (pores + CBD nanopores), NMC fraction, reactive area per volume (the 3D
+    model's own faces), tortuosity through pores and CBD, and the volume-weighted radius of
+    the particles' equivalent spheres. ``conductivity_s_m`` is the solid's effective value."""
+    from ..characterize.tortuosity import tortuosity
+    from ..characterize.transport import electrode_fields
+
+    volume = grid.h_m**3 * electrode.phases.size
+    counts = np.bincount(electrode.particle_ids.ravel())[1:]
+    counts = counts[counts > 0]
+    radius_um = np.cbrt(3 * counts / (4 * np.pi)) * electrode.voxel_um
+    return EffectiveProperties(
+        thickness_um=electrode.thickness_um,
+        porosity=float(grid.liquid_volume_m3[:grid.liquid_voxel.size].sum() / volume),
+        active_fraction=float(np.count_nonzero(electrode.phases == NMC) / electrode.phases.size),
+        area_per_volume_1_m=float(grid.reaction_area_m2.sum() / volume),
+        tortuosity=tortuosity(electrode_fields(electrode, include_cbd=True)).tau,
+        particle_radius_um=float(np.average(radius_um, weights=counts)),
+        conductivity_s_m=conductivity_s_m)
 
 
 def full_lithiation_capacity_mah_cm2(params: ParameterSet, props: EffectiveProperties) -> float:

@@ -111,14 +111,19 @@ def summary(discharge: Discharge) -> dict[str, Any]:
     }
 
 
+def voltage_table(discharge: Discharge) -> pd.DataFrame:
+    """t_s, voltage_v, capacity_mah_cm2 and capacity_mah_g at every accepted step."""
+    loading = electrode_summary(discharge.electrode)["nmc_loading_mg_cm2"]
+    capacity = discharge.current_ma_cm2 * discharge.t_s / 3600.0
+    return pd.DataFrame({"t_s": discharge.t_s, "voltage_v": discharge.voltage_v,
+                         "capacity_mah_cm2": capacity, "capacity_mah_g": capacity / loading * 1e3})
+
+
 def write_outputs(discharge: Discharge, run_dir: Path, vtk: bool = False) -> dict[str, Any]:
     """Write every output of a discharge into ``run_dir`` (atomically) and return the summary."""
     run_dir.mkdir(parents=True, exist_ok=True)
     info = summary(discharge)
-    loading = electrode_summary(discharge.electrode)["nmc_loading_mg_cm2"]
-    capacity = discharge.current_ma_cm2 * discharge.t_s / 3600.0
-    voltage = pd.DataFrame({"t_s": discharge.t_s, "voltage_v": discharge.voltage_v,
-                            "capacity_mah_cm2": capacity, "capacity_mah_g": capacity / loading * 1e3})
+    voltage = voltage_table(discharge)
     write_atomic(run_dir / "voltage.csv", lambda p: voltage.to_csv(p, index=False))
     table = particle_table(discharge)
     write_atomic(run_dir / "particles_sod.parquet", lambda p: table.to_parquet(p, index=False))
@@ -143,6 +148,21 @@ def plot_voltage(voltage: pd.DataFrame, path: Path, cutoff_v: float) -> None:
                                                lambda q: q * voltage["capacity_mah_g"].iloc[-1]
                                                / max(voltage["capacity_mah_cm2"].iloc[-1], 1e-12)))
     top.set_xlabel("capacity (mAh/cm$^2$)")
+    write_atomic(path, lambda p: fig.savefig(p, dpi=200, format="png"))
+    plt.close(fig)
+
+
+def plot_voltage_curves(curves: dict[str, pd.DataFrame], path: Path, cutoff_v: float) -> None:
+    """Voltage vs capacity (mAh/cm^2) of several discharges in one figure, e.g. the 3D model
+    next to the DFN; each frame has columns capacity_mah_cm2 and voltage_v."""
+    fig, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
+    for k, (label, frame) in enumerate(curves.items()):
+        ax.plot(frame["capacity_mah_cm2"], frame["voltage_v"], color=f"C{k}", label=label,
+                ls="-" if k == 0 else "--")
+    ax.axhline(cutoff_v, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("capacity (mAh/cm$^2$)")
+    ax.set_ylabel("cell voltage vs Li/Li$^+$ (V)")
+    ax.legend(frameon=False)
     write_atomic(path, lambda p: fig.savefig(p, dpi=200, format="png"))
     plt.close(fig)
 

@@ -136,6 +136,7 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
     initial = model.initial_state()
     times, volts, xs = [0.0], [float(initial[lay.v])], [means(initial[lay.c_s])]
     start, dt = StepRecord(0.0, times[0], initial), None
+    previous = None
     ckpt = None
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -146,10 +147,11 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
                 times, volts = list(data["t_s"]), list(data["voltage_v"])
                 xs = list(data["particle_x"])
                 start = StepRecord(float(times[-1]), float(volts[-1]), data["state"].copy())
+                previous = StepRecord(float(times[-2]), float(volts[-2]), data["previous_state"].copy())
                 dt = float(data["dt_s"])
     last_save = [time.perf_counter()]
 
-    def record(_: StepRecord, now: StepRecord, next_dt: float) -> None:
+    def record(before: StepRecord, now: StepRecord, next_dt: float) -> None:
         times.append(now.t_s)
         volts.append(now.voltage_v)
         xs.append(means(now.state[lay.c_s]))
@@ -158,10 +160,10 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
         if ckpt is not None and time.perf_counter() - last_save[0] > checkpoint_every_s:
             write_atomic(ckpt, lambda path: np.savez(path, key=key, t_s=times, voltage_v=volts,
                                                      particle_x=np.array(xs), state=now.state,
-                                                     dt_s=next_dt))
+                                                     previous_state=before.state, dt_s=next_dt))
             last_save[0] = time.perf_counter()
 
-    before, last, reason = stepper.run(cutoff_v, t_end, start, on_step=record, dt_s=dt)
+    before, last, reason = stepper.run(cutoff_v, t_end, start, on_step=record, dt_s=dt, previous=previous)
     t_final, final = last.t_s, last.state
     if reason == "cut-off voltage reached" and last.voltage_v < cutoff_v < before.voltage_v:
         w = (before.voltage_v - cutoff_v) / (before.voltage_v - last.voltage_v)

@@ -126,8 +126,10 @@ class Stepper:
 
     def run(self, cutoff_v: float, t_end_s: float, start: StepRecord,
             on_step: Callable[[StepRecord, StepRecord, float], None] | None = None,
-            dt_s: float | None = None) -> tuple[StepRecord, StepRecord, str]:
-        """Discharge from ``start`` until the cut-off voltage or ``t_end_s``.
+            dt_s: float | None = None, previous: StepRecord | None = None
+            ) -> tuple[StepRecord, StepRecord, str]:
+        """Discharge from ``start`` until the cut-off voltage or ``t_end_s``; ``previous``,
+        the step before ``start`` (on a resume), gives the predictor its history.
 
         ``on_step(previous, accepted, next_dt)`` is called after every accepted step. Returns
         the last two accepted steps (the cut-off lies between them) and the end reason.
@@ -135,7 +137,7 @@ class Stepper:
         opts = self.options
         lay = self.model.layout
         c_max = self.model.c_max
-        before, last = start, start
+        before, last = previous or start, start
         dt = dt_s or opts.dt_initial_s
         while True:
             dt = min(dt, opts.dt_max_s, t_end_s - last.t_s)
