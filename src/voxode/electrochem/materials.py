@@ -57,7 +57,10 @@ class Expression:
         self._code = compile(tree, "<parameter>", "eval")
 
     def __call__(self, value):
-        return self.evaluate(value, _FUNCTIONS)
+        """The expression at ``value`` (a number or an array; a constant formula is broadcast
+        to the shape of ``value``)."""
+        out = self.evaluate(value, _FUNCTIONS)
+        return np.broadcast_to(out, np.shape(value)).copy() if np.ndim(out) < np.ndim(value) else out
 
     def evaluate(self, value, functions: dict):
         """The expression with its variable bound to ``value`` and its functions taken from
