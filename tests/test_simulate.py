@@ -134,3 +134,22 @@ def test_a_killed_run_resumes_from_its_checkpoint(tiny, one_c, tmp_path):
     assert resumed_from[0] > steps[3]                      # no step before the checkpoint is redone
     assert again.capacity_mah_cm2 == pytest.approx(one_c.capacity_mah_cm2, rel=1e-6)
     assert not (tmp_path / "checkpoint.npz").exists()
+
+
+def test_thick_electrode_at_high_rate_has_the_papers_gradients():
+    """Through a thick electrode at a high rate, the particles near the separator end more
+    lithiated than those near the current collector, and the electrolyte is depleted toward
+    the collector (the trends the paper reports for paper-pristine at 1C)."""
+    from voxode.electrochem.result import final_fields
+
+    thick = sphere_packing((6, 6, 60), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5,
+                           cbd_fraction=0.1, seed=2)
+    run = simulate(thick, c_rate=3.0)
+    assert run.end_reason == "cut-off voltage reached"
+    assert run.grid.disconnected_nmc_voxels == 0             # every particle can react
+    table = particle_table(run)
+    near_collector = table["centroid_z_um"] < 20.0
+    near_separator = table["centroid_z_um"] > 40.0
+    assert table.loc[near_separator, "sod_100"].mean() > table.loc[near_collector, "sod_100"].mean() + 0.05
+    c_e = np.nanmean(final_fields(run)["c_e_mol_m3"], axis=(0, 1))
+    assert np.nanmean(c_e[:20]) < np.nanmean(c_e[40:]) - 100.0
