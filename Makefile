@@ -31,6 +31,8 @@ test: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_characterize.py
+	$(PY) benchmarks/bench_simulate.py
+	$(PY) benchmarks/bench_refinement.py
 
 clean:
 	rm -rf $(VENV) $(OUT)
