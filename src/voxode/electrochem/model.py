@@ -166,8 +166,9 @@ class Model:
         cs = u[lay.c_s][g.reaction_nmc]
         ce = u[lay.c_e][g.reaction_liquid]
         dphi = u[lay.phi_s][g.nmc_solid[g.reaction_nmc]] - u[lay.phi_e][g.reaction_liquid]
-        ocp, docp = p.ocp.with_derivative(cs / self.c_max)
-        x = np.clip(cs / self.c_max, 0.0, 1.0)
+        x = cs / self.c_max
+        ocp, docp = p.ocp.with_derivative(x)
+        x = np.clip(x, 0.0, 1.0)
         g_lith, dg_lith = _soft_sqrt(x)
         g_vac, dg_vac = _soft_sqrt(1.0 - x)
         cec = np.maximum(ce, 0.0)

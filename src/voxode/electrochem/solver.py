@@ -8,8 +8,8 @@ Step size: the local truncation error of backward Euler is estimated from the ga
 the solution and the linear extrapolation of the two previous states (the Newton start),
 err = dt / (dt + dt_prev) |u - u_pred|, in the largest local stoichiometry change and in the
 voltage. A step whose error exceeds twice its tolerance is redone shorter; otherwise the next
-step is dt (tol / err)^(1/2), within [0.5, 2] dt. The first step, without history, is kept
-and doubled. The step that crosses the cut-off voltage is shortened until it lands within
+step is 0.9 dt (tol / err)^(1/2), within [0.5, 2] dt. The first step, without history, is
+kept and the next one is 1.8 times longer. The step that crosses the cut-off voltage is shortened until it lands within
 ``cutoff_tol_v`` of it.
 """
 
