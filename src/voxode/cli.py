@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from voxode.campaign_commands import register as register_campaign
 from voxode.characterize.commands import register as register_characterize
 from voxode.electrochem.commands import register as register_simulate
 from voxode.electrode import Electrode
@@ -25,6 +26,7 @@ recipe_app = typer.Typer(no_args_is_help=True, help="Recipes: presets to start f
 app.add_typer(recipe_app, name="recipe")
 register_characterize(app)  # `characterize` and `tortuosity`: the characterization stage owns its commands
 register_simulate(app)
+register_campaign(app)
 
 err = Console(stderr=True)
 out = Console()

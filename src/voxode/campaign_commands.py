@@ -1,0 +1,84 @@
+"""CLI commands ``voxode campaign`` and ``voxode dataset`` (registered on the main app)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+def campaign_command(
+    spec: Annotated[Path, typer.Argument(help="Campaign file (YAML): recipes, seeds or n_seeds, c_rates, ...")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Campaign folder (one sub-folder per case).")],
+    workers: Annotated[int, typer.Option("--workers", help="Local worker processes.")] = 1,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, "
+                                                     "e.g. tcp://host:8786 (instead of local workers).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+) -> None:
+    """Run a campaign: generate, characterize and discharge every case; finished cases are skipped."""
+    from voxode.campaign import load_campaign, run_campaign
+
+    cases = load_campaign(spec)
+    progress = Progress(TextColumn("cases"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+                        TimeElapsedColumn(), console=Console(stderr=True), disable=quiet, transient=True)
+    with progress:
+        task = progress.add_task("cases", total=len({c.key for c in cases}), last="")
+
+        def report(result) -> None:
+            what = "done before" if result.skipped else result.status
+            progress.update(task, advance=1, last=f"{result.case.label}: {what}")
+
+        results = run_campaign(cases, output, workers=workers, scheduler=scheduler, on_result=report)
+    rows = [{"case": r.folder.name, "label": r.case.label, "status": r.status, "skipped": r.skipped,
+             "error": r.error, "capacity_mah_cm2": r.summary.get("capacity_mah_cm2"),
+             "capacity_mah_g": r.summary.get("capacity_mah_g")} for r in results]
+    failed = sum(r.status != "ok" for r in results)
+    if as_json:
+        sys.stdout.write(json.dumps({"output": str(output), "cases": rows, "failed": failed}, indent=2) + "\n")
+    elif not quiet:
+        from rich.table import Table
+
+        table = Table(title=f"{output}: {len(results) - failed} ok, {failed} failed")
+        for col in ("case", "label", "status", "mAh/cm^2", "mAh/g"):
+            table.add_column(col)
+        for row in rows:
+            cap = row["capacity_mah_cm2"]
+            table.add_row(row["case"], row["label"], row["status"] if row["status"] == "ok" else f"{row['error']}",
+                          f"{cap:.3f}" if cap is not None else "", f"{row['capacity_mah_g']:.1f}" if cap is not None else "")
+        Console().print(table)
+
+
+def dataset_command(
+    campaign_dir: Annotated[Path, typer.Argument(help="Campaign folder.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Dataset to write (.parquet or .csv).")],
+    include_border: Annotated[bool, typer.Option("--include-border", help="Keep particles cut by a lateral face.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+) -> None:
+    """One row per (case, particle, DoD): characterization features, DoD, C-rate and simulated SOD."""
+    from voxode.characterize.commands import _check_table_path, _write_table
+    from voxode.surrogate.dataset import build_dataset
+
+    _check_table_path(output, "--output")
+    data = build_dataset(campaign_dir, include_border=include_border)
+    _write_table(data, output)
+    summary = {"output": str(output), "rows": len(data), "cases": int(data["case"].nunique()),
+               "particles": int(data.groupby("case")["id"].nunique().sum()),
+               "dods": sorted(float(d) for d in data["dod"].unique())}
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        Console().print(f"wrote {output}: {summary['rows']} rows, {summary['particles']} particles "
+                        f"from {summary['cases']} cases")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``campaign`` and ``dataset`` to the main ``voxode`` app."""
+    app.command("campaign")(campaign_command)
+    app.command("dataset")(dataset_command)
+
