@@ -21,7 +21,8 @@ def campaign_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
-    """Run a campaign: generate, characterize and discharge every case; finished cases are skipped."""
+    """Run a campaign: generate, characterize and discharge every case; finished cases are skipped.
+    Exit code 1 when a case failed (its error is in the table and in its status.json)."""
     from voxode.campaign import load_campaign, run_campaign
 
     cases = load_campaign(spec)
@@ -52,6 +53,8 @@ def campaign_command(
             table.add_row(row["case"], row["label"], row["status"] if row["status"] == "ok" else f"{row['error']}",
                           f"{cap:.3f}" if cap is not None else "", f"{row['capacity_mah_g']:.1f}" if cap is not None else "")
         Console().print(table)
+    if failed:
+        raise typer.Exit(1)
 
 
 def dataset_command(
