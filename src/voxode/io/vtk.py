@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyvista as pv
 
 from voxode.electrode import Electrode
 from voxode.errors import ImageError
@@ -20,6 +19,8 @@ def write_vti(electrode: Electrode, path: Path, fields: dict[str, np.ndarray] | 
     """
     path = Path(path)
     arrays = {"phase": electrode.phases, "particle_id": electrode.particle_ids, **(fields or {})}
+    import pyvista as pv  # VTK is slow to import and only needed here
+
     grid = pv.ImageData(dimensions=tuple(n + 1 for n in electrode.shape),
                         spacing=(electrode.voxel_um,) * 3, origin=(0.0, 0.0, 0.0))
     for name, values in arrays.items():
