@@ -40,7 +40,7 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 @recipe_app.command("show")
-def recipe_show(preset: Annotated[str, typer.Argument(help="paper-pristine, paper-bilayer or paper-bilayer-reverse")]
+def recipe_show(preset: Annotated[str, typer.Argument(help="paper-pristine, paper-bilayer, paper-bilayer-reverse or their mini- versions")]
                 ) -> None:
     """Print a preset recipe (YAML) to copy and edit."""
     from voxode.recipe import preset_text

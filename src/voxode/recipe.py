@@ -304,7 +304,8 @@ def recipe_from_dict(data: dict[str, Any], source: str = "recipe") -> Recipe:
         raise RecipeError(_one_line(exc, source)) from None
 
 
-PRESETS = ("paper-pristine", "paper-bilayer", "paper-bilayer-reverse")
+PRESETS = ("paper-pristine", "paper-bilayer", "paper-bilayer-reverse", "mini-pristine", "mini-bilayer",
+           "mini-bilayer-reverse")
 
 
 def preset_text(name: str) -> str:
