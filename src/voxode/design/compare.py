@@ -6,6 +6,10 @@ where the bi-layer keeps the pristine separator-side half. The first design is t
 the gain of another design is its capacity over the reference's on the same seed, minus 1
 (per seed, then mean, std, min and max over the seeds where both finished).
 
+Each row also names the layers found identical voxel for voxel to the reference's electrode
+(``shared_layers``): layers are packed from the separator down, so the bi-layer shares the
+pristine separator-side half, while the reverse bi-layer (changed top) shares nothing.
+
 Outputs in ``out_dir``: compare.csv (one row per design and seed), compare.json (that table,
 the per-design summary and the study's inputs), voltage.png, sod_depth.png, gain.png
 (with more than one design) and ``cases/`` (the campaign's case folders, reused on a rerun).

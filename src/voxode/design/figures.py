@@ -145,7 +145,12 @@ def plot_rate_capability(summary: pd.DataFrame, path: Path, *, name: str, thickn
         ax.minorticks_off()
         ax.set_xlabel("discharge rate (C-rate, log scale)")
         ax.set_ylabel(X_LABELS[col])
-        ax.set_ylim(bottom=0)
+        ax.set_xlim(ticks[0] / 1.5, ticks[-1] * 1.5)
+        tops = [summary[f"{col}_max"].max()]
+        if experimental is not None and col == "capacity_mah_g":
+            tops.append(experimental["capacity_mah_g_max"].max())
+        finite = [t for t in tops if np.isfinite(t)]   # none when every case failed
+        ax.set_ylim(0, 1.1 * max(finite) if finite else None)
         ax.legend(frameon=False, fontsize=8, loc="lower left")
     a.set_title("(a) specific capacity", fontsize=9, loc="left")
     b.set_title("(b) areal and volumetric capacity", fontsize=9, loc="left")
