@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from voxode.campaign import CaseResult
+
+
+@contextmanager
+def case_progress(total: int, quiet: bool) -> Iterator[Callable[[CaseResult], None]]:
+    """A progress bar over ``total`` cases on stderr; yields the ``on_result`` callback of
+    :func:`voxode.campaign.run_campaign`."""
+    progress = Progress(TextColumn("cases"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+                        TimeElapsedColumn(), console=Console(stderr=True), disable=quiet, transient=True)
+    with progress:
+        task = progress.add_task("cases", total=total, last="")
+
+        def report(result: CaseResult) -> None:
+            what = "done before" if result.skipped else result.status
+            progress.update(task, advance=1, last=f"{result.case.label}: {what}")
+
+        yield report
 
 
 def campaign_command(
@@ -26,15 +47,7 @@ def campaign_command(
     from voxode.campaign import load_campaign, run_campaign
 
     cases = load_campaign(spec)
-    progress = Progress(TextColumn("cases"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
-                        TimeElapsedColumn(), console=Console(stderr=True), disable=quiet, transient=True)
-    with progress:
-        task = progress.add_task("cases", total=len({c.key for c in cases}), last="")
-
-        def report(result) -> None:
-            what = "done before" if result.skipped else result.status
-            progress.update(task, advance=1, last=f"{result.case.label}: {what}")
-
+    with case_progress(len({c.key for c in cases}), quiet) as report:
         results = run_campaign(cases, output, workers=workers, scheduler=scheduler, on_result=report)
     rows = [{"case": r.folder.name, "label": r.case.label, "status": r.status, "skipped": r.skipped,
              "error": r.error, "capacity_mah_cm2": r.summary.get("capacity_mah_cm2"),

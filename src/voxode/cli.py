@@ -16,6 +16,7 @@ from rich.console import Console
 
 from voxode.campaign_commands import register as register_campaign
 from voxode.characterize.commands import register as register_characterize
+from voxode.design.commands import register as register_design
 from voxode.electrochem.commands import register as register_simulate
 from voxode.electrode import Electrode
 from voxode.errors import VoxodeError
@@ -27,6 +28,7 @@ app.add_typer(recipe_app, name="recipe")
 register_characterize(app)  # `characterize` and `tortuosity`: the characterization stage owns its commands
 register_simulate(app)
 register_campaign(app)
+register_design(app)
 
 err = Console(stderr=True)
 out = Console()

@@ -167,9 +167,10 @@ def plot_voltage_curves(curves: dict[str, pd.DataFrame], path: Path, cutoff_v: f
     plt.close(fig)
 
 
-def sod_depth_profile(discharge: Discharge, table: pd.DataFrame, bin_um: float = 5.0) -> pd.DataFrame:
-    """Volume-weighted mean SOD of the particles in slabs of ``bin_um`` by centroid depth."""
-    edges = np.arange(0.0, discharge.electrode.thickness_um + bin_um, bin_um)
+def sod_depth_profile(table: pd.DataFrame, thickness_um: float, bin_um: float = 5.0) -> pd.DataFrame:
+    """Volume-weighted mean SOD of the particles (a :func:`particle_table`, e.g. a saved
+    particles_sod.parquet) in slabs of ``bin_um`` by centroid depth, over ``thickness_um``."""
+    edges = np.arange(0.0, thickness_um + bin_um, bin_um)
     slab = np.clip(np.digitize(table["centroid_z_um"], edges) - 1, 0, edges.size - 2)
     w = table["volume_um3"].to_numpy()
     out = {"z_um": 0.5 * (edges[:-1] + edges[1:])}
@@ -181,7 +182,7 @@ def sod_depth_profile(discharge: Discharge, table: pd.DataFrame, bin_um: float =
 
 
 def plot_sod_depth(discharge: Discharge, table: pd.DataFrame, path: Path) -> None:
-    prof = sod_depth_profile(discharge, table)
+    prof = sod_depth_profile(table, discharge.electrode.thickness_um)
     fig, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
     for k, d in enumerate(SOD_DODS):
         ax.plot(prof["z_um"], prof[f"sod_{d:03d}"], marker="o", ms=3, color=plt.cm.viridis(k / 3), label=f"DoD {d} %")
