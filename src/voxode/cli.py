@@ -20,6 +20,7 @@ from voxode.design.commands import register as register_design
 from voxode.electrochem.commands import register as register_simulate
 from voxode.electrode import Electrode
 from voxode.errors import VoxodeError
+from voxode.surrogate.commands import register as register_surrogate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="voxode: digital twins of thick battery electrodes.")
@@ -27,8 +28,9 @@ recipe_app = typer.Typer(no_args_is_help=True, help="Recipes: presets to start f
 app.add_typer(recipe_app, name="recipe")
 register_characterize(app)  # `characterize` and `tortuosity`: the characterization stage owns its commands
 register_simulate(app)
-register_campaign(app)
-register_design(app)
+register_campaign(app)   # `campaign` and `dataset`
+register_surrogate(app)  # `train`, `predict`, `explain`, `figures`
+register_design(app)     # `design compare|rate|screen`
 
 err = Console(stderr=True)
 out = Console()

@@ -22,3 +22,11 @@ class ElectrodeFileError(VoxodeError):
 
 class ImageError(VoxodeError):
     """A labelled image is not a valid electrode image (labels, shape, connectivity)."""
+
+
+class DatasetError(VoxodeError):
+    """A per-particle dataset (or feature table) lacks columns, rows, or holds invalid values."""
+
+
+class ModelError(VoxodeError):
+    """A surrogate model folder is missing, corrupt, or does not fit the data it is given."""

@@ -3,45 +3,22 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 
 from voxode.electrode import Electrode
 from voxode.errors import ElectrodeFileError, ImageError, VoxodeError
-from voxode.io.atomic import write_atomic
+from voxode.io.tables import check_table_path, json_safe, write_table
 
 if TYPE_CHECKING:
     from voxode.characterize.tortuosity import TortuosityResult
 
-TABLE_SUFFIXES = (".parquet", ".csv")
 TIFF_SUFFIXES = (".tif", ".tiff")
-
-
-def _check_table_path(path: Path | None, option: str) -> None:
-    if path is not None and path.suffix.lower() not in TABLE_SUFFIXES:
-        raise VoxodeError(f"{option} {path} must end in .parquet or .csv")
-
-
-def _write_table(frame: pd.DataFrame, path: Path) -> None:
-    if path.suffix.lower() == ".csv":
-        write_atomic(path, lambda p: frame.to_csv(p, index=False))
-    else:
-        write_atomic(path, lambda p: frame.to_parquet(p, index=False))
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (np.integer, np.bool_)):
-        return value.item()
-    return value
 
 
 def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray | float, float | None]:
@@ -89,16 +66,16 @@ def characterize_command(
     from voxode.characterize.features import characterization
     from voxode.characterize.figures import plot_depth_profile, plot_feature_histograms
 
-    _check_table_path(output, "--output")
-    _check_table_path(profile, "--profile")
+    check_table_path(output, "--output")
+    check_table_path(profile, "--profile")
     if figures is not None and figures.exists() and not figures.is_dir():
         raise VoxodeError(f"--figures {figures} is a file; give a folder")
     start = time.perf_counter()
     loaded = Electrode.load(electrode)
     result = characterization(loaded, progress=not quiet and not json_out)
-    _write_table(result.particles, output)
+    write_table(result.particles, output)
     if profile is not None:
-        _write_table(result.profile_frame(), profile)
+        write_table(result.profile_frame(), profile)
     if figures is not None:
         plot_depth_profile({"electrolyte": result.electrolyte, "electrolyte + CBD": result.electrolyte_cbd},
                            figures / "depth_profile.png")
@@ -107,10 +84,10 @@ def characterize_command(
     summary = {
         "electrode": str(electrode), "output": str(output), "n_particles": int(len(table)),
         "n_border": int(table["border"].sum()),
-        "tau_electrolyte_full": _json_safe(result.electrolyte.tau[0]),
-        "tau_electrolyte_cbd_full": _json_safe(result.electrolyte_cbd.tau[0]),
-        "porosity_electrolyte": _json_safe(result.electrolyte.porosity[0]),
-        "active_area_um2_total": _json_safe(table["active_area_um2"].sum()),
+        "tau_electrolyte_full": json_safe(result.electrolyte.tau[0]),
+        "tau_electrolyte_cbd_full": json_safe(result.electrolyte_cbd.tau[0]),
+        "porosity_electrolyte": json_safe(result.electrolyte.porosity[0]),
+        "active_area_um2_total": json_safe(table["active_area_um2"].sum()),
         "seconds": round(time.perf_counter() - start, 3),
     }
     if json_out:
@@ -156,7 +133,7 @@ def tortuosity_command(
         raise VoxodeError(f"--axis {axis!r} is not one of x, y, z")
     if boundary not in ("faces", "ghost"):
         raise VoxodeError(f"--boundary {boundary!r} is not 'faces' or 'ghost'")
-    _check_table_path(profile, "--profile")
+    check_table_path(profile, "--profile")
     labels, eps_n, image_voxel_um = _read_labels(image)
     voxel = voxel_um if voxel_um is not None else image_voxel_um
     if profile is not None and voxel is None:
@@ -171,7 +148,7 @@ def tortuosity_command(
     result = tortuosity(fields, axis=ax, boundary=boundary)  # type: ignore[arg-type]
     if profile is not None:
         frame = depth_profile(fields, voxel, axis=ax, progress=not quiet and not json_out).to_frame()
-        _write_table(frame.rename(columns={"z_um": f"{axis}_um"}), profile)
+        write_table(frame.rename(columns={"z_um": f"{axis}_um"}), profile)
     if json_out:
         payload = {"image": str(image), "phases": conducting, **result.to_dict()}
         typer.echo(json.dumps(payload))

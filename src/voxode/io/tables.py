@@ -1,0 +1,50 @@
+"""Tables and JSON summaries on disk: Parquet/CSV by suffix, written atomically; JSON-safe numbers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from voxode.errors import VoxodeError
+from voxode.io.atomic import write_atomic
+
+TABLE_SUFFIXES = (".parquet", ".csv")
+
+
+def check_table_path(path: Path | None, option: str) -> None:
+    """Raise a one-line error unless ``path`` (named ``option`` to the user) is a .parquet/.csv name."""
+    if path is not None and path.suffix.lower() not in TABLE_SUFFIXES:
+        raise VoxodeError(f"{option} {path} must end in .parquet or .csv")
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as CSV or Parquet (by suffix), atomically."""
+    if path.suffix.lower() == ".csv":
+        return write_atomic(path, lambda p: frame.to_csv(p, index=False))
+    return write_atomic(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def read_table(path: Path, error: type[VoxodeError] = VoxodeError) -> pd.DataFrame:
+    """Read a .parquet or .csv table; a missing or unreadable file raises ``error`` (one line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"table not found: {path}")
+    check_table_path(path, "table")
+    try:
+        return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
+        raise error(f"{path} is not a readable table: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
+            from None
+
+
+def json_safe(value: Any) -> Any:
+    """Plain Python numbers for JSON: numpy scalars unwrapped, NaN/inf as None."""
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
+    return value
