@@ -77,12 +77,12 @@ def dataset_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
     """One row per (case, particle, DoD): characterization features, DoD, C-rate and simulated SOD."""
-    from voxode.characterize.commands import _check_table_path, _write_table
+    from voxode.io.tables import check_table_path, write_table
     from voxode.surrogate.dataset import build_dataset
 
-    _check_table_path(output, "--output")
+    check_table_path(output, "--output")
     data = build_dataset(campaign_dir, include_border=include_border)
-    _write_table(data, output)
+    write_table(data, output)
     summary = {"output": str(output), "rows": len(data), "cases": int(data["case"].nunique()),
                "particles": int(data.groupby("case")["id"].nunique().sum()),
                "dods": sorted(float(d) for d in data["dod"].unique())}

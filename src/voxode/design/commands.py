@@ -1,4 +1,4 @@
-"""CLI commands ``voxode design compare`` and ``voxode design rate`` (registered on the main app).
+"""CLI commands ``voxode design compare``, ``rate`` and ``screen`` (registered on the main app).
 
 Exit code 1 when a case failed (the study's files are still written, the failure is in the
 tables); bad input is a one-line error with exit code 2 (see :func:`voxode.cli.main`).
@@ -18,7 +18,7 @@ from rich.table import Table
 
 from voxode.campaign_commands import case_progress
 
-design_app = typer.Typer(no_args_is_help=True, help="Design studies: compare designs, rate tests.")
+design_app = typer.Typer(no_args_is_help=True, help="Design studies: compare designs, rate tests, surrogate screening.")
 
 Output = Annotated[Path, typer.Option("--output", "-o", help="Study folder (tables, figures, cases/).")]
 Seeds = Annotated[int, typer.Option("--seeds", help="Seeds (stochastic electrodes) per design and rate.")]
@@ -108,6 +108,50 @@ def rate_command(
             result.files, result.table, quiet, as_json)
 
 
+@design_app.command("screen")
+def screen_command(
+    space: Annotated[Path, typer.Argument(help="Screening file (YAML): base recipe, surrogate model, "
+                                          "parameter ranges, samples, top_k.")],
+    output: Output,
+    params: Params = "chen2020-nyman2008", workers: Workers = 1, scheduler: Scheduler = None,
+    cases_dir: CasesDir = None, quiet: Quiet = False, as_json: AsJson = False,
+) -> None:
+    """Score sampled designs with the surrogate, simulate the best: predicted vs simulated capacity."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from voxode.design.screen import load_space, screen
+
+    spec, folder = load_space(space)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=Console(stderr=True), disable=quiet or as_json, transient=True)
+    with progress:
+        scoring = progress.add_task("scoring designs", total=spec.samples)
+        verifying = progress.add_task("simulating the best", total=spec.top_k)
+        result = screen(spec, output, folder, params=params, workers=workers, scheduler=scheduler,
+                        cases_dir=cases_dir, on_design=lambda done, _: progress.update(scoring, completed=done),
+                        on_result=lambda _: progress.update(verifying, advance=1))
+    table = result.designs
+    if as_json:
+        payload = json.loads(result.files[1].read_text(encoding="utf-8")) | {"files": [str(f) for f in result.files]}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif not quiet:
+        out = Table(title=f"{output}: best of {len(table)} designs at {spec.c_rate:g}C")
+        for head in ("rank", "design", "predicted mAh/cm^2", "simulated mAh/cm^2", "error (%)"):
+            out.add_column(head)
+        for _, row in table.dropna(subset=["predicted_mah_cm2"]).head(max(spec.top_k, 5)).iterrows():
+            sim = row["simulated_mah_cm2"]
+            err = "" if math.isnan(sim) else f"{100 * (row['predicted_mah_cm2'] - sim) / sim:+.1f}"
+            out.add_row(f"{row['rank']:.0f}", row["design"], f"{row['predicted_mah_cm2']:.3f}",
+                        "" if math.isnan(sim) else f"{sim:.3f}", err)
+        console = Console()
+        console.print(out)
+        for _, row in table[table["error"] != ""].iterrows():
+            console.print(f"[red]failed[/]: {row['design']}: {row['error']}", highlight=False)
+        console.print("wrote " + ", ".join(str(f) for f in result.files), highlight=False)
+    if (table["case"].astype(bool) & table["simulated_mah_cm2"].isna()).any():
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``design`` (compare, rate) to the main ``voxode`` app."""
+    """Add ``design`` (compare, rate, screen) to the main ``voxode`` app."""
     app.add_typer(design_app, name="design")

@@ -155,3 +155,42 @@ def plot_rate_capability(summary: pd.DataFrame, path: Path, *, name: str, thickn
     a.set_title("(a) specific capacity", fontsize=9, loc="left")
     b.set_title("(b) areal and volumetric capacity", fontsize=9, loc="left")
     return _save(fig, path)
+
+
+def plot_screening(table: pd.DataFrame, path: Path, *, c_rate: float) -> Path:
+    """(a) every screened design's surrogate-predicted capacity, best first, with the simulated
+    capacity of the verified ones; (b) predicted vs simulated for the verified designs (x = y
+    dashed), relative errors annotated."""
+    ranked = table.dropna(subset=["predicted_mah_cm2"]).sort_values("predicted_mah_cm2", ascending=False)
+    verified = ranked.dropna(subset=["simulated_mah_cm2"])
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.0, 3.8), constrained_layout=True,
+                                 gridspec_kw={"width_ratios": [1.6, 1.0]})
+    order = np.arange(len(ranked))
+    ax.bar(order, ranked["predicted_mah_cm2"], color="C0", alpha=0.55, label="surrogate")
+    where = [order[ranked.index.get_loc(i)] for i in verified.index]
+    ax.scatter(where, verified["simulated_mah_cm2"], color="C3", marker="D", s=22, zorder=3, label="simulated")
+    if len(order) <= 24:
+        ax.set_xticks(order, [str(k + 1) for k in order])
+    ax.set_xlabel("design rank (by predicted capacity)")
+    ax.set_ylabel("capacity (mAh/cm$^2$)")
+    low = np.nanmin(np.r_[ranked["predicted_mah_cm2"], verified["simulated_mah_cm2"]]) if len(ranked) else 0.0
+    ax.set_ylim(0.9 * low, None)
+    failed = len(table) - len(ranked)
+    ax.set_title(f"{len(ranked)} designs scored at {rate_label(c_rate)}" + (f" ({failed} could not be generated)"
+                                                                           if failed else ""), fontsize=9)
+    ax.legend(frameon=False, fontsize=8)
+    if len(verified):
+        pred, sim = verified["predicted_mah_cm2"].to_numpy(), verified["simulated_mah_cm2"].to_numpy()
+        lims = [min(pred.min(), sim.min()) * 0.97, max(pred.max(), sim.max()) * 1.03]
+        bx.plot(lims, lims, ls="--", color="0.5", lw=0.8)
+        bx.scatter(sim, pred, color="C3", marker="D", s=22, zorder=3)
+        for s, p, name in zip(sim, pred, verified["design"]):
+            bx.annotate(f"{name.rsplit('-', 1)[-1]}: {100 * (p - s) / s:+.1f} %", (s, p), fontsize=7,
+                        xytext=(4, -10), textcoords="offset points")
+        bx.set_xlim(lims)
+        bx.set_ylim(lims)
+    else:
+        bx.text(0.5, 0.5, "no design verified", ha="center", va="center", transform=bx.transAxes)
+    bx.set_xlabel("simulated capacity (mAh/cm$^2$)")
+    bx.set_ylabel("surrogate-predicted capacity (mAh/cm$^2$)")
+    return _save(fig, path)
