@@ -69,9 +69,11 @@ def plot_ranking(ranking: pd.DataFrame, path: str | Path) -> Path:
     fig = Figure(figsize=(7.5, 0.45 * len(features) + 1.3))
     ax_shap, ax_perm = fig.subplots(1, 2, sharey=True)
     ax_shap.barh(y, ranking["mean_abs_shap"], xerr=ranking["mean_abs_shap_std"], color="#004488", capsize=2)
-    for yi, (lo, hi) in zip(y, ranking[["min_rank", "max_rank"]].to_numpy()):
-        ax_shap.annotate(f"rank {lo:g}" if lo == hi else f"rank {lo:g}–{hi:g}", (0, yi), xytext=(3, 0),
-                         textcoords="offset points", va="center", color="white", fontsize=7)
+    ends = ranking["mean_abs_shap"] + ranking["mean_abs_shap_std"]
+    for yi, end, (lo, hi) in zip(y, ends, ranking[["min_rank", "max_rank"]].to_numpy()):
+        ax_shap.annotate(f"rank {lo:g}" if lo == hi else f"rank {lo:g}–{hi:g}", (end, yi), xytext=(4, 0),
+                         textcoords="offset points", va="center", fontsize=7)
+    ax_shap.set_xlim(0, 1.3 * ends.max())
     ax_shap.set_yticks(y, [_label(f) for f in features])
     ax_shap.set_xlabel("mean |SHAP| on held-out electrodes")
     ax_perm.barh(y, ranking["permutation_mae_increase"], xerr=ranking["permutation_mae_increase_std"],
@@ -87,10 +89,11 @@ def plot_dependence(shap: pd.DataFrame, x: pd.DataFrame, feature: str, path: str
     """SHAP value of ``feature`` vs its value, coloured by DoD (or by nothing when DoD is not a feature)."""
     fig = Figure(figsize=(4.4, 3.4))
     ax = fig.add_subplot()
-    colour = x[DOD] if DOD in x.columns and feature != DOD else None
-    points = ax.scatter(x[feature], shap[feature], c=colour, cmap="viridis", s=3, linewidths=0, rasterized=True)
-    if colour is not None:
+    if DOD in x.columns and feature != DOD:
+        points = ax.scatter(x[feature], shap[feature], c=x[DOD], cmap="viridis", s=3, linewidths=0, rasterized=True)
         fig.colorbar(points, ax=ax).set_label(_label(DOD))
+    else:
+        ax.scatter(x[feature], shap[feature], s=3, linewidths=0, rasterized=True)
     ax.axhline(0.0, color="0.5", linewidth=0.6)
     ax.set_xlabel(_label(feature))
     ax.set_ylabel(f"SHAP value of {feature}")
