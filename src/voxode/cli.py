@@ -170,6 +170,47 @@ def plot(
     out.print(f"wrote {output}")
 
 
+@app.command()
+def reproduce(
+    preset: Annotated[str, typer.Option("--preset", help="quick (mini electrodes, minutes), paper (hours to days) "
+                                        "or a preset YAML file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Results folder (resumes a killed run).")],
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address for the "
+                                                     "simulations, e.g. tcp://host:8786.")] = None,
+    quiet: Quiet = False,
+    as_json: AsJson = False,
+) -> None:
+    """The paper end to end: training campaign, surrogate + SHAP, designs, rate test, screening, report."""
+    from voxode.reproduce import load_reproduce_preset, reproduce as run_reproduce
+
+    spec = load_reproduce_preset(preset)
+    with err.status("reproducing", spinner="dots") if not (quiet or as_json) else nullcontext() as status:
+        def stage(name: str) -> None:
+            if status is not None:
+                status.update(f"reproduce ({spec.name}): {name}")
+
+        def case(result) -> None:
+            if status is not None and not result.skipped:
+                err.print(f"case {result.case.label}: {result.status}", highlight=False)
+
+        result = run_reproduce(spec, output, scheduler=scheduler, on_stage=stage, on_result=case)
+    if as_json:
+        _print_json({"report": [str(p) for p in result.report], "timings_s": result.timings_s,
+                     "numbers": result.numbers.astype(str).to_dict(orient="records")})
+    elif not quiet:
+        from rich.table import Table
+
+        from voxode.report import format_value
+
+        table = Table(title="voxode beside the paper")
+        for column in result.numbers.columns:
+            table.add_column(column)
+        for row in result.numbers.itertuples(index=False):
+            table.add_row(*(format_value(v) for v in row))
+        out.print(table)
+        out.print(f"wrote {result.report[0]} and {result.report[1]}")
+
+
 def main() -> None:
     """Entry point: typed errors become one line on stderr and exit code 2 (usage errors too, via typer)."""
     try:

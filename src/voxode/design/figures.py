@@ -3,6 +3,7 @@ SOD vs depth per design, the capacity gain with its spread over seeds, and the r
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def plot_sod_depth_groups(profiles: Mapping[str, Sequence[pd.DataFrame]], path: 
             continue
         z = frames[0]["z_um"].to_numpy()
         values = np.vstack([f[column].to_numpy() for f in frames])
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():   # slabs without a particle centroid stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(values, axis=0)
         ax.plot(z, mean, color=f"C{k}", marker="o", ms=3, lw=1.4,
                 label=label + (f" (mean of {len(frames)} seeds, min-max)" if len(frames) > 1 else ""))
