@@ -30,9 +30,6 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA
     os.environ[var] = str(ARGS.threads)
 
 import json  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -40,16 +37,7 @@ import numpy as np  # noqa: E402
 from voxode.characterize import characterization, depth_profile, electrode_fields, tortuosity  # noqa: E402
 from voxode.characterize.transport import TransportFields  # noqa: E402
 from voxode.electrode import Electrode  # noqa: E402
-
-
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time (s) over ``repeats`` calls and the last result."""
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
 
 def load_electrode() -> Electrode:

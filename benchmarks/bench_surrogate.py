@@ -38,9 +38,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import json  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -51,16 +49,7 @@ from voxode.generate import generate  # noqa: E402
 from voxode.recipe import load_preset  # noqa: E402
 from voxode.surrogate import explain, plot_paper_figures, predict, shap_values, train  # noqa: E402
 from voxode.surrogate.training import make_estimator  # noqa: E402
-
-
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time (s) over ``repeats`` calls and the last result."""
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
 
 def cached_tables(n: int, cache: Path) -> pd.DataFrame:
