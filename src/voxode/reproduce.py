@@ -274,7 +274,8 @@ def _numbers(metrics: dict[str, Any], ranking: pd.DataFrame, comparison: Any, ho
     for design in designs[1:]:
         gain = summary.loc[design]
         rows.append((f"{c_rate:g}C capacity gain of {design} over {designs[0]} (%, mean ± std)",
-                     f"{gain['gain_mah_cm2_pct_mean']:+.1f} ± {gain['gain_mah_cm2_pct_std']:.1f}",
+                     f"{gain['gain_mah_cm2_pct_mean']:+.1f}" + (f" ± {gain['gain_mah_cm2_pct_std']:.1f}"
+                                                                 if gain["n_ok"] > 1 else " (one seed)"),
                      f"+{PAPER['bilayer_gain_pct']:g}" if "reverse" not in design else "below the bi-layer"))
     for design in designs:
         rows.append((f"{design}: {c_rate:g}C capacity (Ah/L of electrode)", summary.loc[design, "capacity_ah_l_mean"],
