@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from voxode.errors import VoxodeError
 from voxode.io.atomic import write_text_atomic
-from voxode.recipe import Recipe, load_recipe, recipe_from_dict
+from voxode.recipe import Recipe, load_recipe, recipe_from_dict, validation_message
 
 STATUS_NAME = "status.json"
 CASE_NAME = "case.json"
@@ -156,9 +156,7 @@ def load_campaign(path: Path) -> list[Case]:
     try:
         spec = CampaignSpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise CampaignError(f"{path}: {loc + ': ' if loc else ''}{err['msg'].removeprefix('Value error, ')}") from None
+        raise CampaignError(validation_message(exc, str(path))) from None
     return spec.cases(path.parent)
 
 

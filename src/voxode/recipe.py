@@ -288,7 +288,8 @@ class Recipe(_Strict):
         return recipe_from_dict(data, source=f"recipe {self.name}")
 
 
-def _one_line(exc: ValidationError, source: str) -> str:
+def validation_message(exc: ValidationError, source: str) -> str:
+    """The first error of a pydantic validation as one line: '<source>: <field>: <message>'."""
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
@@ -301,7 +302,7 @@ def recipe_from_dict(data: dict[str, Any], source: str = "recipe") -> Recipe:
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
-        raise RecipeError(_one_line(exc, source)) from None
+        raise RecipeError(validation_message(exc, source)) from None
 
 
 PRESETS = ("paper-pristine", "paper-bilayer", "paper-bilayer-reverse", "mini-pristine", "mini-bilayer",

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from voxode.campaign import Case, CaseResult, CampaignSpec, load_campaign, run_campaign
 from voxode.errors import VoxodeError
 from voxode.io.atomic import write_atomic, write_text_atomic
-from voxode.recipe import PRESETS, load_recipe
+from voxode.recipe import PRESETS, load_recipe, validation_message
 from voxode.report import Report
 
 REPRODUCE_PRESETS = ("quick", "paper")
@@ -107,13 +107,10 @@ def load_reproduce_preset(spec: str | Path) -> ReproducePreset:
                              f"or give a YAML file")
     try:
         return ReproducePreset.model_validate(yaml.safe_load(text))
-    except (ValidationError, yaml.YAMLError) as exc:
-        if isinstance(exc, ValidationError):
-            err = exc.errors()[0]
-            message = f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-        else:
-            message = str(exc).splitlines()[0]
-        raise ReproduceError(f"{source}: {message}") from None
+    except ValidationError as exc:
+        raise ReproduceError(validation_message(exc, source)) from None
+    except yaml.YAMLError as exc:
+        raise ReproduceError(f"{source}: not valid YAML: {str(exc).splitlines()[0]}") from None
 
 
 @dataclass

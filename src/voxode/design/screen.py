@@ -18,7 +18,7 @@ Each is a ``[low, high]`` range (sampled) or a single value (fixed).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from voxode.design.study import DesignError, check_rate, records, write_tables
 from voxode.electrochem.materials import FARADAY_C_MOL, load_parameters
 from voxode.errors import VoxodeError
 from voxode.generate import generate
-from voxode.recipe import Recipe, load_recipe, recipe_from_dict
+from voxode.recipe import Recipe, load_recipe, recipe_from_dict, validation_message
 from voxode.surrogate.prediction import as_model, predict
 
 PARAMETERS = ("layer_split", "shrunk_fraction", "shrink_factor", "porosity_collector", "porosity_separator")
@@ -85,9 +85,7 @@ def load_space(path: Path) -> tuple[ScreenSpace, Path]:
     except yaml.YAMLError as exc:
         raise DesignError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise DesignError(f"{path}: {loc + ': ' if loc else ''}{err['msg'].removeprefix('Value error, ')}") from None
+        raise DesignError(validation_message(exc, str(path))) from None
 
 
 def sample(space: ScreenSpace) -> pd.DataFrame:
