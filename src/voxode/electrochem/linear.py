@@ -8,7 +8,7 @@ The iterative solver preconditions the Jacobian J with one block Gauss-Seidel sw
    conductances, linearised Butler-Volmer conductances between the phases, the collector
    and the foil) once the voltage row is negated; one Ruge-Stueben AMG V-cycle.
 2. c_s given the potential update: storage + particle diffusion, one symmetric Gauss-Seidel
-   sweep (the block is diagonally dominant at the steps taken; an SA V-cycle needed the same
+   sweep (storage makes the block strictly diagonally dominant; an SA V-cycle needed the same
    Krylov iterations at a higher cost).
 3. c_e given both: storage + salt diffusion, one Ruge-Stueben V-cycle on the block itself.
    Not on its symmetric part: with steep concentration gradients and a concentration-
@@ -17,7 +17,7 @@ The iterative solver preconditions the Jacobian J with one block Gauss-Seidel sw
 
 Both Ruge-Stueben hierarchies use the second pass of the C/F splitting, which makes every
 pair of strongly connected F-points share a C-point. Without it, interpolation across the
-thin carbon-binder fibres and the 10^4 conductivity contrast between NMC and carbon-binder
+thin carbon-binder fibres and the 7600x conductivity contrast between NMC and carbon-binder
 is poor: CG with one V-cycle needed 26 iterations on the potential block instead of 10, and
 the full solve near the cut-off 98 GMRES iterations instead of 29 (benchmarks/README.md).
 Smoothing is one forward Gauss-Seidel sweep before and one backward sweep after the coarse
