@@ -26,7 +26,7 @@ the same iterations (25 vs 24 on a mid-discharge Jacobian).
 
 GMRES stops at ``rtol`` of the Newton residual (1e-3 from the stepper): Newton still converges
 to its own tolerance, in the same number of iterations as with 1e-7 (376 vs 368 on
-paper-pristine at 1.5 um, capacity equal to 1e-9), with 30 % fewer Krylov iterations.
+paper-pristine at 1.5 um, capacity equal to 1e-9), with 28 % fewer Krylov iterations.
 
 The AMG hierarchies are reused across Newton iterations and time steps until a solve needs
 more than ``rebuild_after`` Krylov iterations (a setup costs about 13 iterations). On
