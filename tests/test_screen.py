@@ -72,7 +72,7 @@ def test_screening_scores_every_design_and_simulates_the_best(tmp_path):
     model_dir = train(known_dataset(tiny_tables()), params={"n_estimators": 40, "min_samples_leaf": 3}).save(
         tmp_path / "model")
     base = load_preset("mini-bilayer").model_dump(mode="json")
-    base |= {"name": "small", "box_um": [10.0, 10.0, 16.0], "seed": 3}
+    base |= {"name": "small", "box_um": [10.0, 10.0, 16.0], "seed": 3, "voxel_um": 0.5}  # the model's voxels
     for layer in base["layers"]:
         layer["psd"] = {"d10_um": 3.5, "d50_um": 4.0, "d90_um": 5.0, "d_min_um": 3.0, "d_max_um": 6.0}
     (tmp_path / "small.yaml").write_text(yaml.safe_dump(base))
@@ -95,3 +95,19 @@ def test_screening_scores_every_design_and_simulates_the_best(tmp_path):
     assert {p.name for p in result.files} == {"screen.csv", "screen.json", "screen.png"}
     case = json.loads((tmp_path / "out" / "cases" / best["case"] / "case.json").read_text())
     assert case["recipe"]["name"] == best["design"]
+
+
+def test_a_surrogate_refuses_designs_at_a_voxel_size_it_was_not_trained_at(tmp_path):
+    """The stored tables are at 0.5 um: screening at 1 um is a one-line error before any work."""
+    train(known_dataset(tiny_tables()), params={"n_estimators": 5}).save(tmp_path / "model")
+    spec = {"base": "mini-bilayer", "model": "model", "samples": 2, "top_k": 0, "voxel_um": 1.0,
+            "parameters": {"layer_split": [0.4, 0.6]}}
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(spec))
+    space, folder = load_space(tmp_path / "space.yaml")
+    with pytest.raises(DesignError, match="trained on electrodes at 0.5 um voxels, the designs are at 1 um"):
+        screen(space, tmp_path / "out", folder)
+    proc = subprocess.run([sys.executable, "-m", "voxode.cli", "design", "screen", str(tmp_path / "space.yaml"),
+                           "-o", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1
+    assert not (tmp_path / "out").exists()

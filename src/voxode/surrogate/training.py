@@ -92,7 +92,8 @@ def train(dataset: pd.DataFrame, model: str = "random-forest", features: Sequenc
     }
     info = {"rows": len(data), "cases": int(data[GROUP].nunique()),
             "dods": sorted(float(d) for d in np.unique(dod)),
-            "c_rates": sorted(float(c) for c in data["c_rate"].unique()) if "c_rate" in data.columns else None}
+            "c_rates": sorted(float(c) for c in data["c_rate"].unique()) if "c_rate" in data.columns else None,
+            "voxel_um": sorted(float(v) for v in data["voxel_um"].unique()) if "voxel_um" in data.columns else None}
     return TrainedSurrogate(estimator=estimator, model=model, features=features, target=TARGET, metrics=report,
                             validation=validation, dataset=info, training_seconds=time.perf_counter() - start,
                             seed=seed)
