@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check --quiet
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+PETSC_STAMP := $(VENV)/.installed-petsc
 OUT ?= out
 
 .PHONY: demo test bench clean
@@ -15,14 +16,20 @@ $(RUN_STAMP): pyproject.toml
 	$(PIP) install -e .
 	touch $@
 
+# PETSc + hypre for the simulator's fast linear solver, where the machine allows (root + apt);
+# elsewhere one line says that the pyamg fallback is used. Tried once per venv.
+$(PETSC_STAMP): $(RUN_STAMP)
+	bash scripts/install_petsc.sh $(PY)
+	touch $@
+
 # torch is pinned and installed first: TauFactor 2 (the tortuosity reference) needs it, and an
 # unpinned torch would pull a multi-GB CUDA build.
-$(TEST_STAMP): $(RUN_STAMP)
+$(TEST_STAMP): $(RUN_STAMP) $(PETSC_STAMP)
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[test]'
 	touch $@
 
-demo: $(RUN_STAMP)
+demo: $(RUN_STAMP) $(PETSC_STAMP)
 	bash scripts/demo.sh $(OUT)
 
 test: $(TEST_STAMP)

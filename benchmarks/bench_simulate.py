@@ -1,6 +1,7 @@
 """Benchmark: 1C discharge of ``paper-pristine`` to 3.0 V, and PyBaMM's DFN on the same case.
 
-    python benchmarks/bench_simulate.py [--voxel-um 1.0] [--c-rate 1] [--threads 2] [--out DIR]
+    python benchmarks/bench_simulate.py [--voxel-um 1.0] [--c-rate 1] [--threads 2]
+        [--linear-solver auto|petsc|pyamg] [--out DIR]
 
 Generates the electrode at the given voxel size, runs the 3D simulation once (a run takes
 minutes, so no repeats: the wall time is a single measurement), then the DFN half cell with
@@ -22,6 +23,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--voxel-um", type=float, default=1.0)
     parser.add_argument("--c-rate", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=2, help="threads for BLAS and numba")
+    parser.add_argument("--linear-solver", default="auto", help="auto, direct, petsc or pyamg")
     parser.add_argument("--out", default="bench-simulate", help="output folder")
     return parser.parse_args()
 
@@ -41,6 +43,7 @@ from voxode.electrochem.pybamm_reference import dfn_half_cell, measured_properti
 from voxode.electrochem.result import (final_fields, particle_table, plot_voltage_curves,  # noqa: E402
                                        voltage_table, write_outputs)
 from voxode.electrochem.simulate import simulate  # noqa: E402
+from voxode.electrochem.solver import SolverOptions  # noqa: E402
 from voxode.generate import generate  # noqa: E402
 from voxode.recipe import load_preset  # noqa: E402
 
@@ -58,7 +61,7 @@ def main() -> None:
     recipe = load_preset("paper-pristine").model_copy(update={"voxel_um": ARGS.voxel_um})
     electrode = generate(recipe)
     started, cpu_started = time.perf_counter(), time.process_time()
-    run = simulate(electrode, c_rate=ARGS.c_rate)
+    run = simulate(electrode, c_rate=ARGS.c_rate, options=SolverOptions(linear=ARGS.linear_solver))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     info = write_outputs(run, out / "run")
 
@@ -88,6 +91,7 @@ def main() -> None:
         "capacity_mah_cm2": info["capacity_mah_cm2"], "capacity_mah_g": info["capacity_mah_g"],
         "end_reason": run.end_reason, "steps": run.counters.steps, "rejected": run.counters.rejected,
         "newton_iterations": run.counters.newton, "linear_iterations": run.linear_iterations,
+        "linear_solver": run.linear_solver,
         "conservation": run.conservation, "physics": physics,
         "dfn": {"wall_s": dfn_wall, "capacity_mah_cm2": float(dfn["capacity_mah_cm2"].iloc[-1]),
                 "properties": props.__dict__},

@@ -155,13 +155,61 @@ def test_thick_electrode_at_high_rate_has_the_papers_gradients():
     assert np.nanmean(c_e[:20]) < np.nanmean(c_e[40:]) - 100.0
 
 
-def test_the_iterative_solver_gives_the_direct_solvers_discharge(tiny, one_c):
-    """AMG-preconditioned GMRES (used above 8,000 unknowns) converges Newton to the same
-    solution as sparse LU: the same capacity and the same conservation."""
+@pytest.mark.parametrize("kind", ["pyamg", "petsc"])
+def test_the_iterative_solvers_give_the_direct_solvers_discharge(tiny, one_c, kind):
+    """Both AMG-preconditioned GMRES backends (used above 8,000 unknowns: PETSc + hypre where
+    petsc4py is installed, pyamg otherwise) converge Newton to the same solution as sparse LU:
+    the same capacity and the same conservation. So PETSc and pyamg agree with each other to
+    the same tolerance."""
+    from voxode.electrochem.linear import petsc_available
     from voxode.electrochem.solver import SolverOptions
 
-    iterative = simulate(tiny, c_rate=1.0, options=SolverOptions(linear="iterative"))
+    if kind == "petsc" and not petsc_available():
+        pytest.skip("petsc4py is not installed (make test installs it where apt-get runs as root)")
+    iterative = simulate(tiny, c_rate=1.0, options=SolverOptions(linear=kind))
+    assert iterative.linear_solver == kind and one_c.linear_solver == "direct"
     assert iterative.linear_iterations > 0 and one_c.linear_iterations == 0
     assert iterative.capacity_mah_cm2 == pytest.approx(one_c.capacity_mah_cm2, rel=1e-6)
     assert max(iterative.conservation.values()) < CONSERVATION_TOL, iterative.conservation
     assert np.abs(iterative.particle_x[-1] - one_c.particle_x[-1]).max() < 1e-5
+
+
+def test_without_petsc4py_auto_falls_back_to_pyamg_and_petsc_is_a_clean_error(tiny, monkeypatch, tmp_path):
+    """With petsc4py unimportable, "auto" picks pyamg above the direct limit (and the run
+    says so), while an explicit PETSc request stops before any work with one line, exit 2."""
+    import sys
+
+    from voxode.electrochem import linear
+    from voxode.electrochem.solver import SolverOptions
+
+    monkeypatch.setitem(sys.modules, "petsc4py", None)          # import petsc4py -> ImportError
+    linear.petsc_available.cache_clear()
+    try:
+        assert not linear.petsc_available()
+        assert linear.resolve_kind("auto", linear.DIRECT_LIMIT + 1) == "pyamg"
+        assert linear.resolve_kind("auto", linear.DIRECT_LIMIT) == "direct"
+        with pytest.raises(linear.LinearSolverError, match="petsc4py"):
+            simulate(tiny, c_rate=1.0, options=SolverOptions(linear="petsc"))
+        monkeypatch.setattr(linear, "DIRECT_LIMIT", 100)
+        run = simulate(tiny, c_rate=1.0, t_end_s=60.0)
+        assert run.linear_solver == "pyamg" and run.linear_iterations > 0
+    finally:
+        linear.petsc_available.cache_clear()
+    with pytest.raises(linear.LinearSolverError, match="one of auto, direct, petsc, pyamg"):
+        linear.resolve_kind("umfpack", 10)
+
+
+def test_the_cli_names_the_linear_solver_it_ran(tiny, tmp_path):
+    """``--linear-solver`` reaches the run and summary.json records the backend; an unknown
+    one is a one-line error, exit 2, with nothing written."""
+    from test_cli import assert_clean_error, run
+
+    path = tmp_path / "tiny.npz"
+    tiny.save(path)
+    bad = run("simulate", str(path), "--c-rate", "1", "--linear-solver", "umfpack", "-o", str(tmp_path / "bad"))
+    assert_clean_error(bad, "linear solver")
+    assert not (tmp_path / "bad").exists()
+    ok = run("simulate", str(path), "--c-rate", "1", "--linear-solver", "pyamg", "--json",
+             "-o", str(tmp_path / "run"))
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["linear_solver"] == "pyamg"

@@ -21,6 +21,9 @@ def simulate_command(
     current_ma_cm2: Annotated[Optional[float], typer.Option("--current-ma-cm2", help="Current density (mA/cm^2).")] = None,
     cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = 3.0,
     params: Annotated[str, typer.Option("--params", help="Parameter set name or YAML file.")] = "chen2020-nyman2008",
+    linear_solver: Annotated[str, typer.Option(
+        "--linear-solver", help="auto (direct when small, else PETSc when installed, else pyamg), "
+                                "direct, petsc or pyamg.")] = "auto",
     vtk: Annotated[bool, typer.Option("--vtk", help="Also write the final fields as fields.vti.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
@@ -28,6 +31,7 @@ def simulate_command(
     """Discharge an electrode in a Li half cell (galvanostatic, to the cut-off voltage)."""
     from voxode.electrochem.result import write_outputs
     from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2, simulate
+    from voxode.electrochem.solver import SolverOptions
 
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")
@@ -43,7 +47,8 @@ def simulate_command(
                             status=f"{capacity:.3f} mAh/cm^2  {voltage_v:.3f} V  t = {t_s:.0f} s")
 
         discharge = simulate(e, c_rate=c_rate, current_ma_cm2=current_ma_cm2, cutoff_v=cutoff_v,
-                             params=params, run_dir=output, on_step=report)
+                             params=params, options=SolverOptions(linear=linear_solver),
+                             run_dir=output, on_step=report)
     summary = write_outputs(discharge, output, vtk=vtk) | {"output": str(output)}
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")

@@ -1,7 +1,13 @@
-"""Linear solves of the Newton systems: sparse LU for small grids, AMG-preconditioned GMRES
-for large ones.
+"""Linear solves of the Newton systems: sparse LU for small grids, AMG-preconditioned Krylov
+solvers for large ones.
 
-The iterative solver preconditions the Jacobian J with one block Gauss-Seidel sweep over
+Three backends (``kind``): "direct" (SuperLU), "petsc" (FGMRES with a PETSc field-split
+preconditioner and hypre BoomerAMG, :mod:`voxode.electrochem.petsc_linear`, used when
+petsc4py is installed) and "pyamg" (scipy's GMRES with the block preconditioner below, the
+fallback). "auto" takes the direct solver up to ``DIRECT_LIMIT`` unknowns, then PETSc where it
+imports, else pyamg.
+
+The pyamg backend preconditions the Jacobian J with one block Gauss-Seidel sweep over
 (potentials | c_s | c_e):
 
 1. potentials (phi_s, phi_e, V): their block is an SPD graph Laplacian (electronic and ionic
@@ -24,7 +30,7 @@ Smoothing is one forward Gauss-Seidel sweep before and one backward sweep after 
 correction: half the work of pyamg's default symmetric sweeps, and at the GMRES tolerance used
 the same iterations (25 vs 24 on a mid-discharge Jacobian).
 
-GMRES stops at ``rtol`` of the Newton residual (1e-3 from the stepper): Newton still converges
+GMRES stops at ``rtol`` of the Newton residual (``DEFAULT_RTOL``, 1e-3): Newton still converges
 to its own tolerance, in the same number of iterations as with 1e-7 (376 vs 368 on
 paper-pristine at 1.5 um, capacity equal to 1e-9), with 28 % fewer Krylov iterations.
 
@@ -37,6 +43,7 @@ and rebuilding at every time step: 132 s.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pyamg
@@ -44,12 +51,46 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from pyamg.relaxation.relaxation import gauss_seidel
 
+from ..errors import VoxodeError
 from .model import Layout
 
 DIRECT_LIMIT = 8_000
+LINEAR_SOLVERS = ("auto", "direct", "petsc", "pyamg")
+# Krylov tolerance of each backend in its own norm (inexact Newton). scipy's GMRES tests the
+# true residual; PETSc's left-preconditioned GMRES the preconditioned one, whose 1e-3 left a
+# true residual of 1e-2..4e-2 and cost Newton failures (benchmarks/README.md, "Speed II").
+DEFAULT_RTOL = {"petsc": 1e-4, "pyamg": 1e-3}
 _RS_OPTIONS = dict(CF=("RS", {"second_pass": True}), max_coarse=400,
                    presmoother=("gauss_seidel", {"sweep": "forward"}),
                    postsmoother=("gauss_seidel", {"sweep": "backward"}))
+
+
+class LinearSolverError(VoxodeError):
+    """A linear-solver choice that cannot be used here (unknown, or PETSc not installed)."""
+
+
+@cache
+def petsc_available() -> bool:
+    """Whether petsc4py imports (the PETSc backend can run)."""
+    try:
+        import petsc4py  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_kind(kind: str, size: int) -> str:
+    """The backend that ``kind`` selects for a system of ``size`` unknowns."""
+    if kind not in LINEAR_SOLVERS:
+        raise LinearSolverError(f"linear solver must be one of {', '.join(LINEAR_SOLVERS)}, got {kind!r}")
+    if kind == "auto":
+        if size <= DIRECT_LIMIT:
+            return "direct"
+        return "petsc" if petsc_available() else "pyamg"
+    if kind == "petsc" and not petsc_available():
+        raise LinearSolverError("the PETSc linear solver needs petsc4py, which is not installed "
+                                "(see README, 'PETSc'); use --linear-solver pyamg")
+    return kind
 
 
 @dataclass
@@ -61,52 +102,79 @@ class LinearStats:
 
 @dataclass
 class LinearSolver:
-    """Solves J du = b for the Newton update; ``kind`` is "direct", "iterative" or "auto"."""
+    """Solves J du = b for the Newton update with the backend ``kind`` selects (see module doc).
+
+    ``rtol`` is the Krylov tolerance relative to the right-hand side (None: the backend's
+    ``DEFAULT_RTOL``); the preconditioner is rebuilt after a solve that needed more than
+    ``rebuild_after`` iterations."""
 
     layout: Layout
     kind: str = "auto"
-    rtol: float = 1e-6
+    rtol: float | None = None
     maxiter: int = 200
     rebuild_after: int = 25
     stats: LinearStats = field(default_factory=LinearStats)
-    _hierarchies: list | None = None
 
     def __post_init__(self) -> None:
-        if self.kind == "auto":
-            self.kind = "direct" if self.layout.size <= DIRECT_LIMIT else "iterative"
-        if self.kind not in ("direct", "iterative"):
-            raise ValueError(f"linear solver must be direct, iterative or auto, got {self.kind!r}")
+        self.kind = resolve_kind(self.kind, self.layout.size)
+        if self.rtol is None:
+            self.rtol = DEFAULT_RTOL.get(self.kind, 0.0)
+        if self.kind == "petsc":
+            from .petsc_linear import FieldSplitSolver
+            self._backend = FieldSplitSolver(self.layout, self.rtol, self.maxiter)
+        elif self.kind == "pyamg":
+            self._backend = _PyamgBlockSolver(self.layout, self.rtol, self.maxiter)
 
     def solve(self, jac: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
-        """The Newton update du of J du = rhs."""
+        """The Newton update du of J du = rhs; raises np.linalg.LinAlgError when the Krylov
+        solver does not converge."""
         self.stats.solves += 1
         if self.kind == "direct":
             return spla.splu(jac.tocsc(), permc_spec="COLAMD").solve(rhs)
-        return self._iterative(jac, rhs)
+        rebuild = not self._backend.ready
+        if rebuild:
+            self.stats.setups += 1
+        du, iterations, converged = self._backend.solve(jac, rhs, rebuild)
+        self.stats.iterations += iterations
+        if iterations > self.rebuild_after:
+            self._backend.ready = False
+        if not converged:
+            raise np.linalg.LinAlgError(f"{self.kind} Krylov solver did not converge in "
+                                        f"{iterations} iterations")
+        return du
 
-    # ------------------------------------------------------------------ iterative
-    def _blocks(self, jac: sp.csr_matrix) -> list[sp.csr_matrix]:
-        lay = self.layout
-        pot = lay.potentials
-        blocks = [jac[pot, pot].tocsr(), jac[lay.c_s, lay.c_s].tocsr(), jac[lay.c_e, lay.c_e].tocsr()]
-        flip = np.ones(pot.stop)
-        flip[lay.v] = -1.0
-        blocks[0] = sp.diags(flip) @ blocks[0]
-        return blocks
+
+def voltage_row_flip(layout: Layout) -> np.ndarray:
+    """+1 on every potential row but -1 on the voltage row: the sign that makes the potential
+    block an SPD graph Laplacian."""
+    flip = np.ones(layout.potentials.stop)
+    flip[layout.v] = -1.0
+    return flip
+
+
+class _PyamgBlockSolver:
+    """scipy GMRES with one block Gauss-Seidel sweep (pyamg V-cycles) as preconditioner."""
+
+    def __init__(self, layout: Layout, rtol: float, maxiter: int):
+        self.layout, self.rtol, self.maxiter = layout, rtol, maxiter
+        self.ready = False
+        self._flip = voltage_row_flip(layout)
+        self._hierarchies: list = []
 
     def _setup(self, jac: sp.csr_matrix) -> None:
-        self.stats.setups += 1
-        pot, cs, ce = self._blocks(jac)
+        lay = self.layout
+        pot = sp.diags(self._flip) @ jac[lay.potentials, lay.potentials].tocsr()
+        cs = jac[lay.c_s, lay.c_s].tocsr()
+        ce = jac[lay.c_e, lay.c_e].tocsr()
         self._hierarchies = [pyamg.ruge_stuben_solver(pot, **_RS_OPTIONS), (cs, cs.diagonal()),
                              pyamg.ruge_stuben_solver(ce, **_RS_OPTIONS)]
+        self.ready = True
 
-    def _iterative(self, jac: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
-        if self._hierarchies is None:
+    def solve(self, jac: sp.csr_matrix, rhs: np.ndarray, rebuild: bool) -> tuple[np.ndarray, int, bool]:
+        if rebuild:
             self._setup(jac)
-        lay = self.layout
+        lay, flip = self.layout, self._flip
         pot, cs, ce = lay.potentials, lay.c_s, lay.c_e
-        flip = np.ones(pot.stop)
-        flip[lay.v] = -1.0
         j_spot = jac[cs, pot].tocsr()
         j_epot = jac[ce, pot].tocsr()
         j_ecs = jac[ce, cs].tocsr()
@@ -131,9 +199,4 @@ class LinearSolver:
 
         du, info = spla.gmres(jac, rhs, rtol=self.rtol, atol=0.0, restart=50, maxiter=self.maxiter,
                               M=precond, callback=callback, callback_type="pr_norm")
-        self.stats.iterations += count[0]
-        if count[0] > self.rebuild_after:
-            self._hierarchies = None
-        if info != 0:
-            raise np.linalg.LinAlgError(f"GMRES did not converge in {count[0]} iterations")
-        return du
+        return du, count[0], info == 0

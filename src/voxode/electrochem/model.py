@@ -109,6 +109,12 @@ class _Sparse:
         self.cols: list[np.ndarray] = []
         self.vals: list[np.ndarray] = []
 
+    def reset(self) -> None:
+        """Forget the values (and, before the pattern is fixed, the positions) added so far."""
+        self.vals = []
+        if self._map is None:
+            self.rows, self.cols = [], []
+
     def add(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
         if self._map is None:
             self.rows.append(np.broadcast_to(rows, vals.shape).astype(np.int64))
@@ -200,13 +206,17 @@ class Model:
 
     # ------------------------------------------------------------------ residual
     def residual(self, u: np.ndarray, u_old: np.ndarray, dt_s: float, current_a: float,
-                 jacobian: bool = True) -> tuple[np.ndarray, sp.csr_matrix | None]:
+                 jacobian: bool = True) -> np.ndarray:
         """Residual (A per cell) of one backward-Euler step of length ``dt_s`` from ``u_old``
-        at applied discharge current ``current_a`` (A for the box), and its Jacobian."""
+        at applied discharge current ``current_a`` (A for the box). With ``jacobian`` its
+        derivatives are kept, and :meth:`jacobian` assembles them only if they are needed (a
+        Newton iteration that has converged needs none)."""
         g, lay, p = self.grid, self.layout, self.params
         F = FARADAY_C_MOL
         r = np.zeros(lay.size)
         jac = self._sparse if jacobian else None
+        if jac is not None:
+            jac.reset()
         P, E, V = lay.phi_s.start, lay.phi_e.start, lay.v
         S, C = lay.c_s.start, lay.c_e.start
         phis, phie, cs, ce = u[lay.phi_s], u[lay.phi_e], u[lay.c_s], u[lay.c_e]
@@ -292,5 +302,8 @@ class Model:
         if jac is not None:
             jac.add(np.arange(S, S + lay.n_nmc), np.arange(S, S + lay.n_nmc), m_s)
             jac.add(np.arange(C, C + lay.n_liquid), np.arange(C, C + lay.n_liquid), m_e)
-            return r, jac.matrix()
-        return r, None
+        return r
+
+    def jacobian(self) -> sp.csr_matrix:
+        """The Jacobian (A per unit of each unknown) of the last ``residual(..., jacobian=True)``."""
+        return self._sparse.matrix()

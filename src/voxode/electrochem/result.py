@@ -102,6 +102,7 @@ def summary(discharge: Discharge) -> dict[str, Any]:
         "rejected_steps": c.rejected,
         "newton_iterations": c.newton,
         "linear_iterations": discharge.linear_iterations,
+        "linear_solver": discharge.linear_solver,
         "wall_s": discharge.wall_s,
         "conservation_relative_errors": discharge.conservation,
         "unknowns": lay.size,

@@ -52,6 +52,7 @@ class Discharge:
     end_reason: str
     counters: Counters
     linear_iterations: int
+    linear_solver: str               # the backend that ran: direct, petsc or pyamg
     wall_s: float
     conservation: dict[str, float]
 
@@ -176,7 +177,8 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
         c_rate=c_rate, cutoff_v=cutoff_v, t_s=np.array(times), voltage_v=np.array(volts),
         particle_ids=ids, particle_x=np.array(xs), final_state=final,
         t_end_s=t_final, end_reason=reason, counters=stepper.counters,
-        linear_iterations=stepper.linear.stats.iterations, wall_s=time.perf_counter() - started,
+        linear_iterations=stepper.linear.stats.iterations, linear_solver=stepper.linear.kind,
+        wall_s=time.perf_counter() - started,
         conservation=conservation_errors(model, initial, last.state, current_a * last.t_s))
 
 

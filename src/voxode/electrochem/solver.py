@@ -44,8 +44,8 @@ class SolverOptions:
     tol_v: float = 2e-3            # local error in voltage per step (V)
     cutoff_tol_v: float = 2e-3
     newton_max_iter: int = 10
-    linear: str = "auto"
-    linear_rtol: float = 1e-3       # inexact Newton: GMRES to 1e-3 of the residual (see linear)
+    linear: str = "auto"            # linear solver: auto, direct, petsc or pyamg (see linear)
+    linear_rtol: float | None = None  # inexact Newton: GMRES tolerance (None: linear.DEFAULT_RTOL)
 
 
 @dataclass
@@ -83,14 +83,14 @@ class Stepper:
         u = guess.copy()
         scale = self.reference_current_a
         for _ in range(self.options.newton_max_iter):
-            r, jac = self.model.residual(u, u_old, dt_s, self.current_a)
+            r = self.model.residual(u, u_old, dt_s, self.current_a)
             self.counters.newton += 1
             if not np.all(np.isfinite(r)):
                 raise StepFailure("non-finite residual")
             if self._converged(r, scale):
                 return u
             try:
-                du = self.linear.solve(jac, -r)
+                du = self.linear.solve(self.model.jacobian(), -r)
             except (np.linalg.LinAlgError, RuntimeError) as exc:
                 raise StepFailure(f"linear solve failed: {exc}") from None
             dphi = np.abs(du[lay.potentials]).max(initial=0.0)
