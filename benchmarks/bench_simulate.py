@@ -5,7 +5,8 @@
 
 Generates the electrode at the given voxel size, runs the 3D simulation once (a run takes
 minutes, so no repeats: the wall time is a single measurement), then the DFN half cell with
-the effective properties measured on the same image. Records steps, Newton and Krylov
+the effective properties measured on the same image. Progress (CPU time, simulated time,
+voltage, capacity) goes to stderr after every step. Records steps, Newton and Krylov
 iterations, wall and CPU time (the CPU time of this process is the number to compare on a
 shared machine), peak memory (max RSS of this process), conservation errors, and the physics the
 paper reports: particle SOD at the end vs depth, and the electrolyte concentration across
@@ -34,6 +35,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA
 
 import json  # noqa: E402
 import resource  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -61,7 +63,12 @@ def main() -> None:
     recipe = load_preset("paper-pristine").model_copy(update={"voxel_um": ARGS.voxel_um})
     electrode = generate(recipe)
     started, cpu_started = time.perf_counter(), time.process_time()
-    run = simulate(electrode, c_rate=ARGS.c_rate, options=SolverOptions(linear=ARGS.linear_solver))
+    def progress(t_s: float, voltage_v: float, capacity_mah_cm2: float) -> None:
+        print(f"{time.process_time() - cpu_started:8.0f} s CPU  t = {t_s:7.0f} s  {voltage_v:.4f} V  "
+              f"{capacity_mah_cm2:.3f} mAh/cm^2", file=sys.stderr, flush=True)
+
+    run = simulate(electrode, c_rate=ARGS.c_rate, options=SolverOptions(linear=ARGS.linear_solver),
+                   on_step=progress)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     info = write_outputs(run, out / "run")
 
