@@ -295,10 +295,40 @@ def dfn_half_cell(params: ParameterSet, props: EffectiveProperties, current_ma_c
     output times evenly spaced over that span, the last one at the cut-off when reached.
     ``mesh`` overrides PyBaMM's points per domain (``DEFAULT_MESH``: "x_p", "r_p", ...).
     """
+    return dfn_half_cells(params, props, [current_ma_cm2], cutoff_v, points, mesh)[0]
+
+
+def dfn_half_cells(params: ParameterSet, props: EffectiveProperties, currents_ma_cm2: list[float],
+                   cutoff_v: float = 3.0, points: int = 400,
+                   mesh: dict[str, int] | None = None) -> list[pd.DataFrame]:
+    """:func:`dfn_half_cell` at several currents (mA/cm^2), built and discretised once.
+
+    The current is a PyBaMM input parameter, so the model is processed and the solver set up
+    once for all rates; each curve is the one :func:`dfn_half_cell` describes.
+
+    Parameters
+    ----------
+    params : ParameterSet
+    props : EffectiveProperties
+    currents_ma_cm2 : list of float
+        Discharge current densities (mA/cm^2), each > 0.
+    cutoff_v : float
+        Cut-off voltage (V).
+    points : int
+        Output times per curve.
+    mesh : dict, optional
+        PyBaMM points per domain, over ``DEFAULT_MESH``.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        One frame per current: t_s, voltage_v, capacity_mah_cm2.
+    """
     import pybamm
 
-    if not current_ma_cm2 > 0:
-        raise ValueError("current_ma_cm2 must be > 0 (discharge)")
+    currents = [float(c) for c in currents_ma_cm2]
+    if not currents or not all(c > 0 for c in currents):
+        raise ValueError("currents_ma_cm2 must be > 0 (discharge)")
     alphas = (params.active.charge_transfer_coefficient,
               params.lithium_foil.charge_transfer_coefficient)
     kinetics = ("symmetric Butler-Volmer" if all(a == 0.5 for a in alphas)
@@ -308,28 +338,32 @@ def dfn_half_cell(params: ParameterSet, props: EffectiveProperties, current_ma_c
         "SEI": "none", "lithium plating": "none", "loss of active material": "none",
         "particle mechanics": "none", "thermal": "isothermal",
         "contact resistance": "true" if params.collector.contact_resistance_ohm_cm2 > 0 else "false"})
-    values = parameter_values(params, props, current_ma_cm2, cutoff_v)
+    values = parameter_values(params, props, currents[0], cutoff_v)
+    values.update({"Current function [A]": "[input]"})
 
     q_full = full_lithiation_capacity_mah_cm2(params, props)
-    t_end = 1.5 * q_full / current_ma_cm2 * 3600.0
     if hasattr(pybamm, "IDAKLUSolver"):
         solver = pybamm.IDAKLUSolver(rtol=1e-8, atol=1e-8)
     else:
         solver = pybamm.CasadiSolver(mode="safe", rtol=1e-8, atol=1e-8)
     sim = pybamm.Simulation(model, parameter_values=values, solver=solver,
                             var_pts=dict(DEFAULT_MESH | (mesh or {})))
-    sol = sim.solve([0.0, t_end])
-
-    t_sol = np.asarray(sol.t)
-    t_out = np.linspace(0.0, t_sol[-1], max(int(points), 2))
-    v_out = np.asarray(sol["Voltage [V]"](t_out), dtype=float).ravel()
-    keep = v_out >= cutoff_v
-    keep[0] = True
-    if not keep.all():                  # truncate at the first crossing, ending on the cut-off
-        first = int(np.argmin(keep))
-        t_a, t_b, v_a, v_b = t_out[first - 1], t_out[first], v_out[first - 1], v_out[first]
-        t_c = t_a + (v_a - cutoff_v) / (v_a - v_b) * (t_b - t_a)
-        t_out = np.append(t_out[:first], t_c)
-        v_out = np.append(v_out[:first], cutoff_v)
-    return pd.DataFrame({"t_s": t_out, "voltage_v": v_out,
-                         "capacity_mah_cm2": current_ma_cm2 * t_out / 3600.0})
+    curves = []
+    for current_ma_cm2 in currents:
+        t_end = 1.5 * q_full / current_ma_cm2 * 3600.0
+        sol = sim.solve([0.0, t_end],
+                        inputs={"Current function [A]": current_ma_cm2 * 1e-3 * 1e4 * CELL_AREA_M2})
+        t_sol = np.asarray(sol.t)
+        t_out = np.linspace(0.0, t_sol[-1], max(int(points), 2))
+        v_out = np.asarray(sol["Voltage [V]"](t_out), dtype=float).ravel()
+        keep = v_out >= cutoff_v
+        keep[0] = True
+        if not keep.all():                  # truncate at the first crossing, ending on the cut-off
+            first = int(np.argmin(keep))
+            t_a, t_b, v_a, v_b = t_out[first - 1], t_out[first], v_out[first - 1], v_out[first]
+            t_c = t_a + (v_a - cutoff_v) / (v_a - v_b) * (t_b - t_a)
+            t_out = np.append(t_out[:first], t_c)
+            v_out = np.append(v_out[:first], cutoff_v)
+        curves.append(pd.DataFrame({"t_s": t_out, "voltage_v": v_out,
+                                    "capacity_mah_cm2": current_ma_cm2 * t_out / 3600.0}))
+    return curves
