@@ -256,8 +256,13 @@ def available_parameter_sets() -> list[str]:
 
 
 def load_parameters(name_or_path: str | Path = "chen2020-nyman2008") -> ParameterSet:
-    """A shipped set by name, or a user's YAML file; raises ParameterError in one line."""
+    """A shipped set by name, a user's YAML file, or a BPX JSON file (completed by the default
+    set where BPX is silent, see :mod:`.bpx_import`); raises ParameterError in one line."""
     path = Path(name_or_path)
+    if path.suffix.lower() == ".json":
+        from .bpx_import import load_bpx
+
+        return load_bpx(path)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise ParameterError(f"parameter file {path} not found")
