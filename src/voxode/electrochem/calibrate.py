@@ -215,10 +215,13 @@ class ImageProperties:
     nominal_capacity_mah_cm2: float
 
 
-def image_properties(electrode: Electrode, params: ParameterSet) -> ImageProperties:
+def image_properties(electrode: Electrode, params: ParameterSet, cache: dict | None = None) -> ImageProperties:
     """Effective properties of ``electrode`` under ``params``: the grid's porosity, area and
     active fraction, the tortuosity with the set's CBD model, and the electronic conductivity
     of NMC + CBD (S/m) from the tortuosity engine on the solid phases.
+
+    ``cache`` (a dict kept by the caller) reuses the grid when only the CBD's D/D0 changed and
+    the conductivity when neither phase's conductivity changed.
 
     Raises
     ------
@@ -232,16 +235,23 @@ def image_properties(electrode: Electrode, params: ParameterSet) -> ImagePropert
     from .pybamm_reference import measured_properties
     from .simulate import nominal_capacity_mah_cm2
 
-    try:
-        grid = build_grid(electrode, params)
-    except GridError as exc:
-        raise CalibrationError(f"electrode: {exc}") from None
+    cache = {} if cache is None else cache
+    grid_key = ("grid", params.cbd.ionic_model == "blocking", params.separator.model_dump_json())
+    if grid_key not in cache:
+        try:
+            cache[grid_key] = build_grid(electrode, params)
+        except GridError as exc:
+            raise CalibrationError(f"electrode: {exc}") from None
+    grid = cache[grid_key]
     sigma_nmc, sigma_cbd = params.active.conductivity_s_m, params.cbd.conductivity_s_m
-    reference = max(sigma_nmc, sigma_cbd)
-    relative = np.where(electrode.phases == NMC, sigma_nmc / reference,
-                        np.where(electrode.phases == CBD, sigma_cbd / reference, 0.0))
-    solid = TransportFields(diffusivity=relative, liquid=(relative > 0).astype(float))
-    sigma_eff = tortuosity(solid).d_eff * reference
+    sigma_key = ("sigma", sigma_nmc, sigma_cbd)
+    if sigma_key not in cache:
+        reference = max(sigma_nmc, sigma_cbd)
+        relative = np.where(electrode.phases == NMC, sigma_nmc / reference,
+                            np.where(electrode.phases == CBD, sigma_cbd / reference, 0.0))
+        solid = TransportFields(diffusivity=relative, liquid=(relative > 0).astype(float))
+        cache[sigma_key] = tortuosity(solid).d_eff * reference
+    sigma_eff = cache[sigma_key]
     if not sigma_eff > 0:
         raise CalibrationError("electrode: the solid phases do not connect the current collector "
                                "to the separator (no effective electronic conductivity)")
@@ -287,6 +297,7 @@ class _Problem:
         self.sigma = np.where(spread.notna() & (spread > 0), 0.5 * spread, sigma_mah_g).astype(float)
         self.measured = data["capacity_mah_g"].to_numpy(float)
         self._images: dict[str, ImageProperties] = {}
+        self._parts: dict = {}
         self.evaluations = 0
         self.image = self.image_of(base)
         rate = data["c_rate"] if "c_rate" in data else pd.Series(np.nan, index=data.index)
@@ -298,7 +309,7 @@ class _Problem:
     def image_of(self, params: ParameterSet) -> ImageProperties:
         key = _image_key(params)
         if key not in self._images:
-            self._images[key] = image_properties(self.electrode, params)
+            self._images[key] = image_properties(self.electrode, params, self._parts)
         return self._images[key]
 
     def params_at(self, values: np.ndarray) -> ParameterSet:
@@ -424,7 +435,12 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
             say(f"profile of {f.name}")
             entry["profile"] = _profile(problem, k, best, lower, upper, profile_points, max_nfev)
             within = [p["value"] for p in entry["profile"] if p["within_uncertainty"]]
+            # resolution: the profile's grid (and the optimum)
             entry["identifiable_range"] = [min(within), max(within)] if within else None
+            # a range that reaches a bound: the data do not limit the parameter on that side
+            entry["range_reaches_bound"] = bool(within) and (
+                min(within) <= f.lower + 1e-9 * (f.upper - f.lower)
+                or max(within) >= f.upper - 1e-9 * (f.upper - f.lower))
         parameters.append(entry)
 
     rates = pd.DataFrame({
@@ -490,7 +506,8 @@ def write_calibration(result: CalibrationResult, out_dir: Path, *, data_path: Pa
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fitted = ", ".join(f"{p['name']} = {p['value']:.6g}" for p in result.parameters)
+    fitted = ", ".join(f"{p['name']} = {p['value']:.6g}" + (" (factor on the base expression)" if p["factor_of"] else "")
+                       for p in result.parameters)
     dump = result.params.model_dump()
     dump["description"] = (f"{dump['description']} Calibrated by voxode calibrate on {data_path} "
                            f"(design {design}) with the DFN on the effective properties of "
@@ -539,6 +556,7 @@ def plot_calibration(result: CalibrationResult, path: Path) -> Path:
                     ax.axvspan(*p["identifiable_range"], color="C2", alpha=0.15, label="within sigma")
                     ax.legend(frameon=False)
                 ax.set_yscale("symlog", linthresh=1.0)
+                ax.set_ylim(bottom=0.0)
             ax.axvline(p["value"], color="C1", lw=1.0)
             if p["log_scaled"]:
                 ax.set_xscale("log")
