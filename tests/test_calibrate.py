@@ -151,3 +151,19 @@ def test_reads_the_papers_rate_test():
     assert list(rows["c_rate"]) == [0.5, 1.0]
     assert list(rows["capacity_mah_g"]) == [134.4, 38.2]
     assert len(read_rate_data(paper, design="bilayer")) == 2              # the C/10 row has no capacity
+
+
+def test_verify_3d_discharges_the_image_with_the_fitted_set(synthetic):
+    """--verify-3d: the 3D model on the same image with the fitted set lands near the DFN it
+    was fitted with (one rate, one parameter to keep it short)."""
+    from voxode.electrode import Electrode
+    from voxode.electrochem.calibrate import calibrate
+
+    electrode_path, data, _ = synthetic
+    base = load_parameters(BASE)
+    rows = read_rate_data(data).iloc[[1]]                                   # 2C
+    result = calibrate(rows, Electrode.load(electrode_path), [parse_fit("active.rate_constant:3e-7:1e-5", base)],
+                       params=base, profile_points=0, mesh=COARSE, restarts=0, verify_3d=True)
+    (check,) = result.verify_3d
+    assert check["end_reason"] == "cut-off voltage reached"
+    assert abs(check["3d_mah_g"] / check["dfn_mah_g"] - 1) < 0.08, check
