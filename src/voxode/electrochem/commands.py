@@ -1,9 +1,10 @@
-"""CLI command ``voxode simulate`` (registered on the main app)."""
+"""CLI commands ``voxode simulate`` and ``voxode calibrate`` (registered on the main app)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -59,7 +60,79 @@ def simulate_command(
             f"{summary['end_reason']}; wrote {output}")
 
 
+def calibrate_command(
+    data: Annotated[Path, typer.Argument(help="Rate-test CSV: design, c_rate and/or current_ma_cm2, "
+                                         "capacity_mah_g, optional range_mah_g.")],
+    electrode: Annotated[Path, typer.Option("--electrode", help="Electrode file (.npz) whose effective "
+                                            "properties feed the DFN.")],
+    fit: Annotated[list[str], typer.Option("--fit", help="Parameter to fit, NAME[:LO:HI] with a dotted "
+                                           "field name (e.g. active.rate_constant:1e-7:1e-5); "
+                                           "repeat for several. An expression field is fitted as a factor.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for params.yaml, fit.json, fit.png.")],
+    params: Annotated[str, typer.Option("--params", help="Base parameter set name or YAML file.")] = "chen2020-nyman2008",
+    design: Annotated[str, typer.Option("--design", help="Rows of this design are fitted.")] = "pristine",
+    sigma_mah_g: Annotated[float, typer.Option("--sigma-mah-g", help="Uncertainty of a row without "
+                                               "range_mah_g (mAh/g).")] = 5.0,
+    cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = 3.0,
+    profile_points: Annotated[int, typer.Option("--profile-points", help="Profile points per parameter "
+                                                "(identifiability); 0 skips the profile.")] = 9,
+    dfn_mesh: Annotated[Optional[list[str]], typer.Option("--dfn-mesh", help="PyBaMM points per domain, "
+                                                          "KEY=N (x_p, r_p, x_s, ...); repeat for several.")] = None,
+    restarts: Annotated[int, typer.Option("--restarts", help="Further optimiser starts (0 or 1), from the "
+                                          "start mirrored through the centre of the bounds.")] = 1,
+    verify_3d: Annotated[bool, typer.Option("--verify-3d/--no-verify-3d", help="Discharge the electrode "
+                                            "in 3D with the fitted set at every rate (slow on large images).")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print fit.json's content on stdout.")] = False,
+) -> None:
+    """Fit parameters to measured capacities at several rates (PyBaMM DFN on the image's effective properties)."""
+    from voxode.electrochem.calibrate import (CalibrationError, calibrate, parse_fit, read_rate_data,
+                                              write_calibration)
+    from voxode.electrochem.materials import load_parameters
+    from voxode.electrochem.pybamm_reference import DEFAULT_MESH
+
+    # everything is checked before anything is written
+    rows = read_rate_data(data, design=design)
+    base = load_parameters(params)
+    fits = [parse_fit(spec, base) for spec in fit]
+    if not sigma_mah_g > 0:
+        raise CalibrationError(f"--sigma-mah-g must be positive, got {sigma_mah_g:g}")
+    if profile_points < 0:
+        raise CalibrationError(f"--profile-points must be >= 0, got {profile_points}")
+    if restarts not in (0, 1):
+        raise CalibrationError(f"--restarts must be 0 or 1, got {restarts}")
+    mesh = {}
+    for item in dfn_mesh or []:
+        key, _, number = item.partition("=")
+        if key not in DEFAULT_MESH or not number.isdigit() or int(number) < 2:
+            raise CalibrationError(f"--dfn-mesh {item}: expected KEY=N with KEY in {', '.join(DEFAULT_MESH)}, N >= 2")
+        mesh[key] = int(number)
+    e = Electrode.load(electrode)
+    console = Console(stderr=True)
+    with console.status("calibrating", spinner="dots") if not (quiet or as_json) else nullcontext() as status:
+        def stage(message: str) -> None:
+            if status is not None:
+                status.update(message)
+        result = calibrate(rows, e, fits, params=base, sigma_mah_g=sigma_mah_g, cutoff_v=cutoff_v,
+                           profile_points=profile_points, mesh=mesh or None, restarts=restarts, verify_3d=verify_3d,
+                           on_stage=stage)
+    write_calibration(result, output, data_path=data, design=design, electrode_path=electrode,
+                      base_name=base.name)
+    if as_json:
+        sys.stdout.write((output / "fit.json").read_text())
+    elif not quiet:
+        for p in result.parameters:
+            span = p["identifiable_range"]
+            Console().print(f"{p['name']} = {p['value']:.4g}"
+                            + (f" (within sigma: {span[0]:.3g} .. {span[1]:.3g})" if span else ""))
+        for row in result.rates.itertuples(index=False):
+            Console().print(f"{row.c_rate:.3g}C: measured {row.measured_mah_g:.1f}, fitted "
+                            f"{row.fitted_mah_g:.1f} mAh/g (residual {row.residual_mah_g:+.1f})")
+        Console().print(f"wrote {output}/params.yaml, fit.json, fit.png")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``simulate`` to the main ``voxode`` app."""
+    """Add ``simulate`` and ``calibrate`` to the main ``voxode`` app."""
     app.command("simulate")(simulate_command)
+    app.command("calibrate")(calibrate_command)
 

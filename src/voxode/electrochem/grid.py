@@ -7,7 +7,8 @@ per layer). Unknowns live on sets of cells:
 - ``solid`` (phi_s): NMC and CBD voxels 6-connected to the current collector (z = 0);
 - ``nmc`` (c_s): the NMC voxels among them (``nmc_solid`` maps each to its solid index);
 - ``liquid`` (c_e, phi_e): pore and CBD voxels 6-connected to the separator, then the
-  separator cells layer by layer.
+  separator cells layer by layer (CBD voxels only when the parameter set's CBD holds
+  electrolyte: a ``blocking`` CBD carries no ions and its NMC contacts do not react).
 
 Disconnected solid or liquid voxels carry no unknowns: they cannot take part in the reaction.
 Faces are stored per kind with their geometric conductance (area / distance, m) or area
@@ -130,9 +131,9 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
     h = electrode.voxel_um * 1e-6
     phases = electrode.phases
     eps_n = electrode.cbd_nanoporosity_planes()[None, None, :] * np.ones(phases.shape)
-    brug_cbd = params.cbd.bruggeman
+    cbd = params.cbd
 
-    conducts_ions = (phases == PORE) | ((phases == CBD) & (eps_n > 0))
+    conducts_ions = (phases == PORE) | ((phases == CBD) & (cbd.liquid_fraction(eps_n) > 0))
     liquid_mask = _connected_to(conducts_ions, -1)
     if not liquid_mask[:, :, 0].any():
         raise GridError("the electrolyte does not connect the separator to the current collector "
@@ -155,8 +156,8 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
     flat_phase = phases.ravel()
     flat_eps = eps_n.ravel()
     sigma = np.where(flat_phase == NMC, params.active.conductivity_s_m, params.cbd.conductivity_s_m)
-    rel_d = np.where(flat_phase == PORE, 1.0, flat_eps ** brug_cbd)     # D/D0 of liquid voxels
-    wet = np.where(flat_phase == PORE, 1.0, flat_eps)                  # liquid fraction
+    rel_d = np.where(flat_phase == PORE, 1.0, cbd.relative_diffusivity(flat_eps))  # D/D0 of liquid voxels
+    wet = np.where(flat_phase == PORE, 1.0, cbd.liquid_fraction(flat_eps))        # liquid fraction
 
     # particle-internal diffusion faces (same id; unassigned NMC voxels diffuse among themselves)
     ids = electrode.particle_ids.ravel()

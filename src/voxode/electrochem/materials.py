@@ -1,11 +1,16 @@
 """Parameter sets for the discharge model: data files (YAML) with their citations.
 
 A set names the active material (NMC), the carbon-binder domain, the electrolyte, the
-separator and the Li-metal counter electrode. Functions of state (OCP, electrolyte
-conductivity and diffusivity, Li-foil exchange current) are closed-form expressions in one
-variable, ``x`` (stoichiometry) or ``c`` (electrolyte concentration, mol/m^3), built from
-numbers, + - * / **, and tanh/exp/log/sqrt/sinh/cosh. Derivatives come from the complex
-step, exact to rounding, so a user's own expression needs no hand-written derivative.
+separator, the current collector and the Li-metal counter electrode. Functions of state (OCP,
+solid diffusivity, electrolyte conductivity and diffusivity, Li-foil exchange current) are
+closed-form expressions in one variable, ``x`` (stoichiometry) or ``c`` (electrolyte
+concentration, mol/m^3), built from numbers, + - * / **, and tanh/exp/log/sqrt/sinh/cosh.
+Derivatives come from the complex step, exact to rounding, so a user's own expression needs
+no hand-written derivative. The solid diffusivity is a number or such an expression in ``x``.
+
+Physics options are data too: the CBD's ionic transport (``cbd.ionic_model``: ``bruggeman``
+D/D0 = eps_n^b, ``macmullin`` D/D0 = 1/N_M, or ``blocking``: no electrolyte in the CBD) and a
+current-collector contact resistance (``collector.contact_resistance_ohm_cm2``).
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ import ast
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import VoxodeError
 
@@ -86,7 +92,7 @@ class ActiveMaterial(_Strict):
     c_max_mol_m3: float = Field(gt=0)
     x_initial: float = Field(gt=0, lt=1)
     ocp_v: str
-    diffusivity_m2_s: float = Field(gt=0)
+    diffusivity_m2_s: float | str = Field(description="m^2/s: a number or an expression in x")
     rate_constant: float = Field(gt=0, description="A/m^2 (m^3/mol)^1.5")
     charge_transfer_coefficient: float = Field(gt=0, lt=1)
     conductivity_s_m: float = Field(gt=0)
@@ -96,10 +102,56 @@ class ActiveMaterial(_Strict):
     def _ocp(cls, text: str) -> str:
         return _check_expression(text, "x", np.linspace(0.0, 1.0, 101), positive=False)
 
+    @field_validator("diffusivity_m2_s")
+    @classmethod
+    def _diffusivity(cls, value: float | str) -> float | str:
+        if isinstance(value, str):
+            return _check_expression(value, "x", np.linspace(0.0, 1.0, 101), positive=True)
+        if not (value > 0 and np.isfinite(value)):
+            raise ValueError(f"must be > 0, got {value!r}")
+        return value
+
+
+CbdIonicModel = Literal["bruggeman", "macmullin", "blocking"]
+
 
 class CarbonBinder(_Strict):
+    """Carbon-binder domain: electronic conductivity (S/m, per CBD volume) and ionic transport
+    in its nanopores, D/D0 = kappa/kappa0 = eps_n^bruggeman (``bruggeman``), 1/macmullin_number
+    (``macmullin``), or none (``blocking``: the CBD holds no electrolyte and its NMC contacts
+    do not react)."""
+
     conductivity_s_m: float = Field(gt=0)
     bruggeman: float = Field(ge=0)
+    ionic_model: CbdIonicModel = "bruggeman"
+    macmullin_number: float | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _macmullin(self) -> "CarbonBinder":
+        if self.ionic_model == "macmullin" and self.macmullin_number is None:
+            raise ValueError("ionic_model 'macmullin' needs macmullin_number (>= 1)")
+        return self
+
+    def relative_diffusivity(self, nanoporosity: np.ndarray) -> np.ndarray:
+        """D/D0 (= kappa/kappa0) of CBD voxels of nanoporosity ``nanoporosity``."""
+        eps = np.asarray(nanoporosity, dtype=float)
+        if self.ionic_model == "blocking":
+            return np.zeros_like(eps)
+        if self.ionic_model == "macmullin":
+            return np.where(eps > 0, 1.0 / self.macmullin_number, 0.0)
+        return eps ** self.bruggeman
+
+    def liquid_fraction(self, nanoporosity: np.ndarray) -> np.ndarray:
+        """Electrolyte volume fraction of CBD voxels (0 for a blocking CBD)."""
+        eps = np.asarray(nanoporosity, dtype=float)
+        return np.zeros_like(eps) if self.ionic_model == "blocking" else eps
+
+
+class CurrentCollector(_Strict):
+    """Contact between the electrode and its current collector: a series resistance per
+    electrode area (ohm cm^2); the terminal voltage is the collector potential minus I R."""
+
+    contact_resistance_ohm_cm2: float = Field(default=0.0, ge=0)
 
 
 class Electrolyte(_Strict):
@@ -143,6 +195,7 @@ class ParameterSet(_Strict):
     electrolyte: Electrolyte
     separator: Separator
     lithium_foil: LithiumFoil
+    collector: CurrentCollector = CurrentCollector()
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
@@ -150,6 +203,17 @@ class ParameterSet(_Strict):
     def ocp(self) -> Expression:
         """U(x) in V."""
         return Expression(self.active.ocp_v, "x")
+
+    @cached_property
+    def solid_diffusivity(self) -> Expression:
+        """D_s(x) in m^2/s (a constant set gives a constant expression)."""
+        d = self.active.diffusivity_m2_s
+        return Expression(repr(float(d)) if not isinstance(d, str) else d, "x")
+
+    @property
+    def constant_solid_diffusivity(self) -> bool:
+        """True when D_s is a number (not an expression in x)."""
+        return not isinstance(self.active.diffusivity_m2_s, str)
 
     @cached_property
     def kappa(self) -> Expression:
@@ -192,8 +256,13 @@ def available_parameter_sets() -> list[str]:
 
 
 def load_parameters(name_or_path: str | Path = "chen2020-nyman2008") -> ParameterSet:
-    """A shipped set by name, or a user's YAML file; raises ParameterError in one line."""
+    """A shipped set by name, a user's YAML file, or a BPX JSON file (completed by the default
+    set where BPX is silent, see :mod:`.bpx_import`); raises ParameterError in one line."""
     path = Path(name_or_path)
+    if path.suffix.lower() == ".json":
+        from .bpx_import import load_bpx
+
+        return load_bpx(path)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise ParameterError(f"parameter file {path} not found")
@@ -216,3 +285,54 @@ def load_parameters(name_or_path: str | Path = "chen2020-nyman2008") -> Paramete
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ParameterError(f"{name_or_path}: {where}: {first['msg']}") from None
+
+
+def with_values(params: ParameterSet, values: dict[str, float | str], *,
+                name: str | None = None) -> ParameterSet:
+    """A copy of ``params`` with fields replaced by dotted name, validated like a file.
+
+    Parameters
+    ----------
+    params : ParameterSet
+        The set to start from.
+    values : dict of str to float or str
+        New values by dotted field name, in the field's own units, e.g.
+        ``{"active.rate_constant": 4.4e-6, "collector.contact_resistance_ohm_cm2": 5.0}``.
+    name : str, optional
+        The copy's name (default: unchanged).
+
+    Returns
+    -------
+    ParameterSet
+
+    Raises
+    ------
+    ParameterError
+        An unknown field name or a value that does not validate (one line).
+
+    Examples
+    --------
+    >>> p = with_values(load_parameters(), {"cbd.bruggeman": 2.0})
+    >>> p.cbd.bruggeman
+    2.0
+    """
+    data = params.model_dump()
+    for dotted, value in values.items():
+        node = data
+        *path, leaf = dotted.split(".")
+        for key in path:
+            if not isinstance(node.get(key), dict):
+                raise ParameterError(f"unknown parameter {dotted!r} (section {key!r})")
+            node = node[key]
+        if leaf not in node:
+            raise ParameterError(f"unknown parameter {dotted!r}; {'.'.join(path) or 'the set'} has "
+                                 f"{', '.join(sorted(node))}")
+        node[leaf] = value
+    if name is not None:
+        data["name"] = name
+    try:
+        return ParameterSet.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ParameterError(f"{where}: {first['msg']}") from None

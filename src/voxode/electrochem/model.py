@@ -8,8 +8,10 @@ row is the charge, or F times the moles, per second that the cell fails to balan
 - solid:   sum_faces sigma (phi_s,i - phi_s,j) A/d + collector + sum_reactive A i = 0
 - liquid:  sum_faces I_e - sum_reactive A i - foil A i_Li = 0,
            I_e = kappa(c) [(phi_i - phi_j) - 2 (1 - t+) TDF RT/F (ln c_i - ln c_j)] A/d
-- voltage: sum_collector g (phi_s - V) - I = 0 (galvanostatic)
-- NMC:     F V (c - c_old)/dt + F D_s (c_i - c_j) A/d + sum_reactive A i = 0
+- voltage: sum_collector g (phi_s - V - I R_c) - I = 0 (galvanostatic); V is the terminal
+           voltage, R_c the contact resistance of the box (ohm), so the collector sits at V + I R_c
+- NMC:     F V (c - c_old)/dt + F D_s(x_f) (c_i - c_j) A/d + sum_reactive A i = 0, with D_s at
+           the mean face stoichiometry x_f = (c_i + c_j) / (2 c_max) (a constant D_s as given)
 - salt:    F eps V (c - c_old)/dt + F D(c) (c_i - c_j) A/d - (1 - t+) (sum_reactive A i
            + foil A i_Li) = 0
 
@@ -147,7 +149,15 @@ class Model:
         self.f = 1.0 / params.thermal_voltage_v
         self.c_max = params.active.c_max_mol_m3
         self.nmc_volume = np.full(grid.n_nmc, grid.h_m**3)
+        # ohm for the box: ohm cm^2 / (box area in cm^2)
+        self.contact_resistance_ohm = (params.collector.contact_resistance_ohm_cm2
+                                       / (grid.area_m2 * 1e4))
         self._sparse = _Sparse(self.layout.size)
+
+    def collector_potential(self, u: np.ndarray, current_a: float) -> float:
+        """Potential (V) of the current collector behind the contact resistance: the terminal
+        voltage plus I R_c at discharge current ``current_a`` (A)."""
+        return float(u[self.layout.v]) + current_a * self.contact_resistance_ohm
 
     # ------------------------------------------------------------------ state
     def initial_state(self) -> np.ndarray:
@@ -234,7 +244,8 @@ class Model:
         el = g.electronic
         pair(el.i, el.j, el.g * (phis[el.i] - phis[el.j]), (P + el.i, P + el.j), (el.g, -el.g), P)
         co = g.collector
-        fc = co.g * (phis[co.i] - u[V])
+        v_collector = u[V] + current_a * self.contact_resistance_ohm if self.contact_resistance_ohm else u[V]
+        fc = co.g * (phis[co.i] - v_collector)
         _scatter(r, P + co.i, fc)
         r[V] += fc.sum() - current_a
         if jac is not None:
@@ -267,8 +278,16 @@ class Model:
 
         # Li diffusion inside particles
         dfn = g.diffusion
-        gd = F * p.active.diffusivity_m2_s * dfn.g
-        pair(dfn.i, dfn.j, gd * (cs[dfn.i] - cs[dfn.j]), (S + dfn.i, S + dfn.j), (gd, -gd), S)
+        if p.constant_solid_diffusivity:
+            gd = F * p.active.diffusivity_m2_s * dfn.g
+            pair(dfn.i, dfn.j, gd * (cs[dfn.i] - cs[dfn.j]), (S + dfn.i, S + dfn.j), (gd, -gd), S)
+        else:
+            # D_s at the mean face stoichiometry; d/dc_i of D_s(x_f) is D_s'(x_f) / (2 c_max)
+            dc = cs[dfn.i] - cs[dfn.j]
+            d_s, dd_s = p.solid_diffusivity.with_derivative(0.5 * (cs[dfn.i] + cs[dfn.j]) / self.c_max)
+            gd = F * dfn.g * d_s
+            slope = F * dfn.g * dd_s * dc * (0.5 / self.c_max)
+            pair(dfn.i, dfn.j, gd * dc, (S + dfn.i, S + dfn.j), (gd + slope, -gd + slope), S)
 
         # reactions on NMC faces: +q to solid and NMC rows, -q to liquid and salt rows
         i, di_deta, di_dcs, di_dce = self._reaction(u)

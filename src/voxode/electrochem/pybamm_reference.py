@@ -29,7 +29,9 @@ Mapping of voxode's parameters onto ``pybamm.lithium_ion.DFN(options={"working e
   sphere fed by a uniform volumetric rate s = a j / eps_s depends on R and D only through
   R^2 / D (in r / R), so the surface concentration, the kinetics per area and the capacity
   eps_s c_max L are those of a sphere of radius R_d with D_s and the given area. When
-  area_per_volume = 3 active_fraction / R_d nothing is scaled.
+  area_per_volume = 3 active_fraction / R_d nothing is scaled. A D_s(x) of the parameter set
+  is passed as the function of the particle stoichiometry ``params.solid_diffusivity``
+  evaluated on PyBaMM symbols, times the same (R_a / R_d)^2.
 - Electrolyte: "Electrolyte conductivity [S.m-1]" = ``params.kappa(c)``, "Electrolyte
   diffusivity [m2.s-1]" = ``params.diffusivity_e(c)``, "Cation transference number",
   "Thermodynamic factor", "Initial concentration in electrolyte [mol.m-3]" from
@@ -38,8 +40,15 @@ Mapping of voxode's parameters onto ``pybamm.lithium_ion.DFN(options={"working e
   Bruggeman coefficient (electrolyte)" b = log(porosity / tau) / log(porosity), so that
   porosity^b = porosity / tau (D_eff = D porosity / tau, same for kappa). Separator thickness,
   porosity and Bruggeman exponent from ``params.separator``.
+- CBD ionic transport (``params.cbd.ionic_model``: Bruggeman, MacMullin or blocking) enters
+  through the measured porosity and tortuosity: :func:`measured_properties` with ``params``
+  computes both on the image with the CBD's own liquid fraction and D/D0 (a blocking CBD
+  holds no electrolyte), the same fields the 3D grid uses.
 - Electronic conduction: "Positive electrode Bruggeman coefficient (electrode)" = 0 and
   "Positive electrode conductivity [S.m-1]" = ``props.conductivity_s_m`` (already effective).
+- Contact resistance: option "contact resistance" = "true" and "Contact resistance [Ohm]" =
+  ``params.collector.contact_resistance_ohm_cm2`` / (cell area in cm^2) (the cell is 1 cm^2);
+  the option is off when the resistance is 0.
 - Li metal: "Exchange-current density for lithium metal electrode [A.m-2]" =
   ``params.foil_i0(c_e)`` (the Li concentration argument is ignored), "Negative electrode
   charge transfer coefficient" = ``params.lithium_foil.charge_transfer_coefficient``; the foil
@@ -105,13 +114,45 @@ class EffectiveProperties:
             raise ValueError(f"invalid effective properties: {', '.join(bad)}")
 
 
-def measured_properties(electrode: Electrode, grid: Grid, conductivity_s_m: float = 5.0) -> EffectiveProperties:
+def cbd_transport_fields(electrode: Electrode, params: ParameterSet):
+    """Relative diffusivity and liquid fraction of every voxel with the CBD ionic model of
+    ``params`` (pores 1 and 1, CBD as the set says, solids 0): the fields the grid uses.
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The image (phases and per-layer CBD nanoporosity).
+    params : ParameterSet
+        Its ``cbd`` section chooses Bruggeman, MacMullin or a blocking CBD.
+
+    Returns
+    -------
+    TransportFields
+        ``diffusivity`` (D/D0) and ``liquid`` (electrolyte volume fraction), both ``[x, y, z]``.
+    """
+    from ..characterize.transport import TransportFields
+    from ..electrode import CBD, PORE
+
+    eps_n = np.broadcast_to(electrode.cbd_nanoporosity_planes()[None, None, :], electrode.shape)
+    pore, cbd = electrode.phases == PORE, electrode.phases == CBD
+    diffusivity = np.where(pore, 1.0, np.where(cbd, params.cbd.relative_diffusivity(eps_n), 0.0))
+    liquid = np.where(pore, 1.0, np.where(cbd, params.cbd.liquid_fraction(eps_n), 0.0))
+    return TransportFields(diffusivity=diffusivity, liquid=liquid)
+
+
+def measured_properties(electrode: Electrode, grid: Grid, conductivity_s_m: float = 5.0,
+                        params: ParameterSet | None = None) -> EffectiveProperties:
     """The DFN's effective properties measured on the image the 3D model runs on: electrolyte
     volume fraction (pores + CBD nanopores), NMC fraction, reactive area per volume (the 3D
     model's own faces), tortuosity through pores and CBD, and the volume-weighted radius of
-    the particles' equivalent spheres. ``conductivity_s_m`` is the solid's effective value."""
+    the particles' equivalent spheres. ``conductivity_s_m`` is the solid's effective value.
+    With ``params`` the tortuosity uses that set's CBD ionic model (:func:`cbd_transport_fields`);
+    without, the CBD conducts with the Bruggeman exponent 1.5 of ``characterize``."""
     from ..characterize.tortuosity import tortuosity
     from ..characterize.transport import electrode_fields
+
+    fields = (electrode_fields(electrode, include_cbd=True) if params is None
+              else cbd_transport_fields(electrode, params))
 
     volume = grid.h_m**3 * electrode.phases.size
     counts = np.bincount(electrode.particle_ids.ravel())[1:]
@@ -122,7 +163,7 @@ def measured_properties(electrode: Electrode, grid: Grid, conductivity_s_m: floa
         porosity=float(grid.liquid_volume_m3[:grid.liquid_voxel.size].sum() / volume),
         active_fraction=float(np.count_nonzero(electrode.phases == NMC) / electrode.phases.size),
         area_per_volume_1_m=float(grid.reaction_area_m2.sum() / volume),
-        tortuosity=tortuosity(electrode_fields(electrode, include_cbd=True)).tau,
+        tortuosity=tortuosity(fields).tau,
         particle_radius_um=float(np.average(radius_um, weights=counts)),
         conductivity_s_m=conductivity_s_m)
 
@@ -176,7 +217,12 @@ def parameter_values(params: ParameterSet, props: EffectiveProperties, current_m
 
     radius_area_m = 3.0 * props.active_fraction / props.area_per_volume_1_m
     radius_diff_m = props.particle_radius_um * 1e-6
-    d_solid = act.diffusivity_m2_s * (radius_area_m / radius_diff_m) ** 2
+    scale = (radius_area_m / radius_diff_m) ** 2
+    if params.constant_solid_diffusivity:
+        d_solid = act.diffusivity_m2_s * scale
+    else:
+        def d_solid(sto, T):
+            return as_symbol(params.solid_diffusivity.evaluate(sto, fns), sto) * scale
     q_full_ah = full_lithiation_capacity_mah_cm2(params, props) * 1e-3 * CELL_AREA_M2 * 1e4
     T = params.temperature_k
     side = math.sqrt(CELL_AREA_M2)
@@ -191,7 +237,7 @@ def parameter_values(params: ParameterSet, props: EffectiveProperties, current_m
         "Electrode width [m]": side,
         "Nominal cell capacity [A.h]": q_full_ah,
         "Current function [A]": current_ma_cm2 * 1e-3 * 1e4 * CELL_AREA_M2,
-        "Contact resistance [Ohm]": 0.0,
+        "Contact resistance [Ohm]": params.collector.contact_resistance_ohm_cm2 / (CELL_AREA_M2 * 1e4),
         "Number of electrodes connected in parallel to make a cell": 1.0,
         "Number of cells connected in series to make a battery": 1.0,
         "Lower voltage cut-off [V]": cutoff_v,
@@ -249,10 +295,40 @@ def dfn_half_cell(params: ParameterSet, props: EffectiveProperties, current_ma_c
     output times evenly spaced over that span, the last one at the cut-off when reached.
     ``mesh`` overrides PyBaMM's points per domain (``DEFAULT_MESH``: "x_p", "r_p", ...).
     """
+    return dfn_half_cells(params, props, [current_ma_cm2], cutoff_v, points, mesh)[0]
+
+
+def dfn_half_cells(params: ParameterSet, props: EffectiveProperties, currents_ma_cm2: list[float],
+                   cutoff_v: float = 3.0, points: int = 400,
+                   mesh: dict[str, int] | None = None) -> list[pd.DataFrame]:
+    """:func:`dfn_half_cell` at several currents (mA/cm^2), built and discretised once.
+
+    The current is a PyBaMM input parameter, so the model is processed and the solver set up
+    once for all rates; each curve is the one :func:`dfn_half_cell` describes.
+
+    Parameters
+    ----------
+    params : ParameterSet
+    props : EffectiveProperties
+    currents_ma_cm2 : list of float
+        Discharge current densities (mA/cm^2), each > 0.
+    cutoff_v : float
+        Cut-off voltage (V).
+    points : int
+        Output times per curve.
+    mesh : dict, optional
+        PyBaMM points per domain, over ``DEFAULT_MESH``.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        One frame per current: t_s, voltage_v, capacity_mah_cm2.
+    """
     import pybamm
 
-    if not current_ma_cm2 > 0:
-        raise ValueError("current_ma_cm2 must be > 0 (discharge)")
+    currents = [float(c) for c in currents_ma_cm2]
+    if not currents or not all(c > 0 for c in currents):
+        raise ValueError("currents_ma_cm2 must be > 0 (discharge)")
     alphas = (params.active.charge_transfer_coefficient,
               params.lithium_foil.charge_transfer_coefficient)
     kinetics = ("symmetric Butler-Volmer" if all(a == 0.5 for a in alphas)
@@ -260,29 +336,34 @@ def dfn_half_cell(params: ParameterSet, props: EffectiveProperties, current_ma_c
     model = pybamm.lithium_ion.DFN(options={
         "working electrode": "positive", "intercalation kinetics": kinetics,
         "SEI": "none", "lithium plating": "none", "loss of active material": "none",
-        "particle mechanics": "none", "thermal": "isothermal"})
-    values = parameter_values(params, props, current_ma_cm2, cutoff_v)
+        "particle mechanics": "none", "thermal": "isothermal",
+        "contact resistance": "true" if params.collector.contact_resistance_ohm_cm2 > 0 else "false"})
+    values = parameter_values(params, props, currents[0], cutoff_v)
+    values.update({"Current function [A]": "[input]"})
 
     q_full = full_lithiation_capacity_mah_cm2(params, props)
-    t_end = 1.5 * q_full / current_ma_cm2 * 3600.0
     if hasattr(pybamm, "IDAKLUSolver"):
         solver = pybamm.IDAKLUSolver(rtol=1e-8, atol=1e-8)
     else:
         solver = pybamm.CasadiSolver(mode="safe", rtol=1e-8, atol=1e-8)
     sim = pybamm.Simulation(model, parameter_values=values, solver=solver,
                             var_pts=dict(DEFAULT_MESH | (mesh or {})))
-    sol = sim.solve([0.0, t_end])
-
-    t_sol = np.asarray(sol.t)
-    t_out = np.linspace(0.0, t_sol[-1], max(int(points), 2))
-    v_out = np.asarray(sol["Voltage [V]"](t_out), dtype=float).ravel()
-    keep = v_out >= cutoff_v
-    keep[0] = True
-    if not keep.all():                  # truncate at the first crossing, ending on the cut-off
-        first = int(np.argmin(keep))
-        t_a, t_b, v_a, v_b = t_out[first - 1], t_out[first], v_out[first - 1], v_out[first]
-        t_c = t_a + (v_a - cutoff_v) / (v_a - v_b) * (t_b - t_a)
-        t_out = np.append(t_out[:first], t_c)
-        v_out = np.append(v_out[:first], cutoff_v)
-    return pd.DataFrame({"t_s": t_out, "voltage_v": v_out,
-                         "capacity_mah_cm2": current_ma_cm2 * t_out / 3600.0})
+    curves = []
+    for current_ma_cm2 in currents:
+        t_end = 1.5 * q_full / current_ma_cm2 * 3600.0
+        sol = sim.solve([0.0, t_end],
+                        inputs={"Current function [A]": current_ma_cm2 * 1e-3 * 1e4 * CELL_AREA_M2})
+        t_sol = np.asarray(sol.t)
+        t_out = np.linspace(0.0, t_sol[-1], max(int(points), 2))
+        v_out = np.asarray(sol["Voltage [V]"](t_out), dtype=float).ravel()
+        keep = v_out >= cutoff_v
+        keep[0] = True
+        if not keep.all():                  # truncate at the first crossing, ending on the cut-off
+            first = int(np.argmin(keep))
+            t_a, t_b, v_a, v_b = t_out[first - 1], t_out[first], v_out[first - 1], v_out[first]
+            t_c = t_a + (v_a - cutoff_v) / (v_a - v_b) * (t_b - t_a)
+            t_out = np.append(t_out[:first], t_c)
+            v_out = np.append(v_out[:first], cutoff_v)
+        curves.append(pd.DataFrame({"t_s": t_out, "voltage_v": v_out,
+                                    "capacity_mah_cm2": current_ma_cm2 * t_out / 3600.0}))
+    return curves

@@ -179,18 +179,21 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
         t_end_s=t_final, end_reason=reason, counters=stepper.counters,
         linear_iterations=stepper.linear.stats.iterations, linear_solver=stepper.linear.kind,
         wall_s=time.perf_counter() - started,
-        conservation=conservation_errors(model, initial, last.state, current_a * last.t_s))
+        conservation=conservation_errors(model, initial, last.state, current_a * last.t_s, current_a))
 
 
-def conservation_errors(model: Model, initial: np.ndarray, state: np.ndarray, charge_c: float) -> dict[str, float]:
+def conservation_errors(model: Model, initial: np.ndarray, state: np.ndarray, charge_c: float,
+                        current_a: float = 0.0) -> dict[str, float]:
     """Relative errors of Li inserted vs charge passed, salt content, and the interface current
-    balance (reactive and foil currents vs the collector current) at ``state``."""
+    balance (reactive and foil currents vs the collector current) at ``state``; ``current_a``
+    (A) places the collector behind its contact resistance."""
     g, lay = model.grid, model.layout
     inserted = float((state[lay.c_s] - initial[lay.c_s]).sum() * g.h_m**3 * FARADAY_C_MOL)
     salt0 = float(initial[lay.c_e] @ g.liquid_volume_m3)
     salt = float(state[lay.c_e] @ g.liquid_volume_m3)
     reaction, foil = model.reaction_current(state)
-    collector = float(np.sum(g.collector.g * (state[lay.phi_s][g.collector.i] - state[lay.v])))
+    v_collector = model.collector_potential(state, current_a)
+    collector = float(np.sum(g.collector.g * (state[lay.phi_s][g.collector.i] - v_collector)))
     scale = max(abs(collector), 1e-300)
     return {
         "lithium_inserted_vs_charge": abs(inserted - charge_c) / max(abs(charge_c), 1e-300)

@@ -1,0 +1,572 @@
+"""`calibrate`: fit parameters of a set to measured capacities at several rates.
+
+The model is PyBaMM's DFN half cell (:mod:`.pybamm_reference`) fed the effective properties of
+an electrode image: porosity, active fraction, reactive area, the electrolyte tortuosity
+through pores and CBD with the candidate's CBD ionic model, the particle radius and the
+effective electronic conductivity, all measured by voxode's own engines. A candidate that
+changes a property of the image (CBD transport, NMC or CBD conductivity) gets its properties
+measured again; the others reuse them.
+
+Fitted quantities are dotted names of a :class:`~.materials.ParameterSet` field with bounds,
+``NAME:LO:HI``; a positive range is searched in log10, any other linearly. A field that holds
+an expression in x (a D_s(x)) is fitted as a factor on that expression (bounds are factors).
+The residual of a rate is (model - measured) / sigma in mAh/g, sigma the half range of the
+measured cells when the data give one, else ``sigma_mah_g``. ``scipy.optimize.least_squares``
+(trust region reflective) finds the optimum; a profile over each parameter (the others
+re-fitted at every point) gives the range of values whose fit stays within sigma at every
+rate: the parameter's identifiability.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..electrode import NMC, Electrode
+from ..errors import DatasetError, VoxodeError
+from ..io.atomic import write_text_atomic
+from .grid import GridError, build_grid
+from .materials import ParameterSet, load_parameters, with_values
+
+DEFAULT_SIGMA_MAH_G = 5.0
+DEFAULT_PROFILE_POINTS = 9
+REQUIRED_COLUMNS = ("design", "capacity_mah_g")
+RATE_COLUMNS = ("c_rate", "current_ma_cm2")
+# fields whose change alters the measured effective properties of the image
+_IMAGE_FIELDS = ("cbd.", "active.conductivity_s_m")
+
+
+class CalibrationError(DatasetError):
+    """Calibration data or a fit specification that cannot be used (one line: what to change)."""
+
+
+@dataclass(frozen=True)
+class FitParameter:
+    """One fitted quantity: a dotted field name and its bounds (field units, or a factor when
+    the field holds an expression)."""
+
+    name: str
+    lower: float
+    upper: float
+    factor_of: str | None = None       # the expression a factor multiplies
+
+    @property
+    def log(self) -> bool:
+        """Searched in log10 (a positive range)."""
+        return self.lower > 0
+
+    def to_scaled(self, value: float) -> float:
+        return math.log10(value) if self.log else value
+
+    def from_scaled(self, scaled: float) -> float:
+        return 10.0**scaled if self.log else scaled
+
+    def field_value(self, value: float) -> float | str:
+        """What the parameter set's field holds for a fitted ``value``."""
+        return f"{value!r}*({self.factor_of})" if self.factor_of is not None else value
+
+
+def parse_fit(spec: str, base: ParameterSet) -> FitParameter:
+    """``NAME:LO:HI`` (or ``NAME`` for a decade either side of the base value) as a FitParameter.
+
+    Parameters
+    ----------
+    spec : str
+        Dotted field name of the parameter set, e.g. ``active.rate_constant:1e-7:1e-5``.
+    base : ParameterSet
+        The set whose field is fitted (checks the name, gives the start).
+
+    Returns
+    -------
+    FitParameter
+
+    Raises
+    ------
+    CalibrationError
+        Unknown field, a field that is not a number or an expression in x, or bad bounds.
+
+    Examples
+    --------
+    >>> p = parse_fit("active.rate_constant:1e-7:1e-5", load_parameters())
+    >>> (p.name, p.lower, p.upper, p.log)
+    ('active.rate_constant', 1e-07, 1e-05, True)
+    """
+    name, *bounds = spec.split(":")
+    value = _field(base, name)
+    factor_of = None
+    if isinstance(value, str) and _is_expression(value):
+        factor_of, value = value, 1.0
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CalibrationError(f"--fit {spec}: {name} is {value!r}, not a number to fit")
+    if not bounds:
+        if value <= 0:
+            raise CalibrationError(f"--fit {spec}: give bounds NAME:LO:HI ({name} is {value:g})")
+        lower, upper = value / 10.0, value * 10.0
+    elif len(bounds) == 2:
+        try:
+            lower, upper = float(bounds[0]), float(bounds[1])
+        except ValueError:
+            raise CalibrationError(f"--fit {spec}: bounds must be numbers, NAME:LO:HI") from None
+    else:
+        raise CalibrationError(f"--fit {spec}: expected NAME or NAME:LO:HI")
+    if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
+        raise CalibrationError(f"--fit {spec}: need finite bounds with LO < HI")
+    return FitParameter(name, lower, upper, factor_of)
+
+
+def _is_expression(text: str) -> bool:
+    """True for a function of x or of c (a field fitted as a factor), False for a word."""
+    from .materials import Expression
+
+    for variable in ("x", "c"):
+        try:
+            Expression(text, variable)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def _field(params: ParameterSet, dotted: str):
+    node = params.model_dump()
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            raise CalibrationError(f"unknown parameter {dotted!r} in set {params.name!r} "
+                                   f"(use a dotted field name such as active.rate_constant)")
+        node = node[key]
+    return node
+
+
+def read_rate_data(path: Path, design: str = "pristine") -> pd.DataFrame:
+    """The rows of ``design`` with a measured capacity, from a rate-test CSV.
+
+    Columns: ``design``, ``capacity_mah_g`` and ``c_rate`` and/or ``current_ma_cm2``; an
+    optional ``range_mah_g`` (max - min over cells) sets each row's uncertainty. Rows without
+    a capacity (a stated spread only) are left out.
+
+    Parameters
+    ----------
+    path : Path
+        CSV file (like ``reference/paper_rate_test.csv``).
+    design : str
+        Rows whose ``design`` equals this (default ``pristine``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The selected rows, sorted by rate.
+
+    Raises
+    ------
+    CalibrationError
+        Missing file or columns, a rate that is not positive, a negative capacity, or no row
+        of ``design`` with a capacity.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CalibrationError(f"{path}: data file not found")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{path}: not a readable CSV ({exc.__class__.__name__})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if not any(c in table.columns for c in RATE_COLUMNS):
+        missing.append(" or ".join(RATE_COLUMNS))
+    if missing:
+        raise CalibrationError(f"{path}: missing column(s) {', '.join(missing)}")
+    for column in (*RATE_COLUMNS, "capacity_mah_g", "range_mah_g"):
+        if column in table.columns:
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    for column in RATE_COLUMNS:
+        if column in table.columns:
+            bad = table[column].notna() & ~(table[column] > 0)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0]) + 2
+                raise CalibrationError(f"{path}: line {row}: {column} must be positive, got "
+                                       f"{table[column][bad].iloc[0]:g}")
+    if (table["capacity_mah_g"] < 0).any():
+        raise CalibrationError(f"{path}: capacity_mah_g must not be negative")
+    rows = table[(table["design"].astype(str) == design) & table["capacity_mah_g"].notna()].copy()
+    if rows.empty:
+        designs = sorted(set(table["design"].astype(str)))
+        raise CalibrationError(f"{path}: no rows of design {design!r} with a capacity_mah_g "
+                               f"(designs: {', '.join(designs)})")
+    rate = rows["c_rate"] if "c_rate" in rows else pd.Series(np.nan, index=rows.index)
+    current = rows["current_ma_cm2"] if "current_ma_cm2" in rows else pd.Series(np.nan, index=rows.index)
+    if (rate.isna() & current.isna()).any():
+        raise CalibrationError(f"{path}: every {design} row needs a c_rate or current_ma_cm2")
+    return rows.sort_values(by="c_rate" if "c_rate" in rows else "current_ma_cm2").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ImageProperties:
+    """What the DFN needs from an image for one parameter set (see :func:`image_properties`)."""
+
+    props: object                       # pybamm_reference.EffectiveProperties
+    nmc_loading_mg_cm2: float
+    nominal_capacity_mah_cm2: float
+
+
+def image_properties(electrode: Electrode, params: ParameterSet, cache: dict | None = None) -> ImageProperties:
+    """Effective properties of ``electrode`` under ``params``: the grid's porosity, area and
+    active fraction, the tortuosity with the set's CBD model, and the electronic conductivity
+    of NMC + CBD (S/m) from the tortuosity engine on the solid phases.
+
+    ``cache`` (a dict kept by the caller) reuses the grid when only the CBD's D/D0 changed and
+    the conductivity when neither phase's conductivity changed.
+
+    Raises
+    ------
+    CalibrationError
+        The image cannot be discharged (no ionic or electronic path).
+    """
+    from ..characterize.tortuosity import tortuosity
+    from ..characterize.transport import TransportFields
+    from ..electrode import CBD
+    from ..summary import electrode_summary
+    from .pybamm_reference import measured_properties
+    from .simulate import nominal_capacity_mah_cm2
+
+    cache = {} if cache is None else cache
+    grid_key = ("grid", params.cbd.ionic_model == "blocking", params.separator.model_dump_json())
+    if grid_key not in cache:
+        try:
+            cache[grid_key] = build_grid(electrode, params)
+        except GridError as exc:
+            raise CalibrationError(f"electrode: {exc}") from None
+    grid = cache[grid_key]
+    sigma_nmc, sigma_cbd = params.active.conductivity_s_m, params.cbd.conductivity_s_m
+    sigma_key = ("sigma", sigma_nmc, sigma_cbd)
+    if sigma_key not in cache:
+        reference = max(sigma_nmc, sigma_cbd)
+        relative = np.where(electrode.phases == NMC, sigma_nmc / reference,
+                            np.where(electrode.phases == CBD, sigma_cbd / reference, 0.0))
+        solid = TransportFields(diffusivity=relative, liquid=(relative > 0).astype(float))
+        cache[sigma_key] = tortuosity(solid).d_eff * reference
+    sigma_eff = cache[sigma_key]
+    if not sigma_eff > 0:
+        raise CalibrationError("electrode: the solid phases do not connect the current collector "
+                               "to the separator (no effective electronic conductivity)")
+    props = measured_properties(electrode, grid, conductivity_s_m=float(sigma_eff), params=params)
+    return ImageProperties(props, float(electrode_summary(electrode)["nmc_loading_mg_cm2"]),
+                           nominal_capacity_mah_cm2(electrode))
+
+
+def _image_key(params: ParameterSet) -> str:
+    dump = params.model_dump()
+    return json.dumps([dump["cbd"], dump["active"]["conductivity_s_m"]], sort_keys=True)
+
+
+@dataclass
+class CalibrationResult:
+    """Fitted set, values, residuals and identifiability (see :func:`calibrate`)."""
+
+    params: ParameterSet
+    parameters: list[dict]
+    rates: pd.DataFrame
+    chi2: float
+    success: bool
+    message: str
+    evaluations: int
+    effective_properties: dict
+    verify_3d: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"parameters": self.parameters, "rates": self.rates.to_dict(orient="records"),
+                "chi2": self.chi2, "success": self.success, "message": self.message,
+                "evaluations": self.evaluations, "effective_properties": self.effective_properties,
+                "fitted_set": self.params.name, "verify_3d": self.verify_3d}
+
+
+class _Problem:
+    """Residuals of the measured rates as a function of the scaled parameter vector."""
+
+    def __init__(self, electrode: Electrode, base: ParameterSet, fits: list[FitParameter],
+                 data: pd.DataFrame, sigma_mah_g: float, cutoff_v: float, mesh: dict | None):
+        self.electrode, self.base, self.fits, self.data = electrode, base, fits, data
+        self.cutoff_v, self.mesh = cutoff_v, mesh
+        spread = data["range_mah_g"] if "range_mah_g" in data else pd.Series(np.nan, index=data.index)
+        self.sigma = np.where(spread.notna() & (spread > 0), 0.5 * spread, sigma_mah_g).astype(float)
+        self.measured = data["capacity_mah_g"].to_numpy(float)
+        self._images: dict[str, ImageProperties] = {}
+        self._parts: dict = {}
+        self.evaluations = 0
+        self.image = self.image_of(base)
+        rate = data["c_rate"] if "c_rate" in data else pd.Series(np.nan, index=data.index)
+        current = data["current_ma_cm2"] if "current_ma_cm2" in data else pd.Series(np.nan, index=data.index)
+        nominal = self.image.nominal_capacity_mah_cm2
+        # the C-rate keeps the current per gram of NMC when the image's loading differs from the cell's
+        self.current_ma_cm2 = np.where(rate.notna(), rate * nominal, current).astype(float)
+
+    def image_of(self, params: ParameterSet) -> ImageProperties:
+        key = _image_key(params)
+        if key not in self._images:
+            self._images[key] = image_properties(self.electrode, params, self._parts)
+        return self._images[key]
+
+    def params_at(self, values: np.ndarray) -> ParameterSet:
+        return with_values(self.base, {f.name: f.field_value(float(v)) for f, v in zip(self.fits, values)})
+
+    def capacities(self, values: np.ndarray) -> np.ndarray:
+        """Model capacity (mAh/g) at every rate for parameter values ``values``."""
+        from .pybamm_reference import dfn_half_cells
+
+        params = self.params_at(values)
+        image = self.image_of(params)
+        self.evaluations += 1
+        try:
+            curves = dfn_half_cells(params, image.props, list(self.current_ma_cm2), cutoff_v=self.cutoff_v,
+                                    points=2000, mesh=self.mesh)
+            q = np.array([float(c["capacity_mah_cm2"].iloc[-1]) for c in curves])
+        except Exception as exc:  # noqa: BLE001 - a candidate PyBaMM cannot solve scores zero
+            if isinstance(exc, (KeyboardInterrupt, VoxodeError)):
+                raise
+            q = np.zeros(len(self.current_ma_cm2))
+        return q / image.nmc_loading_mg_cm2 * 1e3
+
+    def residuals(self, scaled: np.ndarray) -> np.ndarray:
+        values = np.array([f.from_scaled(s) for f, s in zip(self.fits, scaled)])
+        return (self.capacities(values) - self.measured) / self.sigma
+
+
+def _least_squares(problem: _Problem, start: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                   max_nfev: int) -> tuple[np.ndarray, object]:
+    from scipy.optimize import least_squares
+
+    start = np.clip(start, lower + 1e-9 * (upper - lower), upper - 1e-9 * (upper - lower))
+    result = least_squares(problem.residuals, start, bounds=(lower, upper), method="trf",
+                           diff_step=1e-4, x_scale=np.maximum(upper - lower, 1e-12) / 10.0,
+                           xtol=1e-8, ftol=1e-10, gtol=1e-10, max_nfev=max_nfev)
+    return result.x, result
+
+
+def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter], *,
+              params: ParameterSet | str | Path = "chen2020-nyman2008",
+              sigma_mah_g: float = DEFAULT_SIGMA_MAH_G, cutoff_v: float = 3.0,
+              profile_points: int = DEFAULT_PROFILE_POINTS, mesh: dict[str, int] | None = None,
+              max_nfev: int = 60, restarts: int = 1, verify_3d: bool = False,
+              on_stage: Callable[[str], None] | None = None) -> CalibrationResult:
+    """Fit ``fits`` so that the DFN on ``electrode``'s effective properties delivers the
+    measured capacities of ``data`` (rows of :func:`read_rate_data`).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Rates (``c_rate`` relative to the image's nominal capacity, else ``current_ma_cm2``),
+        ``capacity_mah_g`` and optionally ``range_mah_g``.
+    electrode : Electrode
+        The image whose effective properties feed the DFN.
+    fits : list of FitParameter
+        Fitted quantities and bounds (:func:`parse_fit`).
+    params : ParameterSet, str or Path
+        The base set (name or YAML file); unfitted fields keep its values.
+    sigma_mah_g : float
+        Uncertainty (mAh/g) of a row without ``range_mah_g``.
+    cutoff_v : float
+        Discharge cut-off (V).
+    profile_points : int
+        Points of the profile over each parameter's bounds (0: no profile).
+    mesh : dict, optional
+        PyBaMM points per domain (default :data:`.pybamm_reference.DEFAULT_MESH`).
+    max_nfev : int
+        Limit on optimiser iterations (each evaluates every rate).
+    restarts : int
+        Further starts (0 or 1): the second starts from the point mirrored through the centre
+        of the bounds and is kept when it fits better (guards against a local optimum).
+    verify_3d : bool
+        Also discharge ``electrode`` in 3D at every rate with the fitted set (slow for large
+        images) and record the 3D capacities.
+    on_stage : callable, optional
+        Progress messages.
+
+    Returns
+    -------
+    CalibrationResult
+    """
+    say = on_stage or (lambda message: None)
+    try:
+        import pybamm  # noqa: F401
+    except ImportError:
+        raise CalibrationError("calibrate needs PyBaMM (pip install pybamm)") from None
+    base = params if isinstance(params, ParameterSet) else load_parameters(params)
+    if not fits:
+        raise CalibrationError("choose at least one parameter to fit (--fit NAME:LO:HI)")
+    names = [f.name for f in fits]
+    if len(set(names)) != len(names):
+        raise CalibrationError(f"a parameter is fitted twice: {', '.join(names)}")
+    problem = _Problem(electrode, base, fits, data, sigma_mah_g, cutoff_v, mesh)
+    lower = np.array([f.to_scaled(f.lower) for f in fits])
+    upper = np.array([f.to_scaled(f.upper) for f in fits])
+    start_values = []
+    for f in fits:
+        value = 1.0 if f.factor_of is not None else float(_field(base, f.name))
+        if not f.lower <= value <= f.upper:
+            value = math.sqrt(f.lower * f.upper) if f.log else 0.5 * (f.lower + f.upper)
+        start_values.append(value)
+    start = np.array([f.to_scaled(v) for f, v in zip(fits, start_values)])
+    say(f"fitting {', '.join(names)} to {len(data)} rates")
+    best, result = _least_squares(problem, start, lower, upper, max_nfev)
+    # a second start from the far side of the box guards against a local optimum
+    if restarts > 0:
+        other = lower + upper - best
+        alt, alt_result = _least_squares(problem, other, lower, upper, max_nfev)
+        if alt_result.cost < result.cost - 1e-9:
+            best, result = alt, alt_result
+    values = np.array([f.from_scaled(s) for f, s in zip(fits, best)])
+    fitted = problem.capacities(values)
+    residual = fitted - problem.measured
+
+    parameters = []
+    for k, f in enumerate(fits):
+        entry = {"name": f.name, "value": float(values[k]), "lower": f.lower, "upper": f.upper,
+                 "log_scaled": f.log, "start": float(start_values[k]),
+                 "factor_of": f.factor_of, "profile": [], "identifiable_range": None,
+                 "at_bound": bool(np.isclose(best[k], lower[k], rtol=0, atol=1e-6 * (upper[k] - lower[k]))
+                                  or np.isclose(best[k], upper[k], rtol=0, atol=1e-6 * (upper[k] - lower[k])))}
+        if profile_points > 0:
+            say(f"profile of {f.name}")
+            entry["profile"] = _profile(problem, k, best, lower, upper, profile_points, max_nfev)
+            within = [p["value"] for p in entry["profile"] if p["within_uncertainty"]]
+            # resolution: the profile's grid (and the optimum)
+            entry["identifiable_range"] = [min(within), max(within)] if within else None
+            # a range that reaches a bound: the data do not limit the parameter on that side
+            entry["range_reaches_bound"] = bool(within) and (
+                min(within) <= f.lower + 1e-9 * (f.upper - f.lower)
+                or max(within) >= f.upper - 1e-9 * (f.upper - f.lower))
+        parameters.append(entry)
+
+    rates = pd.DataFrame({
+        "c_rate": problem.current_ma_cm2 / problem.image.nominal_capacity_mah_cm2,
+        "current_ma_cm2": problem.current_ma_cm2,
+        "measured_mah_g": problem.measured, "fitted_mah_g": fitted,
+        "residual_mah_g": residual, "sigma_mah_g": problem.sigma})
+    fitted_params = with_values(problem.params_at(values), {}, name=f"{base.name}-calibrated")
+    props = problem.image_of(fitted_params).props
+    out = CalibrationResult(
+        params=fitted_params, parameters=parameters, rates=rates,
+        chi2=float(np.sum((residual / problem.sigma) ** 2)), success=bool(result.success),
+        message=str(result.message), evaluations=problem.evaluations,
+        effective_properties=asdict(props))
+    if verify_3d:
+        from .simulate import simulate
+
+        for current, measured, dfn in zip(problem.current_ma_cm2, problem.measured, fitted):
+            say(f"3D discharge at {current:.3g} mA/cm^2")
+            run = simulate(electrode, current_ma_cm2=float(current), cutoff_v=cutoff_v, params=fitted_params)
+            q = run.capacity_mah_cm2 / problem.image.nmc_loading_mg_cm2 * 1e3
+            out.verify_3d.append({"current_ma_cm2": float(current), "measured_mah_g": float(measured),
+                                  "dfn_mah_g": float(dfn), "3d_mah_g": float(q),
+                                  "end_reason": run.end_reason, "wall_s": run.wall_s})
+    return out
+
+
+def _profile(problem: _Problem, k: int, best: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+             points: int, max_nfev: int) -> list[dict]:
+    """Parameter k on a grid over its bounds (plus the optimum), the others re-fitted."""
+    grid = np.unique(np.append(np.linspace(lower[k], upper[k], points), best[k]))
+    free = [j for j in range(len(best)) if j != k]
+    rows = []
+    guess = best.copy()
+    for s in grid:
+        x = guess.copy()
+        x[k] = s
+        if free:
+            def sub(z, x=x):
+                y = x.copy()
+                y[free] = z
+                return problem.residuals(y)
+            from scipy.optimize import least_squares
+
+            z0 = np.clip(best[free], lower[free] + 1e-9, upper[free] - 1e-9)
+            res = least_squares(sub, z0, bounds=(lower[free], upper[free]), method="trf",
+                                diff_step=1e-4, x_scale=np.maximum(upper[free] - lower[free], 1e-12) / 10.0,
+                                max_nfev=max_nfev)
+            x[free] = res.x
+        r = problem.residuals(x)
+        rows.append({"value": float(problem.fits[k].from_scaled(s)),
+                     "others": {problem.fits[j].name: float(problem.fits[j].from_scaled(x[j])) for j in free},
+                     "chi2": float(np.sum(r**2)), "max_abs_residual_sigma": float(np.max(np.abs(r))),
+                     "within_uncertainty": bool(np.max(np.abs(r)) <= 1.0)})
+    return rows
+
+
+def write_calibration(result: CalibrationResult, out_dir: Path, *, data_path: Path, design: str,
+                      electrode_path: Path, base_name: str) -> list[Path]:
+    """Write ``params.yaml`` (usable as ``--params``), ``fit.json`` and ``fit.png`` to
+    ``out_dir``, each atomically; returns the paths."""
+    from importlib.metadata import version
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fitted = ", ".join(f"{p['name']} = {p['value']:.6g}" + (" (factor on the base expression)" if p["factor_of"] else "")
+                       for p in result.parameters)
+    dump = result.params.model_dump()
+    dump["description"] = (f"{dump['description']} Calibrated by voxode calibrate on {data_path} "
+                           f"(design {design}) with the DFN on the effective properties of "
+                           f"{electrode_path}: {fitted}.").strip()
+    header = (f"# Calibrated from {base_name}: {fitted}\n"
+              f"# Data {data_path} (design {design}), electrode {electrode_path}; see fit.json.\n")
+    paths = [write_text_atomic(out_dir / "params.yaml",
+                               header + yaml.safe_dump(dump, sort_keys=False, width=100))]
+    record = result.to_dict() | {
+        "data": str(data_path), "design": design, "electrode": str(electrode_path),
+        "base_parameters": base_name,
+        "versions": {"voxode": version("voxode"), "pybamm": version("pybamm"),
+                     "scipy": version("scipy"), "python": platform.python_version()}}
+    paths.append(write_text_atomic(out_dir / "fit.json", json.dumps(record, indent=2, default=float) + "\n"))
+    paths.append(plot_calibration(result, out_dir / "fit.png"))
+    return paths
+
+
+def plot_calibration(result: CalibrationResult, path: Path) -> Path:
+    """Measured vs fitted capacity against C-rate, and each parameter's profile (chi^2)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from ..io.atomic import atomic_path
+
+    n = len(result.parameters)
+    with matplotlib.rc_context({"font.size": 8}):
+        fig = Figure(figsize=(3.2 * (1 + n), 3.0), layout="constrained")
+        axes = fig.subplots(1, 1 + n, squeeze=False)[0]
+        ax = axes[0]
+        rates = result.rates
+        ax.errorbar(rates["c_rate"], rates["measured_mah_g"], yerr=rates["sigma_mah_g"], fmt="o",
+                    color="k", capsize=3, label="measured")
+        ax.plot(rates["c_rate"], rates["fitted_mah_g"], "s--", color="C1", label="DFN, fitted")
+        if result.verify_3d:
+            ax.plot(rates["c_rate"], [v["3d_mah_g"] for v in result.verify_3d], "^", color="C2", label="3D, fitted")
+        ax.set_xlabel("C-rate")
+        ax.set_ylabel("capacity (mAh/g)")
+        ax.legend(frameon=False)
+        for ax, p in zip(axes[1:], result.parameters):
+            if p["profile"]:
+                x = [q["value"] for q in p["profile"]]
+                ax.plot(x, [q["chi2"] for q in p["profile"]], "o-", color="C0")
+                ax.axhline(result.chi2 + 1.0, color="0.5", lw=0.8, ls=":")
+                if p["identifiable_range"]:
+                    ax.axvspan(*p["identifiable_range"], color="C2", alpha=0.15, label="within sigma")
+                    ax.legend(frameon=False)
+                ax.set_yscale("symlog", linthresh=1.0)
+                ax.set_ylim(bottom=0.0)
+            ax.axvline(p["value"], color="C1", lw=1.0)
+            if p["log_scaled"]:
+                ax.set_xscale("log")
+            ax.set_xlabel(p["name"] + (" (factor)" if p["factor_of"] else ""))
+            ax.set_ylabel("chi^2 (others re-fitted)")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=150)
+    return Path(path)
+
+
+__all__ = ["CalibrationError", "CalibrationResult", "FitParameter", "calibrate", "image_properties",
+           "parse_fit", "plot_calibration", "read_rate_data", "write_calibration"]
+

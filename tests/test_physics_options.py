@@ -1,0 +1,177 @@
+"""Physics options as data: D_s(x), a contact resistance, the CBD's ionic transport, the shipped
+sets with a steep OCP end; each against PyBaMM's DFN where the DFN has the option."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthetic_images import sphere_packing
+from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
+from voxode.electrochem.grid import build_grid
+from voxode.electrochem.materials import ParameterError, load_parameters, with_values
+from voxode.electrochem.model import Model
+from voxode.electrochem.simulate import simulate
+
+# A D_s that rises with x (6.3e-15 m^2/s at the start, 2.1e-14 at x = 1): the particle's
+# diffusion layer stays resolved by 1 um voxels, so 3D and DFN solve the same problem.
+RISING_DS = "1e-15*(1 + 20*x)"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return sphere_packing((8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5,
+                          cbd_fraction=0.1, seed=1)
+
+
+def one_particle(n: int = 10, radius_vox: float = 4.5) -> Electrode:
+    """One sphere in electrolyte, touching the current collector (z = 0), 1 um voxels."""
+    x, y, z = np.meshgrid(*[np.arange(n) + 0.5] * 3, indexing="ij")
+    inside = (x - n / 2) ** 2 + (y - n / 2) ** 2 + (z - radius_vox) ** 2 < radius_vox**2
+    return Electrode(phases=np.where(inside, NMC, PORE).astype(np.uint8),
+                     particle_ids=inside.astype(np.int32), voxel_um=1.0,
+                     particles=pd.DataFrame({"id": [1], "layer": 0, "population": "one"}),
+                     layers=[Layer("all", 0.0, float(n), cbd_nanoporosity=0.5)], provenance={})
+
+
+def test_shipped_sets_reach_the_cutoff_and_restate_the_rate_constant():
+    for name in ("chen2020-oregan2022", "chen2020-mcclelland2023"):
+        p = load_parameters(name)
+        assert not p.constant_solid_diffusivity
+        assert p.ocp(0.993) < 3.0 < p.ocp(0.99)                       # the steep end
+        x = np.linspace(0.2661, 0.906, 50)                             # Chen's measured range
+        chen = load_parameters()
+        assert np.abs(p.ocp(x) - chen.ocp(x)).max() < 1e-4
+        # same i0(x) as Chen2020's k with c_max 63104 mol/m^3
+        assert p.active.rate_constant * p.active.c_max_mol_m3 == pytest.approx(3.42e-6 * 63104, rel=2e-3)
+    ore, mcc = load_parameters("chen2020-oregan2022"), load_parameters("chen2020-mcclelland2023")
+    assert ore.solid_diffusivity(0.8) == pytest.approx(3.0e-15, rel=0.02)
+    assert 4e-16 < mcc.solid_diffusivity(0.8) < 6e-16                 # falls toward full lithiation
+    assert mcc.solid_diffusivity(0.9) < 0.2 * mcc.solid_diffusivity(0.7)
+
+
+def test_options_validate():
+    p = load_parameters()
+    with pytest.raises(ParameterError, match="macmullin_number"):
+        with_values(p, {"cbd.ionic_model": "macmullin"})
+    with pytest.raises(ParameterError, match="ionic_model"):
+        with_values(p, {"cbd.ionic_model": "tortuous"})
+    with pytest.raises(ParameterError, match="diffusivity"):
+        with_values(p, {"active.diffusivity_m2_s": "1e-15*(x - 0.5)"})     # not > 0
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        with_values(p, {"active.no_such_thing": 1.0})
+    assert with_values(p, {"collector.contact_resistance_ohm_cm2": 3.0}).collector.contact_resistance_ohm_cm2 == 3.0
+
+
+def test_variable_diffusivity_residual_and_jacobian(tiny):
+    """D_s at the mean face stoichiometry: a constant written as an expression gives the
+    number's residual, and the Jacobian matches central differences of the residual."""
+    base = load_parameters()
+    grid = build_grid(tiny, base)
+    rng = np.random.default_rng(0)
+    model = Model(grid, base)
+    u = model.initial_state()
+    lay = model.layout
+    u[lay.c_s] = rng.uniform(0.3, 0.9, lay.n_nmc) * model.c_max
+    r_num = model.residual(u, u, 1.0, 1e-9, jacobian=False)
+    as_text = Model(grid, with_values(base, {"active.diffusivity_m2_s": "4.0e-15"}))
+    r_txt = as_text.residual(u, u, 1.0, 1e-9, jacobian=False)
+    assert np.abs(r_txt - r_num).max() <= 1e-12 * np.abs(r_num).max()
+
+    varying = Model(grid, with_values(base, {"active.diffusivity_m2_s": "1e-14*exp(-4*x)"}))
+    varying.residual(u, u, 1.0, 1e-9)
+    jac = varying.jacobian()
+    v = np.zeros(lay.size)
+    v[lay.c_s] = rng.standard_normal(lay.n_nmc) * 10.0
+    step = 1e-3
+    fd = (varying.residual(u + step * v, u, 1.0, 1e-9, jacobian=False)
+          - varying.residual(u - step * v, u, 1.0, 1e-9, jacobian=False)) / (2 * step)
+    rows = lay.c_s
+    assert np.abs((jac @ v)[rows] - fd[rows]).max() < 1e-6 * np.abs(fd[rows]).max()
+    # the x-dependence is in the Jacobian: without it the two would differ
+    d0, _ = varying.params.solid_diffusivity.with_derivative(np.array([0.5]))
+    assert d0[0] > 0
+
+
+def test_solid_diffusivity_of_x_in_one_particle_matches_pybamm():
+    """One particle at 2C: the 3D model and PyBaMM's DFN with the same D_s(x) deliver the same
+    capacity (3 %), while a constant D_s = D_s(x0) changes it by more than that."""
+    pytest.importorskip("pybamm")
+    from voxode.electrochem.pybamm_reference import dfn_half_cell, measured_properties
+
+    e = one_particle()
+    p = with_values(load_parameters("chen2020-oregan2022"), {"active.diffusivity_m2_s": RISING_DS})
+    run = simulate(e, c_rate=2.0, params=p)
+    assert run.end_reason == "cut-off voltage reached"
+    props = measured_properties(e, run.grid, params=p)
+    dfn = dfn_half_cell(p, props, run.current_ma_cm2)["capacity_mah_cm2"].iloc[-1]
+    d0 = float(p.solid_diffusivity(p.active.x_initial))
+    const = dfn_half_cell(with_values(p, {"active.diffusivity_m2_s": d0}), props,
+                          run.current_ma_cm2)["capacity_mah_cm2"].iloc[-1]
+    assert abs(run.capacity_mah_cm2 / dfn - 1) < 0.03, (run.capacity_mah_cm2, dfn)
+    assert abs(dfn / const - 1) > 0.05, (dfn, const)
+
+
+def test_contact_resistance_is_the_ohmic_shift_at_the_first_instant(tiny):
+    """After the first step the terminal voltage is lower by exactly I R, in 3D and in the
+    DFN (PyBaMM's "contact resistance" option)."""
+    base = load_parameters()
+    r_ohm_cm2 = 10.0
+    resisted = with_values(base, {"collector.contact_resistance_ohm_cm2": r_ohm_cm2})
+    current_ma_cm2 = 2.0
+    plain = simulate(tiny, current_ma_cm2=current_ma_cm2, t_end_s=0.5, params=base)
+    shifted = simulate(tiny, current_ma_cm2=current_ma_cm2, t_end_s=0.5, params=resisted)
+    ir_v = current_ma_cm2 * 1e-3 * r_ohm_cm2
+    assert plain.voltage_v[1] - shifted.voltage_v[1] == pytest.approx(ir_v, abs=1e-8)
+    assert max(shifted.conservation.values()) < 1e-6
+
+    pytest.importorskip("pybamm")
+    from voxode.electrochem.pybamm_reference import EffectiveProperties, dfn_half_cell
+
+    props = EffectiveProperties(thickness_um=40.0, porosity=0.4, active_fraction=0.6,
+                                area_per_volume_1_m=3 * 0.6 / 3e-6, tortuosity=2.0,
+                                particle_radius_um=3.0, conductivity_s_m=1.0)
+    a = dfn_half_cell(base, props, current_ma_cm2)
+    b = dfn_half_cell(resisted, props, current_ma_cm2)
+    t = 1.0
+    gap = np.interp(t, a["t_s"], a["voltage_v"]) - np.interp(t, b["t_s"], b["voltage_v"])
+    assert gap == pytest.approx(ir_v, rel=1e-3)
+
+
+def test_cbd_ionic_models(tiny):
+    """A blocking CBD holds no electrolyte, carries no ionic flux and does not react; the
+    MacMullin form sets D/D0 = 1/N_M in the CBD; the tortuosity engine sees the same fields."""
+    from voxode.characterize.tortuosity import tortuosity
+    from voxode.electrochem.pybamm_reference import cbd_transport_fields
+
+    base = load_parameters()
+    phases = tiny.phases.ravel()
+    cbd_voxels = np.flatnonzero(phases == CBD)
+    assert cbd_voxels.size > 0
+    open_grid = build_grid(tiny, base)
+    blocked = with_values(base, {"cbd.ionic_model": "blocking"})
+    grid = build_grid(tiny, blocked)
+    assert not np.isin(grid.liquid_voxel, cbd_voxels).any()          # no electrolyte in the CBD
+    assert np.isin(open_grid.liquid_voxel, cbd_voxels).any()
+    electrode_liquid = grid.liquid_voxel.size
+    ionic_voxels = grid.liquid_voxel[np.concatenate([grid.ionic.i, grid.ionic.j])
+                                     [np.concatenate([grid.ionic.i, grid.ionic.j]) < electrode_liquid]]
+    assert (phases[ionic_voxels] == PORE).all()                       # ionic faces join pores only
+    assert (phases[grid.liquid_voxel[grid.reaction_liquid[grid.reaction_liquid < electrode_liquid]]]
+            == PORE).all()                                            # NMC | CBD faces do not react
+    assert grid.reaction_area_m2.sum() < open_grid.reaction_area_m2.sum()
+    fields = cbd_transport_fields(tiny, blocked)
+    assert fields.diffusivity.ravel()[cbd_voxels].max() == 0.0
+    assert fields.liquid.ravel()[cbd_voxels].max() == 0.0
+
+    mac = with_values(base, {"cbd.ionic_model": "macmullin", "cbd.macmullin_number": 20.0})
+    f_mac = cbd_transport_fields(tiny, mac)
+    assert f_mac.diffusivity.ravel()[cbd_voxels] == pytest.approx(1 / 20.0)
+    f_brug = cbd_transport_fields(tiny, base)
+    assert f_brug.diffusivity.ravel()[cbd_voxels] == pytest.approx(0.5**1.5)
+    # stronger CBD blocking, higher electrolyte tortuosity
+    taus = [tortuosity(f).tau for f in (f_brug, f_mac, fields)]
+    assert taus[0] < taus[1] < taus[2]
+    run = simulate(tiny, c_rate=1.0, t_end_s=300.0, params=blocked)   # runs and conserves
+    assert max(run.conservation.values()) < 1e-6
