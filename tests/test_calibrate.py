@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pandas as pd
 import pytest
 
 from synthetic_images import sphere_packing
+from test_cli import assert_clean_error, run
 from voxode.electrochem.calibrate import CalibrationError, _Problem, parse_fit, read_rate_data
 from voxode.electrochem.materials import load_parameters
 
@@ -23,19 +22,6 @@ COARSE = {"x_n": 5, "x_s": 8, "x_p": 15, "r_n": 5, "r_p": 12}
 MESH_ARGS = [arg for key, n in COARSE.items() for arg in ("--dfn-mesh", f"{key}={n}")]
 TRUTH = {"active.rate_constant": 1.5e-6, "active.diffusivity_m2_s": 0.3}   # k and a factor on O'Regan's D_s(x)
 RATES = [0.5, 2.0, 4.0]
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "voxode.cli", *args], capture_output=True, text=True)
-
-
-def assert_clean_error(proc: subprocess.CompletedProcess, *words: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

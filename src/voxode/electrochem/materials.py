@@ -279,12 +279,7 @@ def load_parameters(name_or_path: str | Path = "chen2020-nyman2008") -> Paramete
         raise ParameterError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
     if not isinstance(data, dict):
         raise ParameterError(f"{name_or_path}: a parameter set must be a mapping")
-    try:
-        return ParameterSet.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ParameterError(f"{name_or_path}: {where}: {first['msg']}") from None
+    return _validated(data, f"{name_or_path}: ")
 
 
 def with_values(params: ParameterSet, values: dict[str, float | str], *,
@@ -330,9 +325,14 @@ def with_values(params: ParameterSet, values: dict[str, float | str], *,
         node[leaf] = value
     if name is not None:
         data["name"] = name
+    return _validated(data)
+
+
+def _validated(data: dict, prefix: str = "") -> ParameterSet:
+    """``data`` as a ParameterSet; its first validation error as one line after ``prefix``."""
     try:
         return ParameterSet.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ParameterError(f"{where}: {first['msg']}") from None
+        raise ParameterError(f"{prefix}{where}: {first['msg']}") from None
