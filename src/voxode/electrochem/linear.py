@@ -1,7 +1,7 @@
 """Linear solves of the Newton systems: sparse LU for small grids, AMG-preconditioned Krylov
 solvers for large ones.
 
-Three backends (``kind``): "direct" (SuperLU), "petsc" (FGMRES with a PETSc field-split
+Three backends (``kind``): "direct" (SuperLU), "petsc" (GMRES with a PETSc field-split
 preconditioner and hypre BoomerAMG, :mod:`voxode.electrochem.petsc_linear`, used when
 petsc4py is installed) and "pyamg" (scipy's GMRES with the block preconditioner below, the
 fallback). "auto" takes the direct solver up to ``DIRECT_LIMIT`` unknowns, then PETSc where it
@@ -144,21 +144,15 @@ class LinearSolver:
         return du
 
 
-def voltage_row_flip(layout: Layout) -> np.ndarray:
-    """+1 on every potential row but -1 on the voltage row: the sign that makes the potential
-    block an SPD graph Laplacian."""
-    flip = np.ones(layout.potentials.stop)
-    flip[layout.v] = -1.0
-    return flip
-
-
 class _PyamgBlockSolver:
     """scipy GMRES with one block Gauss-Seidel sweep (pyamg V-cycles) as preconditioner."""
 
     def __init__(self, layout: Layout, rtol: float, maxiter: int):
         self.layout, self.rtol, self.maxiter = layout, rtol, maxiter
         self.ready = False
-        self._flip = voltage_row_flip(layout)
+        # -1 on the voltage row makes the potential block an SPD graph Laplacian
+        self._flip = np.ones(layout.potentials.stop)
+        self._flip[layout.v] = -1.0
         self._hierarchies: list = []
 
     def _setup(self, jac: sp.csr_matrix) -> None:

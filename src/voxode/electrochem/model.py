@@ -244,8 +244,7 @@ class Model:
         el = g.electronic
         pair(el.i, el.j, el.g * (phis[el.i] - phis[el.j]), (P + el.i, P + el.j), (el.g, -el.g), P)
         co = g.collector
-        v_collector = u[V] + current_a * self.contact_resistance_ohm if self.contact_resistance_ohm else u[V]
-        fc = co.g * (phis[co.i] - v_collector)
+        fc = co.g * (phis[co.i] - self.collector_potential(u, current_a))
         _scatter(r, P + co.i, fc)
         r[V] += fc.sum() - current_a
         if jac is not None:

@@ -8,7 +8,7 @@ The splits, in order, are one block Gauss-Seidel sweep (``PCFIELDSPLIT``, multip
    electronic conductances, the collector and the galvanostatic row.
 2. ``liquid``: phi_e, the ionic conductances. The Butler-Volmer conductances that couple it
    to phi_s are 4-5 decades below both diagonals (at most 1.4e-10 S against 6e-7 S solid and
-   2.4e-6 S liquid on paper-pristine at 1 um), so splitting the potentials costs little and
+   2.4e-6 S liquid on paper-pristine at 1 um, as measured for issue 15), so splitting the potentials costs little and
    gives two smaller, better-conditioned AMG problems.
 3. ``c_s``: storage + particle diffusion, strictly diagonally dominant; one symmetric SOR
    sweep.
@@ -22,8 +22,8 @@ preconditioner application from 14-15 to 9-10 ms for 1-3 more iterations, and l1
 Seidel to 7 ms (benchmarks/README.md, "Speed II").
 
 The Krylov method is GMRES(``GMRES_RESTART``) with left preconditioning, which tests the
-preconditioned residual. FGMRES (right preconditioning, true residual) to the same tolerance
-needed 638 Newton iterations on a 12k-unknown electrode where sparse LU needed 467, and its
+preconditioned residual. With BoomerAMG's default smoothing and no aggressive coarsening,
+FGMRES (right preconditioning, true residual) to 1e-3 needed 638 Newton iterations on a 12k-unknown electrode where sparse LU needed 467, and its
 capacity differed by 1.3e-5; left-preconditioned GMRES matched LU's capacity to 1e-12 (541
 iterations). Its tolerance is ``linear.DEFAULT_RTOL["petsc"]`` = 1e-4: at 1e-3 the true
 residual was left at 1e-2..4e-2 and 11 Newton solves of a 1.5 um run failed (81 steps, 589
