@@ -117,7 +117,7 @@ def main() -> None:
                      "nominal_mah_cm2": run.current_ma_cm2 / run.c_rate,
                      "capacity_mah_cm2": run.capacity_mah_cm2,
                      "utilisation": run.capacity_mah_cm2 * run.c_rate / run.current_ma_cm2,
-                     "end_reason": run.end_reason, "wall_s": time.perf_counter() - started})
+                     "end_reason": run.end.reason.value, "wall_s": time.perf_counter() - started})
         print(json.dumps(rows[-1]), flush=True)
     for a, b in zip(rows, rows[1:]):
         b["utilisation_change_vs_coarser"] = b["utilisation"] / a["utilisation"] - 1

@@ -96,7 +96,7 @@ def main() -> None:
         "unknowns": int(run.model.layout.size), "threads": ARGS.threads,
         "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "capacity_mah_cm2": info["capacity_mah_cm2"], "capacity_mah_g": info["capacity_mah_g"],
-        "end_reason": run.end_reason, "steps": run.counters.steps, "rejected": run.counters.rejected,
+        "end_reason": run.end.reason.value, "steps": run.counters.steps, "rejected": run.counters.rejected,
         "newton_iterations": run.counters.newton, "linear_iterations": run.linear_iterations,
         "linear_solver": run.linear_solver,
         "conservation": run.conservation, "physics": physics,

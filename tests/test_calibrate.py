@@ -151,5 +151,5 @@ def test_verify_3d_discharges_the_image_with_the_fitted_set(synthetic):
     result = calibrate(rows, Electrode.load(electrode_path), [parse_fit("active.rate_constant:3e-7:1e-5", base)],
                        params=base, profile_points=0, mesh=COARSE, restarts=0, verify_3d=True)
     (check,) = result.verify_3d
-    assert check["end_reason"] == "cut-off voltage reached"
+    assert check["end_reason"] == "cut-off reached"
     assert abs(check["3d_mah_g"] / check["dfn_mah_g"] - 1) < 0.08, check

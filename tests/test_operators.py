@@ -14,6 +14,7 @@ from scipy.sparse.linalg import expm_multiply
 from voxode.electrochem.grid import build_grid
 from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet, load_parameters
 from voxode.electrochem.model import Model
+from voxode.electrochem.solver import EndReason
 from voxode.electrochem.simulate import Discharge, simulate
 from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
 
@@ -179,7 +180,7 @@ def test_butler_volmer_on_a_flat_interface(current_ma_cm2: float) -> None:
     params = planar_parameters(1e4, 1e-6)
     run = simulate(planar_cell(), current_ma_cm2=current_ma_cm2, params=params, t_end_s=10.0)
     grid, lay, u = run.grid, run.model.layout, run.final_state
-    assert run.end_reason == "end time reached"
+    assert run.end.reason is EndReason.TIME_LIMIT
 
     flat = grid.reaction_area_m2 > 0.5 * grid.h_m**2        # NMC | pore (the hole's: ~1e-6 h^2)
     x, y, _ = np.unravel_index(grid.nmc_voxel[grid.reaction_nmc[flat]], run.electrode.shape)
@@ -237,7 +238,7 @@ def test_steady_diffusion_migration_in_a_straight_channel() -> None:
     params = planar_parameters(kappa, diffusivity)
     # L^2 / D ~ 4 s over the 35 um to the foil: 40 s is ~10 of it
     run = simulate(planar_cell(), current_ma_cm2=10.0, params=params, t_end_s=40.0)
-    assert run.end_reason == "end time reached"
+    assert run.end.reason is EndReason.TIME_LIMIT
     z, volume, c_e, phi_e = channel_planes(run)
     el, sep = params.electrolyte, params.separator
     top = run.electrode.thickness_um * 1e-6

@@ -12,6 +12,7 @@ from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
 from voxode.electrochem.grid import build_grid
 from voxode.electrochem.materials import ParameterError, load_parameters, with_values
 from voxode.electrochem.model import Model
+from voxode.electrochem.solver import EndReason
 from voxode.electrochem.simulate import simulate
 
 # A D_s that rises with x (6.3e-15 m^2/s at the start, 2.1e-14 at x = 1): the particle's
@@ -103,7 +104,7 @@ def test_solid_diffusivity_of_x_in_one_particle_matches_pybamm():
     e = one_particle()
     p = with_values(load_parameters("chen2020-oregan2022"), {"active.diffusivity_m2_s": RISING_DS})
     run = simulate(e, c_rate=2.0, params=p)
-    assert run.end_reason == "cut-off voltage reached"
+    assert run.end.reason is EndReason.CUTOFF
     props = measured_properties(e, run.grid, params=p)
     dfn = dfn_half_cell(p, props, run.current_ma_cm2)["capacity_mah_cm2"].iloc[-1]
     d0 = float(p.solid_diffusivity(p.active.x_initial))

@@ -12,7 +12,9 @@ import pytest
 from synthetic_images import sphere_packing
 from voxode.electrode import NMC, PORE
 from voxode.electrochem.materials import ParameterError, load_parameters
-from voxode.electrochem.result import particle_table, plot_voltage_curves, voltage_table, write_outputs
+from voxode.electrochem.result import discharge_to_folder, particle_table, plot_voltage_curves, voltage_table, write_outputs
+from voxode.electrochem.solver import EndReason
+from voxode.errors import InputError
 from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2, simulate
 
 CONSERVATION_TOL = 1e-6
@@ -85,8 +87,15 @@ def test_bad_input_fails_before_time_stepping(tiny):
         simulate(tiny, c_rate=1.0, cutoff_v=4.4)
     with pytest.raises(ParameterError, match="unknown parameter set"):
         simulate(tiny, c_rate=1.0, params="no-such-set")
-    with pytest.raises(SimulationError, match="positive"):
+    with pytest.raises(InputError, match="--current-ma-cm2 -1.0"):
         simulate(tiny, current_ma_cm2=-1.0)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(InputError, match="finite"):
+            simulate(tiny, c_rate=bad)
+    with pytest.raises(SimulationError, match="rest"):
+        simulate(tiny, current_ma_cm2=0.0)
+    with pytest.raises(SimulationError, match="below 2.487 V"):   # min OCP 3.487 V less the 1 V allowance
+        simulate(tiny, c_rate=1.0, cutoff_v=1.0)
     blocked = tiny.phases.copy()
     blocked[:, :, 8] = NMC                      # a dense NMC plane: no pore path to the collector
     ids = tiny.particle_ids.copy()
@@ -130,10 +139,11 @@ def test_a_killed_run_resumes_from_its_checkpoint(tiny, one_c, tmp_path):
         simulate(tiny, c_rate=1.0, run_dir=tmp_path, checkpoint_every_s=0.0, on_step=kill_after_five)
     assert (tmp_path / "checkpoint.npz").is_file()
     resumed_from = []
-    again = simulate(tiny, c_rate=1.0, run_dir=tmp_path, on_step=lambda t, v, q: resumed_from.append(t))
+    again = discharge_to_folder(tiny, tmp_path, c_rate=1.0, on_step=lambda t, v, q: resumed_from.append(t))
     assert resumed_from[0] > steps[3]                      # no step before the checkpoint is redone
-    assert again.capacity_mah_cm2 == pytest.approx(one_c.capacity_mah_cm2, rel=1e-6)
-    assert not (tmp_path / "checkpoint.npz").exists()
+    assert again["capacity_mah_cm2"] == pytest.approx(one_c.capacity_mah_cm2, rel=1e-6)
+    assert not (tmp_path / "checkpoint.npz").exists()      # removed once the outputs are written
+    assert (tmp_path / "summary.json").is_file()
 
 
 def test_thick_electrode_at_high_rate_has_the_papers_gradients():
@@ -145,7 +155,7 @@ def test_thick_electrode_at_high_rate_has_the_papers_gradients():
     thick = sphere_packing((6, 6, 60), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5,
                            cbd_fraction=0.1, seed=2)
     run = simulate(thick, c_rate=3.0)
-    assert run.end_reason == "cut-off voltage reached"
+    assert run.end.reason is EndReason.CUTOFF
     assert run.grid.disconnected_nmc_voxels == 0             # every particle can react
     table = particle_table(run)
     near_collector = table["centroid_z_um"] < 20.0

@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from voxode.errors import VoxodeError
+from voxode.errors import RunFailure, VoxodeError
 from voxode.io.atomic import write_text_atomic
 from voxode.recipe import Recipe, load_recipe, recipe_from_dict, validation_message
 
@@ -86,6 +86,7 @@ class CaseResult:
     error: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     skipped: bool = False          # finished before this run
+    end_reason: str | None = None  # how the discharge ended (EndReason value), "error" when a stage raised
 
     @property
     def ok(self) -> bool:
@@ -100,7 +101,7 @@ class CampaignSpec(BaseModel):
     (relative paths are read from the campaign file's folder).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = "campaign"
     recipes: list[str] = Field(min_length=1)
@@ -180,19 +181,22 @@ def run_case(case: Case, folder: Path) -> CaseResult:
         # one BLAS/numba thread per case: cases are the unit of parallelism
         with threadpool_limits(limits=1):
             summary = _run_stages(case, folder)
-        record = {"status": "ok", "summary": summary, "wall_s": time.perf_counter() - started}
+        record = {"status": "ok", "summary": summary, "end_reason": summary["end_reason"],
+                  "wall_s": time.perf_counter() - started}
     except Exception as exc:  # noqa: BLE001 - a failed case is recorded, the campaign goes on
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         record = {"status": "failed", "error": f"{type(exc).__name__}: {message}",
-                  "traceback": traceback.format_exc(), "wall_s": time.perf_counter() - started}
+                  "traceback": traceback.format_exc(), "wall_s": time.perf_counter() - started,
+                  "end_reason": exc.record.get("end_reason", "error") if isinstance(exc, RunFailure) else "error",
+                  **({"end": exc.record} if isinstance(exc, RunFailure) else {})}
     write_text_atomic(folder / STATUS_NAME, json.dumps(record, indent=2) + "\n")
-    return CaseResult(case, folder, record["status"], record.get("error"), record.get("summary", {}))
+    return CaseResult(case, folder, record["status"], record.get("error"), record.get("summary", {}),
+                      end_reason=record["end_reason"])
 
 
 def _run_stages(case: Case, folder: Path) -> dict[str, Any]:
     from voxode.characterize import characterization
-    from voxode.electrochem.result import write_outputs
-    from voxode.electrochem.simulate import simulate
+    from voxode.electrochem.result import discharge_to_folder
     from voxode.electrode import Electrode
     from voxode.generate import generate
     from voxode.io.atomic import write_atomic
@@ -209,10 +213,8 @@ def _run_stages(case: Case, folder: Path) -> dict[str, Any]:
         profile = result.profile_frame()
         write_atomic(folder / "profile.parquet", lambda p: profile.to_parquet(p, index=False))
         write_atomic(particles_path, lambda p: result.particles.to_parquet(p, index=False))
-    run_dir = folder / "run"
-    discharge = simulate(electrode, c_rate=case.c_rate, cutoff_v=case.cutoff_v, params=case.params,
-                         run_dir=run_dir)
-    return write_outputs(discharge, run_dir)
+    return discharge_to_folder(electrode, folder / "run", c_rate=case.c_rate, cutoff_v=case.cutoff_v,
+                               params=case.params)
 
 
 def _local_runner(workers: int) -> Callable[[Sequence[tuple[Case, Path]]], Iterable[CaseResult]]:
@@ -270,7 +272,8 @@ def run_campaign(cases: Sequence[Case], out_dir: Path, *, workers: int = 1, sche
     for key, case in unique.items():
         status = read_status(out_dir / key)
         if status is not None and status["status"] == "ok":
-            results[key] = CaseResult(case, out_dir / key, "ok", summary=status["summary"], skipped=True)
+            results[key] = CaseResult(case, out_dir / key, "ok", summary=status["summary"], skipped=True,
+                                      end_reason=status["summary"].get("end_reason"))
         else:
             pending.append((case, out_dir / key))
     for result in results.values():
@@ -298,5 +301,5 @@ def campaign_results(out_dir: Path) -> list[CaseResult]:
             results.append(CaseResult(case, folder, "pending"))
         else:
             results.append(CaseResult(case, folder, status["status"], status.get("error"),
-                                      status.get("summary", {})))
+                                      status.get("summary", {}), end_reason=status.get("end_reason")))
     return results

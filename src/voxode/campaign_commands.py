@@ -50,7 +50,7 @@ def campaign_command(
     with case_progress(len({c.key for c in cases}), quiet) as report:
         results = run_campaign(cases, output, workers=workers, scheduler=scheduler, on_result=report)
     rows = [{"case": r.folder.name, "label": r.case.label, "status": r.status, "skipped": r.skipped,
-             "error": r.error, "capacity_mah_cm2": r.summary.get("capacity_mah_cm2"),
+             "error": r.error, "end_reason": r.end_reason, "capacity_mah_cm2": r.summary.get("capacity_mah_cm2"),
              "capacity_mah_g": r.summary.get("capacity_mah_g")} for r in results]
     failed = sum(r.status != "ok" for r in results)
     if as_json:
@@ -63,7 +63,9 @@ def campaign_command(
             table.add_column(col)
         for row in rows:
             cap = row["capacity_mah_cm2"]
-            table.add_row(row["case"], row["label"], row["status"] if row["status"] == "ok" else f"{row['error']}",
+            status = row["error"] if row["status"] != "ok" else (
+                "ok" if row["end_reason"] in (None, "cut-off reached") else f"ok ({row['end_reason']})")
+            table.add_row(row["case"], row["label"], status,
                           f"{cap:.3f}" if cap is not None else "", f"{row['capacity_mah_g']:.1f}" if cap is not None else "")
         Console().print(table)
     if failed:

@@ -19,7 +19,7 @@ from voxode.characterize.commands import register as register_characterize
 from voxode.design.commands import register as register_design
 from voxode.electrochem.commands import register as register_simulate
 from voxode.electrode import Electrode
-from voxode.errors import VoxodeError
+from voxode.errors import RunFailure, VoxodeError
 from voxode.surrogate.commands import register as register_surrogate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -212,12 +212,16 @@ def reproduce(
 
 
 def main() -> None:
-    """Entry point: typed errors become one line on stderr and exit code 2 (usage errors too, via typer)."""
+    """Entry point: typed errors become one line on stderr and exit code 2 (usage errors too, via
+    typer); a run that started but could not finish, one line and exit code 1."""
     try:
         app()
     except VoxodeError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except RunFailure as exc:
+        err.print(f"[bold red]failed:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -30,3 +30,19 @@ class DatasetError(VoxodeError):
 
 class ModelError(VoxodeError):
     """A surrogate model folder is missing, corrupt, or does not fit the data it is given."""
+
+
+class InputError(VoxodeError):
+    """A number or option given on the command line or to an API call is invalid."""
+
+
+class RunFailure(Exception):
+    """A run that started but could not finish (solver failure, no step possible).
+
+    Not bad input, so not a :class:`VoxodeError`: the CLI prints its one line and exits
+    with code 1. The run's folder then holds ``failed.json`` and no result files.
+    """
+
+    def __init__(self, message: str, record: dict | None = None):
+        super().__init__(message)
+        self.record = record or {}

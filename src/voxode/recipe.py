@@ -23,7 +23,7 @@ MIN_VOXELS_PER_PARTICLE = 2.0  # smallest particle diameter, in voxels, that sti
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Composition(_Strict):

@@ -49,7 +49,7 @@ class ReproduceError(VoxodeError):
 
 
 class _Stage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TrainingStage(_Stage):

@@ -44,7 +44,7 @@ PARAMETERS = ("layer_split", "shrunk_fraction", "shrink_factor", "porosity_colle
 class ScreenSpace(BaseModel):
     """A screening: the base recipe, the parameter ranges, the sampler and the verification."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     base: str = "paper-bilayer"
     model: str                                    # surrogate folder (voxode train)

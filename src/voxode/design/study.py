@@ -69,8 +69,9 @@ def check_rate(c_rate: float, what: str = "--c-rate") -> float:
 
 
 def case_row(result: CaseResult) -> dict[str, Any]:
-    """Case key, status, error and the delivered capacity (NaN when the case failed)."""
-    row: dict[str, Any] = {"case": result.folder.name, "status": result.status, "error": result.error or ""}
+    """Case key, status, error, end reason and the delivered capacity (NaN when the case failed)."""
+    row: dict[str, Any] = {"case": result.folder.name, "status": result.status, "error": result.error or "",
+                           "end_reason": result.end_reason or ""}
     for col in CAPACITY_COLUMNS:
         row[col] = float(result.summary[col]) if result.ok else math.nan
     row["cutoff_reached"] = bool(result.summary.get("cutoff_reached", False)) if result.ok else False

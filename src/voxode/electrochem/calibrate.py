@@ -464,7 +464,7 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
             q = run.capacity_mah_cm2 / problem.image.nmc_loading_mg_cm2 * 1e3
             out.verify_3d.append({"current_ma_cm2": float(current), "measured_mah_g": float(measured),
                                   "dfn_mah_g": float(dfn), "3d_mah_g": float(q),
-                                  "end_reason": run.end_reason, "wall_s": run.wall_s})
+                                  "end_reason": run.end.reason.value, "wall_s": run.wall_s})
     return out
 
 

@@ -30,9 +30,9 @@ def simulate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Discharge an electrode in a Li half cell (galvanostatic, to the cut-off voltage)."""
-    from voxode.electrochem.result import write_outputs
-    from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2, simulate
-    from voxode.electrochem.solver import SolverOptions
+    from voxode.electrochem.result import discharge_to_folder
+    from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2
+    from voxode.electrochem.solver import EndReason, SolverOptions
 
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")
@@ -47,17 +47,19 @@ def simulate_command(
             progress.update(task, completed=min(capacity, nominal),
                             status=f"{capacity:.3f} mAh/cm^2  {voltage_v:.3f} V  t = {t_s:.0f} s")
 
-        discharge = simulate(e, c_rate=c_rate, current_ma_cm2=current_ma_cm2, cutoff_v=cutoff_v,
-                             params=params, options=SolverOptions(linear=linear_solver),
-                             run_dir=output, on_step=report)
-    summary = write_outputs(discharge, output, vtk=vtk) | {"output": str(output)}
+        summary = discharge_to_folder(e, output, vtk=vtk, c_rate=c_rate, current_ma_cm2=current_ma_cm2,
+                                      cutoff_v=cutoff_v, params=params, options=SolverOptions(linear=linear_solver),
+                                      on_step=report) | {"output": str(output)}
+    if summary["end_reason"] != EndReason.CUTOFF.value:
+        Console(stderr=True).print(f"[yellow]warning:[/] the cut-off {cutoff_v:g} V was not reached: "
+                                   f"{summary['end']}", highlight=False, soft_wrap=True)
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     elif not quiet:
         Console().print(
             f"{summary['capacity_mah_cm2']:.3f} mAh/cm^2 ({summary['capacity_mah_g']:.1f} mAh/g, "
             f"{summary['capacity_ah_l']:.0f} Ah/L) at {summary['c_rate']:.3g}C in {summary['wall_s']:.0f} s: "
-            f"{summary['end_reason']}; wrote {output}")
+            f"{summary['end']}; wrote {output}")
 
 
 def calibrate_command(

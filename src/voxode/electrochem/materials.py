@@ -29,6 +29,9 @@ from ..errors import VoxodeError
 
 FARADAY_C_MOL = 96485.33212
 GAS_CONSTANT_J_MOL_K = 8.314462618
+# Largest overpotential + ohmic drop a discharge is expected to need below the OCP (V); a
+# cut-off lower than min U(x) minus this is refused (ParameterSet.cutoff_range_v).
+KINETIC_ALLOWANCE_V = 1.0
 
 _FUNCTIONS = {"tanh": np.tanh, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
               "sinh": np.sinh, "cosh": np.cosh}
@@ -85,7 +88,7 @@ class Expression:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ActiveMaterial(_Strict):
@@ -197,7 +200,7 @@ class ParameterSet(_Strict):
     lithium_foil: LithiumFoil
     collector: CurrentCollector = CurrentCollector()
 
-    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, ignored_types=(cached_property,))
 
     @cached_property
     def ocp(self) -> Expression:
@@ -229,6 +232,17 @@ class ParameterSet(_Strict):
     def foil_i0(self) -> Expression:
         """Li-foil exchange current density i0(c_e) in A/m^2."""
         return Expression(self.lithium_foil.exchange_current_a_m2, "c")
+
+    def cutoff_range_v(self) -> tuple[float, float]:
+        """(lowest, highest) cut-off voltage a discharge of this set can be given (V vs Li/Li+).
+
+        The highest is the OCV of the start state, U(x_initial): a discharge must start above its
+        cut-off. The lowest is the OCP's minimum over x_initial..1 less
+        :data:`KINETIC_ALLOWANCE_V`: below it no plausible overpotential reaches the cut-off, and a
+        run could only end on saturated particle surfaces.
+        """
+        x = np.linspace(self.active.x_initial, 1.0, 201)
+        return float(np.min(self.ocp(x))) - KINETIC_ALLOWANCE_V, float(self.ocp(self.active.x_initial))
 
     @property
     def thermal_voltage_v(self) -> float:

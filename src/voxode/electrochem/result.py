@@ -1,5 +1,9 @@
 """What a discharge writes: summary.json, voltage.csv, particles_sod.parquet, fields.npz, figures.
 
+The files of a run appear together, and only for a discharge that ended physically
+(:attr:`EndReason.physical`); a run that could not go on leaves ``failed.json`` (and its
+checkpoint) instead, so a folder never holds a half set of results or results of a failure.
+
 SOD of a particle = (x_mean - x_0) / (x_max - x_0) with x_max = 1 (fully lithiated); DoD =
 delivered charge / charge at the end of discharge, so for a galvanostatic run DoD = t / t_end.
 """
@@ -17,11 +21,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..io.atomic import write_atomic, write_text_atomic  # noqa: E402
+from ..electrode import Electrode  # noqa: E402
+from ..errors import RunFailure, VoxodeError  # noqa: E402
+from ..io.atomic import staged_files, write_atomic, write_text_atomic  # noqa: E402
 from ..io.vtk import write_vti  # noqa: E402
 from ..summary import electrode_summary  # noqa: E402
-from .simulate import Discharge  # noqa: E402
+from .simulate import CHECKPOINT_NAME, Discharge, simulate  # noqa: E402
+from .solver import EndReason  # noqa: E402
 
+SUMMARY_NAME = "summary.json"
+FAILED_NAME = "failed.json"
 SOD_DODS = (25, 50, 75, 100)
 FINE_DOD_STEP = 2
 
@@ -93,8 +102,10 @@ def summary(discharge: Discharge) -> dict[str, Any]:
         "c_rate": discharge.c_rate,
         "current_ma_cm2": discharge.current_ma_cm2,
         "cutoff_v": discharge.cutoff_v,
-        "cutoff_reached": discharge.end_reason == "cut-off voltage reached",
-        "end_reason": discharge.end_reason,
+        "cutoff_reached": discharge.end.reason is EndReason.CUTOFF,
+        "end_reason": discharge.end.reason.value,
+        "ended_physically": discharge.end.reason.physical,
+        "end": discharge.end.describe(),
         "time_to_end_s": discharge.t_end_s,
         "start_voltage_v": float(discharge.voltage_v[0]),
         "end_voltage_v": float(discharge.voltage_v[-1]),
@@ -121,21 +132,58 @@ def voltage_table(discharge: Discharge) -> pd.DataFrame:
 
 
 def write_outputs(discharge: Discharge, run_dir: Path, vtk: bool = False) -> dict[str, Any]:
-    """Write every output of a discharge into ``run_dir`` (atomically) and return the summary."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    """Write every output of a discharge into ``run_dir`` and return the summary.
+
+    The files are written into a staging folder and moved into ``run_dir`` together, summary.json
+    last, only when all were written; a stale ``failed.json`` is removed then.
+    """
     info = summary(discharge)
-    voltage = voltage_table(discharge)
-    write_atomic(run_dir / "voltage.csv", lambda p: voltage.to_csv(p, index=False))
-    table = particle_table(discharge)
-    write_atomic(run_dir / "particles_sod.parquet", lambda p: table.to_parquet(p, index=False))
-    fields = final_fields(discharge)
-    write_atomic(run_dir / "fields.npz", lambda p: np.savez_compressed(p, voxel_um=discharge.electrode.voxel_um, **fields))
-    if vtk:
-        write_vti(discharge.electrode, run_dir / "fields.vti", fields)
-    plot_voltage(voltage, run_dir / "voltage.png", discharge.cutoff_v)
-    plot_sod_depth(discharge, table, run_dir / "sod_depth.png")
-    write_text_atomic(run_dir / "summary.json", json.dumps(info, indent=2) + "\n")
+    with staged_files(run_dir, last=SUMMARY_NAME) as stage:
+        voltage = voltage_table(discharge)
+        voltage.to_csv(stage / "voltage.csv", index=False)
+        table = particle_table(discharge)
+        table.to_parquet(stage / "particles_sod.parquet", index=False)
+        fields = final_fields(discharge)
+        np.savez_compressed(stage / "fields.npz", voxel_um=discharge.electrode.voxel_um, **fields)
+        if vtk:
+            write_vti(discharge.electrode, stage / "fields.vti", fields)
+        plot_voltage(voltage, stage / "voltage.png", discharge.cutoff_v)
+        plot_sod_depth(discharge, table, stage / "sod_depth.png")
+        (stage / SUMMARY_NAME).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    (run_dir / FAILED_NAME).unlink(missing_ok=True)
     return info
+
+
+def discharge_to_folder(electrode: Electrode, run_dir: Path, *, vtk: bool = False,
+                        **simulate_args: Any) -> dict[str, Any]:
+    """Simulate (resumably, checkpointing in ``run_dir``) and write the outputs; return the summary.
+
+    ``simulate_args`` go to :func:`~voxode.electrochem.simulate.simulate`. Bad input raises
+    before anything is written. A run that could not go on (no step, solver failure) or that
+    raised writes ``failed.json`` (the reason, the end voltage and time) and no result files,
+    then raises :class:`~voxode.errors.RunFailure` (or the original error).
+    """
+    try:
+        discharge = simulate(electrode, run_dir=run_dir, **simulate_args)
+        if not discharge.end.reason.physical:
+            record = {"end_reason": discharge.end.reason.value, "end": discharge.end.describe(),
+                      "end_voltage_v": discharge.end.voltage_v, "time_s": discharge.end.t_s,
+                      "c_rate": discharge.c_rate, "current_ma_cm2": discharge.current_ma_cm2}
+            _write_failure(run_dir, record)
+            raise RunFailure(f"the discharge could not go on: {discharge.end.describe()}", record)
+        info = write_outputs(discharge, run_dir, vtk=vtk)
+        (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+        return info
+    except (RunFailure, VoxodeError):
+        raise
+    except Exception as exc:
+        if run_dir.is_dir():
+            _write_failure(run_dir, {"end_reason": "error", "error": f"{type(exc).__name__}: {exc}"})
+        raise
+
+
+def _write_failure(run_dir: Path, record: dict[str, Any]) -> None:
+    write_text_atomic(run_dir / FAILED_NAME, json.dumps(record, indent=2) + "\n")
 
 
 def plot_voltage(voltage: pd.DataFrame, path: Path, cutoff_v: float) -> None:

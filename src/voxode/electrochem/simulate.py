@@ -2,8 +2,8 @@
 
 The C-rate is relative to the nominal capacity at the recipe's specific capacity (the
 electrode's NMC loading times each layer's mAh/g). Inputs are checked before any time step:
-parameter set, electronic and ionic percolation, a positive current, a cut-off below the
-start voltage.
+parameter set, electronic and ionic percolation, finite positive rate or current, a cut-off
+inside the parameter set's range (:meth:`ParameterSet.cutoff_range_v`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import numpy as np
 
 from ..electrode import NMC, Electrode
 from ..errors import VoxodeError
+from ..options import check
 from ..io.atomic import write_atomic
 from .grid import Grid, GridError, build_grid
-from .materials import FARADAY_C_MOL, ParameterSet, load_parameters
+from .materials import FARADAY_C_MOL, KINETIC_ALLOWANCE_V, ParameterSet, load_parameters
 from .model import Model
-from .solver import Counters, SolverOptions, Stepper, StepRecord
+from .solver import Counters, DischargeEnd, EndReason, SolverOptions, Stepper, StepRecord
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -48,8 +49,8 @@ class Discharge:
     particle_ids: np.ndarray         # ids of the particles whose mean stoichiometry is tracked
     particle_x: np.ndarray           # [step, particle] mean stoichiometry
     final_state: np.ndarray          # state at the end (interpolated to the cut-off)
-    t_end_s: float
-    end_reason: str
+    t_end_s: float                   # end of the discharge (s); at the cut-off when it was reached
+    end: DischargeEnd
     counters: Counters
     linear_iterations: int
     linear_solver: str               # the backend that ran: direct, petsc or pyamg
@@ -104,23 +105,28 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
 
     ``t_end_s`` stops earlier (default: 1.5x the nominal time). With ``run_dir`` the run
     checkpoints there every ``checkpoint_every_s`` of wall time and resumes from a checkpoint
-    of the same run. ``on_step(t_s, voltage_v, capacity_mah_cm2)`` reports progress.
+    of the same run; the checkpoint stays until the outputs are written
+    (:func:`~voxode.electrochem.result.discharge_to_folder` removes it). ``on_step(t_s, voltage_v, capacity_mah_cm2)`` reports progress.
     """
     started = time.perf_counter()
     p = params if isinstance(params, ParameterSet) else load_parameters(params)
     options = options or SolverOptions()
-    nominal = nominal_capacity_mah_cm2(electrode)
+    check(c_rate=c_rate, current_ma_cm2=current_ma_cm2, cutoff_v=cutoff_v, t_end_s=t_end_s)
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of c_rate and current_ma_cm2")
-    if current_ma_cm2 is None:
-        current_ma_cm2 = float(c_rate) * nominal
-    c_rate = current_ma_cm2 / nominal
-    if current_ma_cm2 < 0 or (current_ma_cm2 == 0 and t_end_s is None):
-        raise SimulationError(f"the discharge current must be positive, got {current_ma_cm2:g} mA/cm^2")
-    u_start = float(p.ocp(p.active.x_initial))
+    lowest_v, u_start = p.cutoff_range_v()
     if cutoff_v >= u_start:
         raise SimulationError(f"cut-off {cutoff_v:g} V is not below the start voltage "
                               f"{u_start:.4f} V (OCV at x = {p.active.x_initial:g})")
+    if cutoff_v < lowest_v:
+        raise SimulationError(f"cut-off {cutoff_v:g} V is below {lowest_v:.3f} V, which no discharge with "
+                              f"parameter set {p.name} can reach (its lowest OCP less {KINETIC_ALLOWANCE_V:g} V)")
+    nominal = nominal_capacity_mah_cm2(electrode)
+    if current_ma_cm2 is None:
+        current_ma_cm2 = float(c_rate) * nominal
+    c_rate = current_ma_cm2 / nominal
+    if current_ma_cm2 == 0 and t_end_s is None:
+        raise SimulationError("a zero current (a rest) needs an end time t_end_s")
     try:
         grid = build_grid(electrode, p)
     except GridError as exc:
@@ -136,7 +142,7 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
     key = run_key(electrode, p, current_ma_cm2, cutoff_v, options)
     initial = model.initial_state()
     times, volts, xs = [0.0], [float(initial[lay.v])], [means(initial[lay.c_s])]
-    start, dt = StepRecord(0.0, times[0], initial), None
+    start, dt = StepRecord(0.0, volts[0], initial), None
     previous = None
     ckpt = None
     if run_dir is not None:
@@ -164,19 +170,17 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
                                                      previous_state=before.state, dt_s=next_dt))
             last_save[0] = time.perf_counter()
 
-    before, last, reason = stepper.run(cutoff_v, t_end, start, on_step=record, dt_s=dt, previous=previous)
+    before, last, end = stepper.run(cutoff_v, t_end, start, on_step=record, dt_s=dt, previous=previous)
     t_final, final = last.t_s, last.state
-    if reason == "cut-off voltage reached" and last.voltage_v < cutoff_v < before.voltage_v:
+    if end.reason is EndReason.CUTOFF and last.voltage_v < cutoff_v < before.voltage_v:
         w = (before.voltage_v - cutoff_v) / (before.voltage_v - last.voltage_v)
         t_final = before.t_s + w * (last.t_s - before.t_s)
         final = before.state + w * (last.state - before.state)
-    if ckpt is not None and ckpt.is_file():
-        ckpt.unlink()
     return Discharge(
         electrode=electrode, params=p, grid=grid, model=model, current_ma_cm2=current_ma_cm2,
         c_rate=c_rate, cutoff_v=cutoff_v, t_s=np.array(times), voltage_v=np.array(volts),
         particle_ids=ids, particle_x=np.array(xs), final_state=final,
-        t_end_s=t_final, end_reason=reason, counters=stepper.counters,
+        t_end_s=t_final, end=end, counters=stepper.counters,
         linear_iterations=stepper.linear.stats.iterations, linear_solver=stepper.linear.kind,
         wall_s=time.perf_counter() - started,
         conservation=conservation_errors(model, initial, last.state, current_a * last.t_s, current_a))

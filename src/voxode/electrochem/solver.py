@@ -11,12 +11,18 @@ voltage. A step whose error exceeds twice its tolerance is redone shorter; other
 step is 0.9 dt (tol / err)^(1/2), within [0.5, 2] dt. The first step, without history, is
 kept and the next one is 1.8 times longer. The step that crosses the cut-off voltage is shortened until it lands within
 ``cutoff_tol_v`` of it.
+
+A run ends in one of the ways of :class:`EndReason`. When no step can be solved, even below
+``dt_min_s``, the state says which: particle surfaces saturated, electrolyte depleted (both
+physical ends of the discharge), no step at all (the current is more than the electrode can
+carry), or a solver failure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
@@ -27,6 +33,43 @@ NEWTON_TOL = 1e-9
 MAX_POTENTIAL_UPDATE_V = 0.25
 BOUND_APPROACH = 0.02
 ROUNDOFF_UPDATE_V = 1e-12
+SATURATED_X = 0.98               # a reactive surface cell above this stoichiometry is saturated
+SATURATED_AREA_SHARE = 0.5       # ... and a discharge whose reactive area is this much saturated ended
+DEPLETED_CE_SHARE = 0.01         # electrolyte below this share of c_e0 somewhere: depleted
+
+
+class EndReason(str, Enum):
+    """How a discharge ended."""
+
+    CUTOFF = "cut-off reached"
+    SATURATED = "surfaces saturated"
+    ELECTROLYTE_DEPLETED = "electrolyte depleted"
+    TIME_LIMIT = "time limit"
+    NO_STEP = "no step"
+    SOLVER_FAILURE = "solver failure"
+
+    @property
+    def physical(self) -> bool:
+        """True when the discharge itself ended (a result); False when the run could not go on."""
+        return self not in (EndReason.NO_STEP, EndReason.SOLVER_FAILURE)
+
+
+@dataclass(frozen=True)
+class DischargeEnd:
+    """The end of a discharge: why, when (s) and at which voltage (V), with the solver's detail."""
+
+    reason: EndReason
+    t_s: float
+    voltage_v: float
+    detail: str = ""
+
+    def describe(self) -> str:
+        """One line for people, e.g. 'surfaces saturated at 3.2150 V after 3412 s (...)'."""
+        if self.reason is EndReason.NO_STEP:
+            text = f"no time step could be solved from {self.voltage_v:.4f} V"
+        else:
+            text = f"{self.reason.value} at {self.voltage_v:.4f} V after {self.t_s:.0f} s"
+        return text + (f" ({self.detail})" if self.detail else "")
 
 
 class StepFailure(RuntimeError):
@@ -127,12 +170,12 @@ class Stepper:
     def run(self, cutoff_v: float, t_end_s: float, start: StepRecord,
             on_step: Callable[[StepRecord, StepRecord, float], None] | None = None,
             dt_s: float | None = None, previous: StepRecord | None = None
-            ) -> tuple[StepRecord, StepRecord, str]:
+            ) -> tuple[StepRecord, StepRecord, DischargeEnd]:
         """Discharge from ``start`` until the cut-off voltage or ``t_end_s``; ``previous``,
         the step before ``start`` (on a resume), gives the predictor its history.
 
         ``on_step(previous, accepted, next_dt)`` is called after every accepted step. Returns
-        the last two accepted steps (the cut-off lies between them) and the end reason.
+        the last two accepted steps (the cut-off lies between them) and how the run ended.
         """
         opts = self.options
         lay = self.model.layout
@@ -156,8 +199,8 @@ class Stepper:
                 self.counters.rejected += 1
                 dt *= 0.5
                 if dt < opts.dt_min_s:
-                    return before, last, (f"stopped at V = {last.voltage_v:.4f} V: {exc} with steps "
-                                          f"below {opts.dt_min_s:g} s (particle surfaces saturated)")
+                    return before, last, self._stuck(last, f"{exc} with steps below {opts.dt_min_s:g} s",
+                                                     no_step=self.counters.steps == 0 and last.t_s == 0.0)
                 continue
             v = float(u[lay.v])
             if v < cutoff_v - opts.cutoff_tol_v and dt > opts.dt_min_s:
@@ -177,6 +220,24 @@ class Stepper:
             if on_step is not None:
                 on_step(before, last, dt)
             if v <= cutoff_v:
-                return before, last, "cut-off voltage reached"
+                return before, last, DischargeEnd(EndReason.CUTOFF, last.t_s, v)
             if last.t_s >= t_end_s - 1e-9:
-                return before, last, "end time reached"
+                return before, last, DischargeEnd(EndReason.TIME_LIMIT, last.t_s, v)
+
+    def _stuck(self, last: StepRecord, why: str, no_step: bool) -> DischargeEnd:
+        """Why no further step could be solved from ``last``: read from its state."""
+        if no_step:
+            return DischargeEnd(EndReason.NO_STEP, last.t_s, last.voltage_v,
+                                f"{why}: the current is more than the electrode can carry; lower it")
+        model, lay = self.model, self.model.layout
+        g = model.grid
+        x = last.state[lay.c_s][g.reaction_nmc] / model.c_max
+        saturated = float(g.reaction_area_m2[x >= SATURATED_X].sum() / max(g.reaction_area_m2.sum(), 1e-300))
+        c_e0 = model.params.electrolyte.c_initial_mol_m3
+        c_e_min = float(last.state[lay.c_e].min(initial=c_e0))
+        state = f"{100 * saturated:.0f} % of the reactive area at x >= {SATURATED_X:g}, min c_e {c_e_min:.3g} mol/m^3"
+        if saturated >= SATURATED_AREA_SHARE:
+            return DischargeEnd(EndReason.SATURATED, last.t_s, last.voltage_v, state)
+        if c_e_min <= DEPLETED_CE_SHARE * c_e0:
+            return DischargeEnd(EndReason.ELECTROLYTE_DEPLETED, last.t_s, last.voltage_v, state)
+        return DischargeEnd(EndReason.SOLVER_FAILURE, last.t_s, last.voltage_v, f"{why}; {state}")
