@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from voxode.errors import RunFailure, VoxodeError
 from voxode.io.atomic import write_text_atomic
 from voxode.recipe import Recipe, load_recipe, recipe_from_dict, validation_message
+from voxode.options import check
 
 STATUS_NAME = "status.json"
 CASE_NAME = "case.json"
@@ -261,10 +262,9 @@ def run_campaign(cases: Sequence[Case], out_dir: Path, *, workers: int = 1, sche
     a local pool of ``workers`` processes. ``on_result`` is called as each case ends. Returns
     the results in the order of ``cases``.
     """
+    check(workers=workers)
     if not cases:
         raise CampaignError("the campaign has no cases: give at least one recipe, seed and C-rate")
-    if workers < 1:
-        raise CampaignError(f"--workers must be at least 1, got {workers}")
     out_dir.mkdir(parents=True, exist_ok=True)
     unique = {case.key: case for case in cases}
     results: dict[str, CaseResult] = {}

@@ -20,6 +20,7 @@ from voxode.design.commands import register as register_design
 from voxode.electrochem.commands import register as register_simulate
 from voxode.electrode import Electrode
 from voxode.errors import RunFailure, VoxodeError
+from voxode.options import check
 from voxode.surrogate.commands import register as register_surrogate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -37,6 +38,8 @@ out = Console()
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
+Force = Annotated[bool, typer.Option("--force", help="Start even when the memory estimate exceeds the memory "
+                                     "available.")]
 
 
 def _print_json(data: dict[str, Any]) -> None:
@@ -58,6 +61,7 @@ def generate(
     output: Annotated[Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")],
     voxel_um: Annotated[Optional[float], typer.Option("--voxel-um", help="Voxel size (um), overrides the recipe.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed, overrides the recipe.")] = None,
+    force: Force = False,
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
@@ -66,6 +70,7 @@ def generate(
     from voxode.recipe import load_recipe
     from voxode.summary import electrode_summary
 
+    check(voxel_um=voxel_um, seed=seed)
     spec = load_recipe(recipe)
     if voxel_um is not None or seed is not None:
         spec = spec.with_overrides(voxel_um=voxel_um, seed=seed)
@@ -73,7 +78,7 @@ def generate(
         def stage(msg: str) -> None:
             if status is not None:
                 status.update(msg)
-        electrode = run_generate(spec, on_stage=stage)
+        electrode = run_generate(spec, on_stage=stage, force=force)
     electrode.save(output)
     summary = electrode_summary(electrode) | {"output": str(output)}
     if as_json:
@@ -84,11 +89,19 @@ def generate(
 
 
 @app.command()
-def info(electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")], as_json: AsJson = False) -> None:
-    """Phase fractions, porosity, loading, capacity and particle sizes of an electrode."""
+def info(electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
+         params: Annotated[str, typer.Option("--params", help="Parameter set of the simulate estimate.")]
+         = "chen2020-nyman2008",
+         as_json: AsJson = False) -> None:
+    """Phase fractions, porosity, loading, capacity, particle sizes, and the memory a discharge needs."""
+    from voxode.electrochem.materials import load_parameters
+    from voxode.electrochem.simulate import estimate_memory
     from voxode.summary import electrode_summary
 
-    summary = electrode_summary(Electrode.load(electrode))
+    loaded = Electrode.load(electrode)
+    estimate = estimate_memory(loaded, load_parameters(params))
+    summary = electrode_summary(loaded) | {"simulate_unknowns": estimate.unknowns,
+                                           "simulate_memory_gib": estimate.to_dict()["gib"]}
     if as_json:
         _print_json(summary)
         return
@@ -137,16 +150,15 @@ def import_(
     cbd_nanoporosity: Annotated[float, typer.Option(help="Nanoporosity of the CBD phase.")] = 0.5,
     flip_z: Annotated[bool, typer.Option("--flip-z", help="The stack's first page is the separator side "
                                          "(voxode expects the current collector first).")] = False,
+    force: Force = False,
     as_json: AsJson = False,
 ) -> None:
     """Import a labelled TIFF stack (tomography) as an electrode: first page = current collector side."""
     from voxode.io.importing import import_tiff
     from voxode.summary import electrode_summary
 
-    if not voxel_um > 0:
-        raise VoxodeError(f"--voxel-um must be positive, got {voxel_um:g}")
     e = import_tiff(stack, voxel_um=voxel_um, particles_path=particles, cbd_nanoporosity=cbd_nanoporosity,
-                    flip_z=flip_z)
+                    flip_z=flip_z, force=force)
     e.save(output)
     summary = electrode_summary(e) | {"output": str(output)}
     if as_json:

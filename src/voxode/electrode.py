@@ -20,6 +20,7 @@ Save/load is lossless, as one ``.npz`` file (no pickles).
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,17 +69,23 @@ class Electrode:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.phases = np.ascontiguousarray(self.phases, dtype=np.uint8)
-        self.particle_ids = np.ascontiguousarray(self.particle_ids, dtype=np.int32)
+        phases, ids = np.asarray(self.phases), np.asarray(self.particle_ids)
+        for name, values in (("phases", phases), ("particle_ids", ids)):
+            if not (np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_):
+                raise ImageError(f"{name} must hold integer labels, got dtype {values.dtype}")
+        if phases.size and (phases.min() < 0 or phases.max() > CBD):
+            raise ImageError("phases may only hold 0 (pore), 1 (NMC) or 2 (CBD)")
+        if ids.size and (ids.min() < 0 or ids.max() > np.iinfo(np.int32).max):
+            raise ImageError(f"particle_ids must lie in 0..{np.iinfo(np.int32).max}, got {ids.min()}..{ids.max()}")
+        self.phases = np.ascontiguousarray(phases, dtype=np.uint8)
+        self.particle_ids = np.ascontiguousarray(ids, dtype=np.int32)
         if self.phases.ndim != 3:
             raise ImageError(f"phases must be a 3D array, got shape {self.phases.shape}")
         if self.phases.shape != self.particle_ids.shape:
             raise ImageError(
                 f"phases {self.phases.shape} and particle_ids {self.particle_ids.shape} differ in shape")
-        if not self.voxel_um > 0:
-            raise ImageError(f"voxel_um must be positive, got {self.voxel_um}")
-        if self.phases.max(initial=0) > CBD:
-            raise ImageError("phases may only hold 0 (pore), 1 (NMC) or 2 (CBD)")
+        if not 0 < self.voxel_um < math.inf:
+            raise ImageError(f"voxel_um must be positive and finite, got {self.voxel_um}")
         if np.any((self.particle_ids > 0) & (self.phases != NMC)):
             raise ImageError("particle ids found outside the NMC phase")
 

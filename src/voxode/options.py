@@ -23,7 +23,7 @@ Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 DepthOfDischarge = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
-Seed = Annotated[int, Field(ge=0, lt=2**63)]
+Seed = Annotated[int, Field(ge=0, lt=2**32)]      # numpy RandomState and scikit-learn take 32-bit seeds
 
 RULES: dict[str, Any] = {
     "c_rate": NonNegative,           # zero only with an end time: a rest (simulate checks)
@@ -34,13 +34,11 @@ RULES: dict[str, Any] = {
     "thickness_um": Positive,
     "seed": Seed,
     "base_seed": Seed,
-    "seeds": Count,
     "cbd_nanoporosity": Fraction,
     "workers": Count,
     "jobs": Count,
     "folds": Annotated[int, Field(ge=2)],
     "top": Count,
-    "rates": list[Positive],
     "dods": list[DepthOfDischarge],
     "sigma_mah_g": Positive,
     "profile_points": NonNegativeInt,

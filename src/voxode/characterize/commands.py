@@ -14,6 +14,7 @@ from rich.console import Console
 from voxode.electrode import Electrode
 from voxode.errors import ElectrodeFileError, ImageError, VoxodeError
 from voxode.io.tables import check_table_path, json_safe, write_table
+from voxode.options import check
 
 if TYPE_CHECKING:
     from voxode.characterize.tortuosity import TortuosityResult
@@ -59,6 +60,8 @@ def characterize_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Particle table (.parquet or .csv).")],
     profile: Annotated[Path | None, typer.Option(help="Also write the depth profiles (.parquet or .csv).")] = None,
     figures: Annotated[Path | None, typer.Option(help="Folder for depth-profile and histogram PNGs.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Start even when the memory estimate exceeds the "
+                                        "memory available.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
@@ -72,7 +75,7 @@ def characterize_command(
         raise VoxodeError(f"--figures {figures} is a file; give a folder")
     start = time.perf_counter()
     loaded = Electrode.load(electrode)
-    result = characterization(loaded, progress=not quiet and not json_out)
+    result = characterization(loaded, progress=not quiet and not json_out, force=force)
     write_table(result.particles, output)
     if profile is not None:
         write_table(result.profile_frame(), profile)
@@ -134,6 +137,7 @@ def tortuosity_command(
     if boundary not in ("faces", "ghost"):
         raise VoxodeError(f"--boundary {boundary!r} is not 'faces' or 'ghost'")
     check_table_path(profile, "--profile")
+    check(cbd_nanoporosity=cbd_nanoporosity, voxel_um=voxel_um)
     labels, eps_n, image_voxel_um = _read_labels(image)
     voxel = voxel_um if voxel_um is not None else image_voxel_um
     if profile is not None and voxel is None:

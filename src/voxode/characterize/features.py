@@ -25,6 +25,7 @@ from voxode.characterize.profile import DepthProfile, depth_profile
 from voxode.characterize.transport import electrode_fields
 from voxode.electrode import CBD, NMC, PORE, Electrode
 from voxode.summary import border_particles
+from voxode.resources import BASE_BYTES, MemoryEstimate, check_memory
 
 PORE_REGION = -1
 CBD_REGION = -2
@@ -122,9 +123,25 @@ def _layers(electrode: Electrode, ids: np.ndarray, z_um: np.ndarray) -> np.ndarr
     return layer.astype(np.int64)
 
 
+# Peak bytes per voxel of a characterization: the smoothed area fields, the transport fields and
+# the depth profile's solver; measured (benchmarks/bench_memory.py).
+BYTES_PER_VOXEL = 200
+
+
+def estimate_memory(electrode: Electrode) -> MemoryEstimate:
+    """Expected peak resident memory of :func:`characterization` on ``electrode``."""
+    voxels = int(electrode.phases.size)
+    return MemoryEstimate("characterize", BASE_BYTES + BYTES_PER_VOXEL * voxels, voxels)
+
+
 def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
-                     progress: bool = False) -> Characterization:
-    """Particle table plus the electrolyte and electrolyte + CBD depth profiles of ``electrode``."""
+                     progress: bool = False, force: bool = False) -> Characterization:
+    """Particle table plus the electrolyte and electrolyte + CBD depth profiles of ``electrode``.
+
+    Refused (:class:`~voxode.resources.ResourceError`) when its memory estimate exceeds the
+    memory available, unless ``force``.
+    """
+    check_memory(estimate_memory(electrode), force, hint="use a coarser image")
     h = electrode.voxel_um
     labels = electrode.particle_ids
     flat = labels.ravel()
@@ -162,6 +179,6 @@ def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
 
 
 def characterize(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
-                 progress: bool = False) -> pd.DataFrame:
+                 progress: bool = False, force: bool = False) -> pd.DataFrame:
     """One row per particle of ``electrode`` with its geometric features (see module docstring)."""
-    return characterization(electrode, sigma_vox, progress).particles
+    return characterization(electrode, sigma_vox, progress, force).particles

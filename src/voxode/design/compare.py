@@ -31,6 +31,7 @@ from voxode.design.study import (CAPACITY_COLUMNS, case_row, check_rate, load_de
 from voxode.electrochem.result import sod_depth_profile
 from voxode.electrode import Electrode
 from voxode.recipe import Recipe
+from voxode.options import check
 
 GAIN_COLUMNS = tuple(f"gain_{col.removeprefix('capacity_')}_pct" for col in CAPACITY_COLUMNS)
 
@@ -109,6 +110,7 @@ def compare_designs(recipes: Sequence[str | Path | Recipe], c_rate: float = 1.0,
     in the table (status, error) and left out of the statistics. SOD profiles use slabs of
     ``sod_bin_um`` (um).
     """
+    check(base_seed=base_seed, voxel_um=voxel_um, cutoff_v=cutoff_v, workers=workers)
     designs = load_designs(recipes)
     c_rate = check_rate(c_rate)
     seed_values = seed_list(seeds, designs[0].seed if base_seed is None else base_seed)

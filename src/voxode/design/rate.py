@@ -26,6 +26,7 @@ from voxode.design.figures import plot_rate_capability, plot_voltage_groups, rat
 from voxode.design.study import (CAPACITY_COLUMNS, DesignError, case_row, check_rate, load_designs, read_voltage,
                                  records, seed_list, spread, write_tables)
 from voxode.recipe import Recipe
+from voxode.options import check
 
 EXPERIMENT_COLUMNS = ("rate", "cell", "capacity_mah_g")
 
@@ -117,6 +118,7 @@ def rate_test(recipe: str | Path | Recipe, rates: Sequence[float], seeds: int | 
     checked before any simulation). Failed cases are reported in the table and left out of the
     statistics.
     """
+    check(base_seed=base_seed, voxel_um=voxel_um, cutoff_v=cutoff_v, workers=workers)
     design = load_designs([recipe])[0]
     rate_values = check_rates(rates)
     measured = None

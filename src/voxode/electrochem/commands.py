@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from voxode.electrode import Electrode
+from voxode.options import check
 
 
 def simulate_command(
@@ -26,6 +27,8 @@ def simulate_command(
         "--linear-solver", help="auto (direct when small, else PETSc when installed, else pyamg), "
                                 "direct, petsc or pyamg.")] = "auto",
     vtk: Annotated[bool, typer.Option("--vtk", help="Also write the final fields as fields.vti.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Start even when the memory estimate exceeds the "
+                                        "memory available.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
@@ -34,6 +37,7 @@ def simulate_command(
     from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2
     from voxode.electrochem.solver import EndReason, SolverOptions
 
+    check(c_rate=c_rate, current_ma_cm2=current_ma_cm2, cutoff_v=cutoff_v)
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")
     e = Electrode.load(electrode)
@@ -49,7 +53,7 @@ def simulate_command(
 
         summary = discharge_to_folder(e, output, vtk=vtk, c_rate=c_rate, current_ma_cm2=current_ma_cm2,
                                       cutoff_v=cutoff_v, params=params, options=SolverOptions(linear=linear_solver),
-                                      on_step=report) | {"output": str(output)}
+                                      on_step=report, force=force) | {"output": str(output)}
     if summary["end_reason"] != EndReason.CUTOFF.value:
         Console(stderr=True).print(f"[yellow]warning:[/] the cut-off {cutoff_v:g} V was not reached: "
                                    f"{summary['end']}", highlight=False, soft_wrap=True)
@@ -94,6 +98,7 @@ def calibrate_command(
     from voxode.electrochem.pybamm_reference import DEFAULT_MESH
 
     # everything is checked before anything is written
+    check(sigma_mah_g=sigma_mah_g, cutoff_v=cutoff_v, profile_points=profile_points, restarts=restarts)
     rows = read_rate_data(data, design=design)
     base = load_parameters(params)
     fits = [parse_fit(spec, base) for spec in fit]

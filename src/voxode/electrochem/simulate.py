@@ -17,16 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..electrode import NMC, Electrode
+from ..electrode import CBD, NMC, PORE, Electrode
 from ..errors import VoxodeError
 from ..options import check
 from ..io.atomic import write_atomic
-from .grid import Grid, GridError, build_grid
+from ..resources import BASE_BYTES, MemoryEstimate, check_memory
+from .grid import Grid, GridError, build_grid, separator_layers_m
 from .materials import FARADAY_C_MOL, KINETIC_ALLOWANCE_V, ParameterSet, load_parameters
 from .model import Model
 from .solver import Counters, DischargeEnd, EndReason, SolverOptions, Stepper, StepRecord
 
 CHECKPOINT_NAME = "checkpoint.npz"
+# Peak bytes per unknown of a discharge: residual and Jacobian (CSR with its assembly buffers),
+# the preconditioner hierarchies and Krylov vectors; measured (benchmarks/bench_memory.py).
+BYTES_PER_UNKNOWN = 1700
 
 
 class SimulationError(VoxodeError):
@@ -84,6 +88,21 @@ def _particle_means(grid: Grid, electrode: Electrode, c_max: float, x0: float):
     return ids, means
 
 
+def estimate_memory(electrode: Electrode, params: ParameterSet) -> MemoryEstimate:
+    """Expected peak resident memory of discharging ``electrode`` (before the grid is built).
+
+    Unknowns are counted from the phases: phi_s on NMC and CBD voxels, c_s on NMC voxels, phi_e
+    and c_e on pore and CBD voxels and on the separator's cells (an upper bound: cells the
+    grid leaves out, e.g. isolated pores, are counted).
+    """
+    counts = np.bincount(electrode.phases.ravel(), minlength=3)
+    n_nmc, n_cbd, n_pore = int(counts[NMC]), int(counts[CBD]), int(counts[PORE])
+    separator = separator_layers_m(params.separator.thickness_um * 1e-6, electrode.voxel_um * 1e-6).size
+    n_liquid = n_pore + n_cbd + separator * electrode.shape[0] * electrode.shape[1]
+    unknowns = (n_nmc + n_cbd) + n_nmc + 2 * n_liquid + 1
+    return MemoryEstimate("simulate", BASE_BYTES + BYTES_PER_UNKNOWN * unknowns, electrode.phases.size, unknowns)
+
+
 def run_key(electrode: Electrode, params: ParameterSet, current_ma_cm2: float, cutoff_v: float,
             options: SolverOptions) -> str:
     """Hash of everything that determines a run (a checkpoint resumes only the same run)."""
@@ -100,13 +119,15 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
              cutoff_v: float = 3.0, params: ParameterSet | str | Path = "chen2020-nyman2008",
              t_end_s: float | None = None, options: SolverOptions | None = None,
              run_dir: Path | None = None, checkpoint_every_s: float = 180.0,
-             on_step: Callable[[float, float, float], None] | None = None) -> Discharge:
+             on_step: Callable[[float, float, float], None] | None = None, force: bool = False) -> Discharge:
     """Discharge ``electrode`` at a C-rate or a current density (mA/cm^2) to ``cutoff_v``.
 
     ``t_end_s`` stops earlier (default: 1.5x the nominal time). With ``run_dir`` the run
     checkpoints there every ``checkpoint_every_s`` of wall time and resumes from a checkpoint
     of the same run; the checkpoint stays until the outputs are written
-    (:func:`~voxode.electrochem.result.discharge_to_folder` removes it). ``on_step(t_s, voltage_v, capacity_mah_cm2)`` reports progress.
+    (:func:`~voxode.electrochem.result.discharge_to_folder` removes it).
+    ``on_step(t_s, voltage_v, capacity_mah_cm2)`` reports progress. A discharge whose memory
+    estimate (:func:`estimate_memory`) exceeds the memory available is refused unless ``force``.
     """
     started = time.perf_counter()
     p = params if isinstance(params, ParameterSet) else load_parameters(params)
@@ -127,6 +148,7 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
     c_rate = current_ma_cm2 / nominal
     if current_ma_cm2 == 0 and t_end_s is None:
         raise SimulationError("a zero current (a rest) needs an end time t_end_s")
+    check_memory(estimate_memory(electrode, p), force, hint="use a coarser image")
     try:
         grid = build_grid(electrode, p)
     except GridError as exc:

@@ -20,9 +20,11 @@ from voxode.electrode import NMC, PORE, Electrode, Layer
 from voxode.errors import PackingError
 from voxode.generate.cbd import add_cbd
 from voxode.generate.layers import LayerParticles, pack_layer
+from voxode.generate.memory import estimate_memory
 from voxode.generate.shapes import N_HARMONICS
 from voxode.generate.voxelize import ParticleArrays, rasterise, repair_connectivity
 from voxode.recipe import Recipe
+from voxode.resources import check_memory
 
 __all__ = ["generate", "layer_rngs", "particle_arrays", "own_volume_kept", "electrolyte_percolates"]
 
@@ -38,8 +40,13 @@ def layer_rngs(recipe: Recipe, index: int) -> tuple[np.random.Generator, np.rand
     return np.random.default_rng(pack_seq), np.random.default_rng(cbd_seq)
 
 
-def generate(recipe: Recipe, on_stage: Callable[[str], None] | None = None) -> Electrode:
-    """Generate the electrode of a recipe (deterministic for a given recipe and seed)."""
+def generate(recipe: Recipe, on_stage: Callable[[str], None] | None = None, force: bool = False) -> Electrode:
+    """Generate the electrode of a recipe (deterministic for a given recipe and seed).
+
+    Refused (:class:`~voxode.resources.ResourceError`) when its memory estimate
+    (:func:`~voxode.generate.memory.estimate_memory`) exceeds the memory available, unless ``force``.
+    """
+    check_memory(estimate_memory(recipe), force, hint="use a coarser --voxel-um")
     say = on_stage or (lambda _msg: None)
     bounds = recipe.layer_bounds_um()
     placed: list[LayerParticles] = []  # top layer first

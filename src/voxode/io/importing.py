@@ -19,15 +19,28 @@ from skimage.segmentation import relabel_sequential, watershed
 from voxode import __version__
 from voxode.electrode import NMC, PHASE_NAMES, Electrode, Layer
 from voxode.errors import ImageError, RecipeError
-from voxode.io.tiff import read_label_stack
+from voxode.io.tiff import read_label_stack, stack_voxels
+from voxode.options import check
+from voxode.resources import BASE_BYTES, MemoryEstimate, check_memory
 
 _MAX_LABELS_SHOWN = 12
 
 
+# Peak bytes per voxel of an import with a watershed: the stack, the distance map, markers,
+# labels and the merge's region adjacency; measured (benchmarks/bench_memory.py).
+BYTES_PER_VOXEL = 60
+
+
+def estimate_memory(phases_path: Path) -> MemoryEstimate:
+    """Expected peak resident memory of importing the stack ``phases_path`` (from its header)."""
+    voxels = stack_voxels(Path(phases_path)) or 0
+    return MemoryEstimate("import", BASE_BYTES + BYTES_PER_VOXEL * voxels, voxels)
+
+
 def import_tiff(phases_path: Path, particles_path: Path | None = None, *, voxel_um: float,
                 cbd_nanoporosity: float = 0.5, nmc_density_g_cm3: float = 4.75,
-                specific_capacity_mah_g: float = 200.0, min_particle_um: float = 2.0, flip_z: bool = False
-                ) -> Electrode:
+                specific_capacity_mah_g: float = 200.0, min_particle_um: float = 2.0, flip_z: bool = False,
+                force: bool = False) -> Electrode:
     """Read a phase stack (and optionally a particle-id stack) into an Electrode.
 
     ``voxel_um``: voxel edge (um). Without ``particles_path``, NMC particles are separated by a
@@ -35,12 +48,13 @@ def import_tiff(phases_path: Path, particles_path: Path | None = None, *, voxel_
     than a ``min_particle_um`` sphere merge into the neighbour they touch most. Given ids are
     kept as written when they already run 1..N (else renumbered 1..N in order).
     voxode puts the current collector at z = 0 (the first page) and the separator at the last
-    page; ``flip_z`` reverses a stack stored the other way round.
+    page; ``flip_z`` reverses a stack stored the other way round. A stack whose memory estimate
+    exceeds the memory available is refused unless ``force``.
     """
     phases_path = Path(phases_path)
+    check(voxel_um=voxel_um)
     _check_material(cbd_nanoporosity, nmc_density_g_cm3, specific_capacity_mah_g, min_particle_um)
-    if not voxel_um > 0:
-        raise ImageError(f"voxel_um must be positive, got {voxel_um:g}")
+    check_memory(estimate_memory(phases_path), force, hint="crop or bin the stack")
     phases = read_label_stack(phases_path)
     _check_phase_labels(phases, phases_path)
     if flip_z:
@@ -71,8 +85,8 @@ def _check_material(cbd_nanoporosity: float, nmc_density_g_cm3: float, specific_
     for name, value in (("nmc_density_g_cm3", nmc_density_g_cm3),
                         ("specific_capacity_mah_g", specific_capacity_mah_g),
                         ("min_particle_um", min_particle_um)):
-        if not value > 0:
-            raise RecipeError(f"{name} must be positive, got {value:g}")
+        if not 0 < value < math.inf:
+            raise RecipeError(f"{name} must be positive and finite, got {value:g}")
 
 
 def _labels_present(labels: np.ndarray) -> np.ndarray:
@@ -124,6 +138,7 @@ def watershed_particles(nmc: np.ndarray, voxel_um: float, min_particle_um: float
     distance = ndimage.distance_transform_edt(nmc)
     min_distance = max(1, round(0.5 * min_particle_um / voxel_um))
     peaks = peak_local_max(distance, min_distance=min_distance, exclude_border=False, labels=nmc.astype(np.int32))
+    peaks = peaks.reshape(-1, nmc.ndim)  # skimage returns shape (0, 1) when there is no NMC at all
     markers = np.zeros(nmc.shape, dtype=np.int32)
     markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1, dtype=np.int32)
     ids = watershed(-distance, markers, mask=nmc).astype(np.int32)

@@ -51,6 +51,16 @@ def _write_stack(labels: np.ndarray, voxel_um: float, path: Path) -> None:
                              resolutionunit="CENTIMETER", metadata=meta)
 
 
+def stack_voxels(path: Path) -> int | None:
+    """Voxels of the stack in ``path`` from its header, without reading the pixels (None when the
+    header cannot be read: :func:`read_label_stack` then says why)."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return int(np.prod(tif.series[0].shape))
+    except (OSError, ValueError, struct.error, IndexError, KeyError):
+        return None
+
+
 def read_label_stack(path: Path) -> np.ndarray:
     """Read a 3D label stack (pages = z) as an integer array indexed [x, y, z].
 

@@ -26,6 +26,7 @@ from voxode.surrogate.model import TrainedSurrogate
 from voxode.surrogate.prediction import as_model
 from voxode.surrogate.training import fit_estimator
 from voxode.surrogate.validation import grouped_splits
+from voxode.options import check
 
 BASE_VALUE = "base_value"
 PERMUTATION_REPEATS = 5
@@ -135,6 +136,7 @@ def explain(model: TrainedSurrogate | str | Path, dataset: pd.DataFrame, out_dir
     """SHAP values and fold rankings; with ``out_dir``, also write shap_values.parquet,
     ranking.csv, ranking_per_fold.csv, summary.json and the figures (beeswarm.png,
     ranking.png, dependence_<feature>.png for the ``top`` features)."""
+    check(folds=folds, top=top, jobs=n_jobs)
     from voxode.surrogate.shap_plots import plot_beeswarm, plot_dependence, plot_ranking
 
     trained = as_model(model)

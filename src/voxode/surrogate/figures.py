@@ -19,6 +19,7 @@ from scipy import stats
 from voxode.errors import DatasetError
 from voxode.io.atomic import atomic_path
 from voxode.surrogate.features import DOD, LABELS, PREDICTION, TARGET, require_columns
+from voxode.options import check
 
 DPI = 200
 SIZE_CLASSES = ("small", "medium", "large")
@@ -159,6 +160,7 @@ def _histograms(ax: Axes, classes: pd.DataFrame, column: str) -> None:
 def plot_paper_figures(frame: pd.DataFrame, out_dir: str | Path, profile: pd.DataFrame | None = None,
                        thickness_um: float | None = None) -> list[Path]:
     """Both analysis figures into ``out_dir``: sod_vs_depth.png and sod_by_size.png."""
+    check(thickness_um=thickness_um)
     if frame.empty:
         raise DatasetError("no rows to plot")
     out_dir = Path(out_dir)

@@ -23,6 +23,7 @@ from voxode.errors import DatasetError
 from voxode.surrogate.features import DOD, GROUP, PREDICTION, TARGET, default_features, validate_dataset
 from voxode.surrogate.model import TrainedSurrogate
 from voxode.surrogate.validation import REL_FLOOR, grouped_splits, metrics, out_of_fold, random_splits
+from voxode.options import check
 
 MODELS = ("random-forest", "gradient-boosting")
 FOREST = {"n_estimators": 100, "max_samples": 0.5, "max_depth": 10, "min_samples_leaf": 10}
@@ -62,11 +63,10 @@ def train(dataset: pd.DataFrame, model: str = "random-forest", features: Sequenc
     hyper-parameters (e.g. ``{"n_estimators": 50}``). Metrics (MAE, mean relative error over
     rows with SOD >= 0.05, R^2, MAE per DoD) are computed on out-of-fold predictions.
     """
+    check(folds=folds, seed=seed, jobs=n_jobs)
     start = time.perf_counter()
     make_estimator(model, seed, n_jobs, params)  # reject an unknown model or parameter before any work
     features = tuple(features) if features is not None else default_features(dataset)
-    if folds < 2:
-        raise DatasetError(f"folds must be >= 2, got {folds}")
     validate_dataset(dataset, features)
     data = dataset.reset_index(drop=True)
     x, y = data[list(features)].astype(float), data[TARGET].astype(float)
