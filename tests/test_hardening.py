@@ -98,8 +98,9 @@ def test_simulate_numbers(tiny_npz, tmp_path, c_rate, cutoff_v):
 
 
 def test_the_issue_examples_stop_with_one_line(tiny_npz, tmp_path):
-    """nan current: exit 2, nothing; an absurd C-rate: exit 1, failed.json only; an unreachable
-    cut-off: exit 2, nothing; a recipe at 0.02 um: refused by its memory estimate."""
+    """nan current: exit 2, nothing; an absurd C-rate: exit 1, failed.json only (also where an
+    earlier run left results); an unreachable cut-off: exit 2, nothing; a recipe at 0.02 um:
+    refused by its memory estimate."""
     code, stderr = invoke("simulate", tiny_npz, "--current-ma-cm2", "nan", "-o", tmp_path / "a")
     assert_outcome(code, stderr, (2,))
     assert "finite" in stderr and not (tmp_path / "a").exists()
@@ -108,6 +109,11 @@ def test_the_issue_examples_stop_with_one_line(tiny_npz, tmp_path):
     assert "no time step" in stderr
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["failed.json"]
     assert json.loads((tmp_path / "b" / "failed.json").read_text())["end_voltage_v"] > 4.0
+    code, stderr = invoke("simulate", tiny_npz, "--c-rate", "2", "-o", tmp_path / "d", "-q")
+    assert code == 0 and (tmp_path / "d" / "summary.json").is_file()
+    code, stderr = invoke("simulate", tiny_npz, "--c-rate", "1e5", "-o", tmp_path / "d", "-q")   # same folder
+    assert_outcome(code, stderr, (1,))
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["failed.json"]   # the old results went
     code, stderr = invoke("simulate", tiny_npz, "--c-rate", "1", "--cutoff-v", "0.5", "-o", tmp_path / "c")
     assert_outcome(code, stderr, (2,))
     assert "cut-off" in stderr and not (tmp_path / "c").exists()

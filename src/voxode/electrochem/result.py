@@ -31,6 +31,9 @@ from .solver import EndReason  # noqa: E402
 
 SUMMARY_NAME = "summary.json"
 FAILED_NAME = "failed.json"
+VOLTAGE_NAME, PARTICLES_NAME, FIELDS_NAME, VTK_NAME = "voltage.csv", "particles_sod.parquet", "fields.npz", "fields.vti"
+FIGURE_NAMES = ("voltage.png", "sod_depth.png")
+RESULT_NAMES = (SUMMARY_NAME, VOLTAGE_NAME, PARTICLES_NAME, FIELDS_NAME, VTK_NAME, *FIGURE_NAMES)
 SOD_DODS = (25, 50, 75, 100)
 FINE_DOD_STEP = 2
 
@@ -140,15 +143,15 @@ def write_outputs(discharge: Discharge, run_dir: Path, vtk: bool = False) -> dic
     info = summary(discharge)
     with staged_files(run_dir, last=SUMMARY_NAME) as stage:
         voltage = voltage_table(discharge)
-        voltage.to_csv(stage / "voltage.csv", index=False)
+        voltage.to_csv(stage / VOLTAGE_NAME, index=False)
         table = particle_table(discharge)
-        table.to_parquet(stage / "particles_sod.parquet", index=False)
+        table.to_parquet(stage / PARTICLES_NAME, index=False)
         fields = final_fields(discharge)
-        np.savez_compressed(stage / "fields.npz", voxel_um=discharge.electrode.voxel_um, **fields)
+        np.savez_compressed(stage / FIELDS_NAME, voxel_um=discharge.electrode.voxel_um, **fields)
         if vtk:
-            write_vti(discharge.electrode, stage / "fields.vti", fields)
-        plot_voltage(voltage, stage / "voltage.png", discharge.cutoff_v)
-        plot_sod_depth(discharge, table, stage / "sod_depth.png")
+            write_vti(discharge.electrode, stage / VTK_NAME, fields)
+        plot_voltage(voltage, stage / FIGURE_NAMES[0], discharge.cutoff_v)
+        plot_sod_depth(discharge, table, stage / FIGURE_NAMES[1])
         (stage / SUMMARY_NAME).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     (run_dir / FAILED_NAME).unlink(missing_ok=True)
     return info
@@ -160,8 +163,8 @@ def discharge_to_folder(electrode: Electrode, run_dir: Path, *, vtk: bool = Fals
 
     ``simulate_args`` go to :func:`~voxode.electrochem.simulate.simulate`. Bad input raises
     before anything is written. A run that could not go on (no step, solver failure) or that
-    raised writes ``failed.json`` (the reason, the end voltage and time) and no result files,
-    then raises :class:`~voxode.errors.RunFailure` (or the original error).
+    raised writes ``failed.json`` (the reason, the end voltage and time) in place of the result
+    files (an earlier run's are removed: the folder holds this run's outcome), then raises :class:`~voxode.errors.RunFailure` (or the original error).
     """
     try:
         discharge = simulate(electrode, run_dir=run_dir, **simulate_args)
@@ -183,6 +186,9 @@ def discharge_to_folder(electrode: Electrode, run_dir: Path, *, vtk: bool = Fals
 
 
 def _write_failure(run_dir: Path, record: dict[str, Any]) -> None:
+    """failed.json in place of the results: those of an earlier run in this folder are removed."""
+    for name in RESULT_NAMES:
+        (run_dir / name).unlink(missing_ok=True)
     write_text_atomic(run_dir / FAILED_NAME, json.dumps(record, indent=2) + "\n")
 
 
