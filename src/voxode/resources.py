@@ -1,11 +1,12 @@
 """The size of the work before it starts: peak-memory estimates, the memory available, a refusal.
 
-Each stage owns its estimate (``generate.estimate_memory``, ``io.importing.estimate_memory``,
-``characterize.estimate_memory``, ``electrochem.simulate.estimate_memory``); they all return a
-:class:`MemoryEstimate` and go through :func:`check_memory`, which refuses with one line when
-the estimate exceeds the memory available, unless forced. The per-voxel and per-unknown byte
-counts are measured peak resident set sizes (``benchmarks/bench_memory.py``; the comparison
-with the estimates is recorded in ``benchmarks/README.md``).
+Each stage owns its estimate (``generate.memory.estimate_memory``, ``io.importing.estimate_memory``,
+``characterize.features.estimate_memory``, ``electrochem.simulate.estimate_memory``): a fixed
+part (the interpreter and the libraries the stage imports) plus a cost per voxel or per
+unknown, both fitted to measured peak resident set sizes of ``paper-pristine``
+(``benchmarks/bench_memory.py``; estimates against measurements in ``benchmarks/README.md``).
+They go through :func:`check_memory`, which refuses with one line when the estimate exceeds
+the memory available, unless forced.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from pathlib import Path
 
 from voxode.errors import VoxodeError
 
-BASE_BYTES = 400 * 2**20     # the interpreter with numpy, scipy, pandas and voxode imported (measured RSS)
-GIB = 2**30
+MIB, GIB = 2**20, 2**30
 
 
 class ResourceError(VoxodeError):

@@ -25,7 +25,7 @@ from voxode.characterize.profile import DepthProfile, depth_profile
 from voxode.characterize.transport import electrode_fields
 from voxode.electrode import CBD, NMC, PORE, Electrode
 from voxode.summary import border_particles
-from voxode.resources import BASE_BYTES, MemoryEstimate, check_memory
+from voxode.resources import MIB, MemoryEstimate, check_memory
 
 PORE_REGION = -1
 CBD_REGION = -2
@@ -123,15 +123,16 @@ def _layers(electrode: Electrode, ids: np.ndarray, z_um: np.ndarray) -> np.ndarr
     return layer.astype(np.int64)
 
 
-# Peak bytes per voxel of a characterization: the smoothed area fields, the transport fields and
-# the depth profile's solver; measured (benchmarks/bench_memory.py).
-BYTES_PER_VOXEL = 200
+# Fitted to the measured peak RSS at 1.5 .. 0.5 um (benchmarks/bench_memory.py): the imports
+# (fixed), then the smoothed area fields, transport fields and the profile's solver (per voxel).
+FIXED_BYTES = 370 * MIB
+BYTES_PER_VOXEL = 215
 
 
 def estimate_memory(electrode: Electrode) -> MemoryEstimate:
     """Expected peak resident memory of :func:`characterization` on ``electrode``."""
     voxels = int(electrode.phases.size)
-    return MemoryEstimate("characterize", BASE_BYTES + BYTES_PER_VOXEL * voxels, voxels)
+    return MemoryEstimate("characterize", FIXED_BYTES + BYTES_PER_VOXEL * voxels, voxels)
 
 
 def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,

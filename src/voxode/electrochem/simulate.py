@@ -21,16 +21,18 @@ from ..electrode import CBD, NMC, PORE, Electrode
 from ..errors import VoxodeError
 from ..options import check
 from ..io.atomic import write_atomic
-from ..resources import BASE_BYTES, MemoryEstimate, check_memory
+from ..resources import MIB, MemoryEstimate, check_memory
 from .grid import Grid, GridError, build_grid, separator_layers_m
 from .materials import FARADAY_C_MOL, KINETIC_ALLOWANCE_V, ParameterSet, load_parameters
 from .model import Model
 from .solver import Counters, DischargeEnd, EndReason, SolverOptions, Stepper, StepRecord
 
 CHECKPOINT_NAME = "checkpoint.npz"
-# Peak bytes per unknown of a discharge: residual and Jacobian (CSR with its assembly buffers),
-# the preconditioner hierarchies and Krylov vectors; measured (benchmarks/bench_memory.py).
-BYTES_PER_UNKNOWN = 1700
+# Fitted to the measured peak RSS at 1.5 and 1 um, checked at 0.5 um (benchmarks/bench_memory.py):
+# the imports, PETSc included (fixed), then the residual, the Jacobian with its assembly
+# buffers, the preconditioner hierarchies and the Krylov vectors (per unknown).
+FIXED_BYTES = 430 * MIB
+BYTES_PER_UNKNOWN = 1520
 
 
 class SimulationError(VoxodeError):
@@ -100,7 +102,7 @@ def estimate_memory(electrode: Electrode, params: ParameterSet) -> MemoryEstimat
     separator = separator_layers_m(params.separator.thickness_um * 1e-6, electrode.voxel_um * 1e-6).size
     n_liquid = n_pore + n_cbd + separator * electrode.shape[0] * electrode.shape[1]
     unknowns = (n_nmc + n_cbd) + n_nmc + 2 * n_liquid + 1
-    return MemoryEstimate("simulate", BASE_BYTES + BYTES_PER_UNKNOWN * unknowns, electrode.phases.size, unknowns)
+    return MemoryEstimate("simulate", FIXED_BYTES + BYTES_PER_UNKNOWN * unknowns, electrode.phases.size, unknowns)
 
 
 def run_key(electrode: Electrode, params: ParameterSet, current_ma_cm2: float, cutoff_v: float,

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 
 from voxode.recipe import Recipe
-from voxode.resources import BASE_BYTES, MemoryEstimate
+from voxode.resources import MIB, MemoryEstimate
 
-# Peak bytes per voxel of the requested grid: the rasterised labels and distances, the phase and
-# id images, the CBD's smoothed fields; measured (benchmarks/bench_memory.py).
-BYTES_PER_VOXEL = 40
+# Fitted to the measured peak RSS at 1.5 .. 0.25 um (benchmarks/bench_memory.py): the packing
+# and imports (fixed), then the phase, id and label images and the CBD's fields (per voxel).
+FIXED_BYTES = 290 * MIB
+BYTES_PER_VOXEL = 24
 
 
 def estimate_memory(recipe: Recipe) -> MemoryEstimate:
     """Expected peak resident memory of generating ``recipe`` at its voxel size."""
     voxels = math.prod(recipe.grid_shape(recipe.voxel_um))
-    return MemoryEstimate("generate", BASE_BYTES + BYTES_PER_VOXEL * voxels, voxels)
+    return MemoryEstimate("generate", FIXED_BYTES + BYTES_PER_VOXEL * voxels, voxels)

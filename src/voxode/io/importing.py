@@ -21,20 +21,21 @@ from voxode.electrode import NMC, PHASE_NAMES, Electrode, Layer
 from voxode.errors import ImageError, RecipeError
 from voxode.io.tiff import read_label_stack, stack_voxels
 from voxode.options import check
-from voxode.resources import BASE_BYTES, MemoryEstimate, check_memory
+from voxode.resources import MIB, MemoryEstimate, check_memory
 
 _MAX_LABELS_SHOWN = 12
 
 
-# Peak bytes per voxel of an import with a watershed: the stack, the distance map, markers,
-# labels and the merge's region adjacency; measured (benchmarks/bench_memory.py).
-BYTES_PER_VOXEL = 60
+# Fitted to the measured peak RSS at 1.5 .. 0.25 um (benchmarks/bench_memory.py): the imports
+# (fixed), then the stack, distance map, markers, labels and the merge's adjacency (per voxel).
+FIXED_BYTES = 195 * MIB
+BYTES_PER_VOXEL = 50
 
 
 def estimate_memory(phases_path: Path) -> MemoryEstimate:
     """Expected peak resident memory of importing the stack ``phases_path`` (from its header)."""
     voxels = stack_voxels(Path(phases_path)) or 0
-    return MemoryEstimate("import", BASE_BYTES + BYTES_PER_VOXEL * voxels, voxels)
+    return MemoryEstimate("import", FIXED_BYTES + BYTES_PER_VOXEL * voxels, voxels)
 
 
 def import_tiff(phases_path: Path, particles_path: Path | None = None, *, voxel_um: float,
