@@ -34,6 +34,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.errors import VoxodeError
 from voxode.io.atomic import write_text_atomic
 from voxode.recipe import Recipe, load_recipe, recipe_from_dict, validation_message
@@ -52,8 +53,8 @@ class Case:
 
     recipe: Recipe
     c_rate: float
-    cutoff_v: float = 3.0
-    params: str = "chen2020-nyman2008"
+    cutoff_v: float = DEFAULT_CUTOFF_V
+    params: str = DEFAULT_PARAMETER_SET
 
     def inputs(self) -> dict[str, Any]:
         """JSON-ready inputs (what case.json holds and the key hashes)."""
@@ -109,8 +110,8 @@ class CampaignSpec(BaseModel):
     base_seed: int = 0
     c_rates: list[float] = Field(default=[1.0], min_length=1)
     voxel_um: float | None = Field(default=None, gt=0)
-    cutoff_v: float = 3.0
-    params: str = "chen2020-nyman2008"
+    cutoff_v: float = DEFAULT_CUTOFF_V
+    params: str = DEFAULT_PARAMETER_SET
 
     @field_validator("c_rates")
     @classmethod

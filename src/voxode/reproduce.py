@@ -32,7 +32,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from voxode.campaign import Case, CaseResult, CampaignSpec, load_campaign, run_campaign
+from voxode.campaign import CampaignSpec, Case, CaseResult, load_campaign, run_campaign
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V
 from voxode.errors import VoxodeError
 from voxode.io.atomic import write_atomic, write_text_atomic
 from voxode.recipe import PRESETS, load_recipe, validation_message
@@ -86,7 +87,7 @@ class ReproducePreset(_Stage):
     name: str
     description: str = ""
     voxel_um: float | None = Field(default=None, gt=0)
-    cutoff_v: float = 3.0
+    cutoff_v: float = DEFAULT_CUTOFF_V
     workers: int = Field(default=2, ge=1)
     folds: int = Field(default=5, ge=2)
     training: TrainingStage
@@ -286,7 +287,7 @@ def _write_report(report: Report, out: Path, preset: ReproducePreset, numbers: p
                   holdout: dict[str, Any], timings: dict[str, float], workers: str) -> None:
     tr, ds, rt = preset.training, preset.designs, preset.rate
     vox = (f" --voxel-um {preset.voxel_um:g}" if preset.voxel_um else "") + \
-        (f" --cutoff-v {preset.cutoff_v:g}" if preset.cutoff_v != 3.0 else "")
+        (f" --cutoff-v {preset.cutoff_v:g}" if preset.cutoff_v != DEFAULT_CUTOFF_V else "")
     report.heading("Our numbers beside the paper's")
     report.table(numbers)
     report.paragraph(f"Regenerate everything: voxode reproduce --preset {preset.name} -o {out}. "

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voxode.campaign_commands import case_progress
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 
 design_app = typer.Typer(no_args_is_help=True, help="Design studies: compare designs, rate tests, surrogate screening.")
 
@@ -68,8 +69,8 @@ def compare_command(
     recipes: Annotated[list[str], typer.Argument(help="Designs: presets or recipe files; the first is the reference.")],
     output: Output,
     c_rate: Annotated[float, typer.Option("--c-rate", help="C-rate of the discharge.")] = 1.0,
-    seeds: Seeds = 1, base_seed: BaseSeed = None, voxel_um: VoxelUm = None, cutoff_v: CutoffV = 3.0,
-    params: Params = "chen2020-nyman2008", workers: Workers = 1, scheduler: Scheduler = None,
+    seeds: Seeds = 1, base_seed: BaseSeed = None, voxel_um: VoxelUm = None, cutoff_v: CutoffV = DEFAULT_CUTOFF_V,
+    params: Params = DEFAULT_PARAMETER_SET, workers: Workers = 1, scheduler: Scheduler = None,
     cases_dir: CasesDir = None, quiet: Quiet = False, as_json: AsJson = False,
 ) -> None:
     """Compare designs at one C-rate on shared seeds: capacity, gain over the first design, SOD vs depth."""
@@ -91,8 +92,8 @@ def rate_command(
     rates: Annotated[str, typer.Option("--rates", help="C-rates, comma-separated.")] = "0.1,0.2,0.5,1",
     experimental: Annotated[Optional[Path], typer.Option("--experimental", help="Measured capacities (CSV: rate, "
                                                          "cell, capacity_mah_g), drawn as mean with min-max bars.")] = None,
-    seeds: Seeds = 1, base_seed: BaseSeed = None, voxel_um: VoxelUm = None, cutoff_v: CutoffV = 3.0,
-    params: Params = "chen2020-nyman2008", workers: Workers = 1, scheduler: Scheduler = None,
+    seeds: Seeds = 1, base_seed: BaseSeed = None, voxel_um: VoxelUm = None, cutoff_v: CutoffV = DEFAULT_CUTOFF_V,
+    params: Params = DEFAULT_PARAMETER_SET, workers: Workers = 1, scheduler: Scheduler = None,
     cases_dir: CasesDir = None, quiet: Quiet = False, as_json: AsJson = False,
 ) -> None:
     """Rate test of one design: capacity (mAh/g, mAh/cm^2, Ah/L) vs C-rate, V vs capacity per rate."""
@@ -113,7 +114,7 @@ def screen_command(
     space: Annotated[Path, typer.Argument(help="Screening file (YAML): base recipe, surrogate model, "
                                           "parameter ranges, samples, top_k.")],
     output: Output,
-    params: Params = "chen2020-nyman2008", workers: Workers = 1, scheduler: Scheduler = None,
+    params: Params = DEFAULT_PARAMETER_SET, workers: Workers = 1, scheduler: Scheduler = None,
     cases_dir: CasesDir = None, quiet: Quiet = False, as_json: AsJson = False,
 ) -> None:
     """Score sampled designs with the surrogate, simulate the best: predicted vs simulated capacity."""

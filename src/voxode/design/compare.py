@@ -26,8 +26,19 @@ import pandas as pd
 
 from voxode.campaign import Case, CaseResult, run_campaign
 from voxode.design.figures import plot_gain, plot_sod_depth_groups, plot_voltage_groups
-from voxode.design.study import (CAPACITY_COLUMNS, case_row, check_rate, load_designs, read_particle_sod,
-                                 read_voltage, records, seed_list, spread, write_tables)
+from voxode.design.study import (
+    CAPACITY_COLUMNS,
+    case_row,
+    check_rate,
+    load_designs,
+    read_particle_sod,
+    read_voltage,
+    records,
+    seed_list,
+    spread,
+    write_tables,
+)
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.result import sod_depth_profile
 from voxode.electrode import Electrode
 from voxode.recipe import Recipe
@@ -96,7 +107,7 @@ def shared_layers(results: Sequence[Sequence[CaseResult]]) -> list[str]:
 
 def compare_designs(recipes: Sequence[str | Path | Recipe], c_rate: float = 1.0, seeds: int | Sequence[int] = 1,
                     out_dir: Path = Path("compare"), *, base_seed: int | None = None, voxel_um: float | None = None,
-                    cutoff_v: float = 3.0, params: str = "chen2020-nyman2008", workers: int = 1,
+                    cutoff_v: float = DEFAULT_CUTOFF_V, params: str = DEFAULT_PARAMETER_SET, workers: int = 1,
                     scheduler: str | None = None, cases_dir: Path | None = None, sod_bin_um: float = 5.0,
                     on_result: Callable[[CaseResult], None] | None = None) -> Comparison:
     """Discharge every design (preset name, recipe file or Recipe) at ``c_rate`` on each seed and

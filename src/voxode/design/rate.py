@@ -23,8 +23,19 @@ import pandas as pd
 
 from voxode.campaign import Case, CaseResult, run_campaign
 from voxode.design.figures import plot_rate_capability, plot_voltage_groups, rate_label
-from voxode.design.study import (CAPACITY_COLUMNS, DesignError, case_row, check_rate, load_designs, read_voltage,
-                                 records, seed_list, spread, write_tables)
+from voxode.design.study import (
+    CAPACITY_COLUMNS,
+    DesignError,
+    case_row,
+    check_rate,
+    load_designs,
+    read_voltage,
+    records,
+    seed_list,
+    spread,
+    write_tables,
+)
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.recipe import Recipe
 
 EXPERIMENT_COLUMNS = ("rate", "cell", "capacity_mah_g")
@@ -107,8 +118,8 @@ def experiment_summary(data: pd.DataFrame) -> pd.DataFrame:
 
 def rate_test(recipe: str | Path | Recipe, rates: Sequence[float], seeds: int | Sequence[int] = 1,
               out_dir: Path = Path("rate"), *, experimental: Path | pd.DataFrame | None = None,
-              base_seed: int | None = None, voxel_um: float | None = None, cutoff_v: float = 3.0,
-              params: str = "chen2020-nyman2008", workers: int = 1, scheduler: str | None = None,
+              base_seed: int | None = None, voxel_um: float | None = None, cutoff_v: float = DEFAULT_CUTOFF_V,
+              params: str = DEFAULT_PARAMETER_SET, workers: int = 1, scheduler: str | None = None,
               cases_dir: Path | None = None, on_result: Callable[[CaseResult], None] | None = None) -> RateTest:
     """Discharge one design (preset name, recipe file or Recipe) at every C-rate on each seed.
 

@@ -32,6 +32,7 @@ from scipy.stats import qmc
 
 from voxode.campaign import Case, CaseResult, run_campaign
 from voxode.design.study import DesignError, check_rate, records, write_tables
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.materials import FARADAY_C_MOL, load_parameters
 from voxode.errors import VoxodeError
 from voxode.generate import generate
@@ -49,7 +50,7 @@ class ScreenSpace(BaseModel):
     base: str = "paper-bilayer"
     model: str                                    # surrogate folder (voxode train)
     c_rate: float = 1.0
-    cutoff_v: float = 3.0
+    cutoff_v: float = DEFAULT_CUTOFF_V
     samples: int = Field(default=16, ge=1)
     sampler: str = "sobol"
     seed: int = 0                                 # sampler seed
@@ -171,7 +172,7 @@ class Screening:
     files: list[Path]
 
 
-def screen(space: ScreenSpace, out_dir: Path, folder: Path = Path("."), *, params: str = "chen2020-nyman2008",
+def screen(space: ScreenSpace, out_dir: Path, folder: Path = Path("."), *, params: str = DEFAULT_PARAMETER_SET,
            workers: int = 1, scheduler: str | None = None, cases_dir: Path | None = None,
            on_design: Callable[[int, int], None] | None = None,
            on_result: Callable[[CaseResult], None] | None = None) -> Screening:

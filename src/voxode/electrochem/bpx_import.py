@@ -30,7 +30,8 @@ import json
 import math
 from pathlib import Path
 
-from .materials import FARADAY_C_MOL, ParameterError, ParameterSet, load_parameters, with_values
+from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
+from voxode.electrochem.materials import FARADAY_C_MOL, ParameterError, ParameterSet, load_parameters, with_values
 
 DEFAULT_ELECTROLYTE_CONCENTRATION_MOL_M3 = 1000.0
 
@@ -53,7 +54,7 @@ def _closed_form(value, what: str, variable: str) -> float | str:
                          f"a closed-form function (write it as a BPX function of x)")
 
 
-def load_bpx(path: str | Path, base: ParameterSet | str | Path = "chen2020-nyman2008") -> ParameterSet:
+def load_bpx(path: str | Path, base: ParameterSet | str | Path = DEFAULT_PARAMETER_SET) -> ParameterSet:
     """A voxode parameter set from a BPX file, completed by ``base`` where BPX is silent.
 
     Parameters

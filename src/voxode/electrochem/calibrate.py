@@ -30,11 +30,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..electrode import NMC, Electrode
-from ..errors import DatasetError, VoxodeError
-from ..io.atomic import write_text_atomic
-from .grid import GridError, build_grid
-from .materials import ParameterSet, load_parameters, with_values
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
+from voxode.electrochem.grid import GridError, build_grid
+from voxode.electrochem.materials import ParameterSet, load_parameters, with_values
+from voxode.electrode import NMC, Electrode
+from voxode.errors import DatasetError, VoxodeError
+from voxode.io.atomic import write_text_atomic
 
 DEFAULT_SIGMA_MAH_G = 5.0
 DEFAULT_PROFILE_POINTS = 9
@@ -124,7 +125,7 @@ def parse_fit(spec: str, base: ParameterSet) -> FitParameter:
 
 def _is_expression(text: str) -> bool:
     """True for a function of x or of c (a field fitted as a factor), False for a word."""
-    from .materials import Expression
+    from voxode.electrochem.materials import Expression
 
     for variable in ("x", "c"):
         try:
@@ -228,12 +229,12 @@ def image_properties(electrode: Electrode, params: ParameterSet, cache: dict | N
     CalibrationError
         The image cannot be discharged (no ionic or electronic path).
     """
-    from ..characterize.tortuosity import tortuosity
-    from ..characterize.transport import TransportFields
-    from ..electrode import CBD
-    from ..summary import electrode_summary
-    from .pybamm_reference import measured_properties
-    from .simulate import nominal_capacity_mah_cm2
+    from voxode.characterize.tortuosity import tortuosity
+    from voxode.characterize.transport import TransportFields
+    from voxode.electrochem.pybamm_reference import measured_properties
+    from voxode.electrochem.simulate import nominal_capacity_mah_cm2
+    from voxode.electrode import CBD
+    from voxode.summary import electrode_summary
 
     cache = {} if cache is None else cache
     grid_key = ("grid", params.cbd.ionic_model == "blocking", params.separator.model_dump_json())
@@ -317,7 +318,7 @@ class _Problem:
 
     def capacities(self, values: np.ndarray) -> np.ndarray:
         """Model capacity (mAh/g) at every rate for parameter values ``values``."""
-        from .pybamm_reference import dfn_half_cells
+        from voxode.electrochem.pybamm_reference import dfn_half_cells
 
         params = self.params_at(values)
         image = self.image_of(params)
@@ -349,8 +350,8 @@ def _least_squares(problem: _Problem, start: np.ndarray, lower: np.ndarray, uppe
 
 
 def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter], *,
-              params: ParameterSet | str | Path = "chen2020-nyman2008",
-              sigma_mah_g: float = DEFAULT_SIGMA_MAH_G, cutoff_v: float = 3.0,
+              params: ParameterSet | str | Path = DEFAULT_PARAMETER_SET,
+              sigma_mah_g: float = DEFAULT_SIGMA_MAH_G, cutoff_v: float = DEFAULT_CUTOFF_V,
               profile_points: int = DEFAULT_PROFILE_POINTS, mesh: dict[str, int] | None = None,
               max_nfev: int = 60, restarts: int = 1, verify_3d: bool = False,
               on_stage: Callable[[str], None] | None = None) -> CalibrationResult:
@@ -456,7 +457,7 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
         message=str(result.message), evaluations=problem.evaluations,
         effective_properties=asdict(props))
     if verify_3d:
-        from .simulate import simulate
+        from voxode.electrochem.simulate import simulate
 
         for current, measured, dfn in zip(problem.current_ma_cm2, problem.measured, fitted):
             say(f"3D discharge at {current:.3g} mA/cm^2")
@@ -531,7 +532,7 @@ def plot_calibration(result: CalibrationResult, path: Path) -> Path:
     import matplotlib
     from matplotlib.figure import Figure
 
-    from ..io.atomic import atomic_path
+    from voxode.io.atomic import atomic_path
 
     n = len(result.parameters)
     with matplotlib.rc_context({"font.size": 8}):

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrode import Electrode
 
 
@@ -20,8 +21,8 @@ def simulate_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder to write (resumes a killed run).")],
     c_rate: Annotated[Optional[float], typer.Option("--c-rate", help="C-rate vs the nominal capacity.")] = None,
     current_ma_cm2: Annotated[Optional[float], typer.Option("--current-ma-cm2", help="Current density (mA/cm^2).")] = None,
-    cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = 3.0,
-    params: Annotated[str, typer.Option("--params", help="Parameter set name or YAML file.")] = "chen2020-nyman2008",
+    cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = DEFAULT_CUTOFF_V,
+    params: Annotated[str, typer.Option("--params", help="Parameter set name or YAML file.")] = DEFAULT_PARAMETER_SET,
     linear_solver: Annotated[str, typer.Option(
         "--linear-solver", help="auto (direct when small, else PETSc when installed, else pyamg), "
                                 "direct, petsc or pyamg.")] = "auto",
@@ -69,11 +70,11 @@ def calibrate_command(
                                            "field name (e.g. active.rate_constant:1e-7:1e-5); "
                                            "repeat for several. An expression field is fitted as a factor.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for params.yaml, fit.json, fit.png.")],
-    params: Annotated[str, typer.Option("--params", help="Base parameter set name or YAML file.")] = "chen2020-nyman2008",
+    params: Annotated[str, typer.Option("--params", help="Base parameter set name or YAML file.")] = DEFAULT_PARAMETER_SET,
     design: Annotated[str, typer.Option("--design", help="Rows of this design are fitted.")] = "pristine",
     sigma_mah_g: Annotated[float, typer.Option("--sigma-mah-g", help="Uncertainty of a row without "
                                                "range_mah_g (mAh/g).")] = 5.0,
-    cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = 3.0,
+    cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = DEFAULT_CUTOFF_V,
     profile_points: Annotated[int, typer.Option("--profile-points", help="Profile points per parameter "
                                                 "(identifiability); 0 skips the profile.")] = 9,
     dfn_mesh: Annotated[Optional[list[str]], typer.Option("--dfn-mesh", help="PyBaMM points per domain, "
@@ -86,8 +87,7 @@ def calibrate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print fit.json's content on stdout.")] = False,
 ) -> None:
     """Fit parameters to measured capacities at several rates (PyBaMM DFN on the image's effective properties)."""
-    from voxode.electrochem.calibrate import (CalibrationError, calibrate, parse_fit, read_rate_data,
-                                              write_calibration)
+    from voxode.electrochem.calibrate import CalibrationError, calibrate, parse_fit, read_rate_data, write_calibration
     from voxode.electrochem.materials import load_parameters
     from voxode.electrochem.pybamm_reference import DEFAULT_MESH
 

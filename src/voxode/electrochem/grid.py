@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..characterize.areas import interface_faces
-from ..characterize.features import CBD_REGION, PORE_REGION, region_labels
-from ..electrode import CBD, NMC, PORE, Electrode
-from .materials import ParameterSet
+from voxode.characterize.areas import interface_faces
+from voxode.characterize.features import CBD_REGION, PORE_REGION, region_labels
+from voxode.electrochem.materials import ParameterSet
+from voxode.electrode import CBD, NMC, PORE, Electrode
 
 SEPARATOR_GROWTH = 1.3
 _SIX = ndimage.generate_binary_structure(3, 1)

@@ -25,7 +25,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import VoxodeError
+from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
+from voxode.errors import VoxodeError
 
 FARADAY_C_MOL = 96485.33212
 GAS_CONSTANT_J_MOL_K = 8.314462618
@@ -255,12 +256,12 @@ def available_parameter_sets() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_parameters(name_or_path: str | Path = "chen2020-nyman2008") -> ParameterSet:
+def load_parameters(name_or_path: str | Path = DEFAULT_PARAMETER_SET) -> ParameterSet:
     """A shipped set by name, a user's YAML file, or a BPX JSON file (completed by the default
     set where BPX is silent, see :mod:`.bpx_import`); raises ParameterError in one line."""
     path = Path(name_or_path)
     if path.suffix.lower() == ".json":
-        from .bpx_import import load_bpx
+        from voxode.electrochem.bpx_import import load_bpx
 
         return load_bpx(path)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():

@@ -17,10 +17,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..io.atomic import write_atomic, write_text_atomic  # noqa: E402
-from ..io.vtk import write_vti  # noqa: E402
-from ..summary import electrode_summary  # noqa: E402
-from .simulate import Discharge  # noqa: E402
+from voxode.electrochem.simulate import Discharge  # noqa: E402
+from voxode.io.atomic import write_atomic, write_text_atomic  # noqa: E402
+from voxode.io.vtk import write_vti  # noqa: E402
+from voxode.summary import electrode_summary  # noqa: E402
 
 SOD_DODS = (25, 50, 75, 100)
 FINE_DOD_STEP = 2

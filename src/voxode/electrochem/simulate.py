@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..electrode import NMC, Electrode
-from ..errors import VoxodeError
-from ..io.atomic import write_atomic
-from .grid import Grid, GridError, build_grid
-from .materials import FARADAY_C_MOL, ParameterSet, load_parameters
-from .model import Model
-from .solver import Counters, SolverOptions, Stepper, StepRecord
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
+from voxode.electrochem.grid import Grid, GridError, build_grid
+from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet, load_parameters
+from voxode.electrochem.model import Model
+from voxode.electrochem.solver import Counters, SolverOptions, Stepper, StepRecord
+from voxode.electrode import NMC, Electrode
+from voxode.errors import VoxodeError
+from voxode.io.atomic import write_atomic
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -96,7 +97,7 @@ def run_key(electrode: Electrode, params: ParameterSet, current_ma_cm2: float, c
 
 
 def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm2: float | None = None,
-             cutoff_v: float = 3.0, params: ParameterSet | str | Path = "chen2020-nyman2008",
+             cutoff_v: float = DEFAULT_CUTOFF_V, params: ParameterSet | str | Path = DEFAULT_PARAMETER_SET,
              t_end_s: float | None = None, options: SolverOptions | None = None,
              run_dir: Path | None = None, checkpoint_every_s: float = 180.0,
              on_step: Callable[[float, float, float], None] | None = None) -> Discharge:

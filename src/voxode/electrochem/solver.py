@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .linear import LinearSolver
-from .model import Model
+from voxode.electrochem.linear import LinearSolver
+from voxode.electrochem.model import Model
 
 NEWTON_TOL = 1e-9
 MAX_POTENTIAL_UPDATE_V = 0.25
