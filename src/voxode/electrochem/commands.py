@@ -32,13 +32,13 @@ def simulate_command(
 ) -> None:
     """Discharge an electrode in a Li half cell (galvanostatic, to the cut-off voltage)."""
     from voxode.electrochem.result import write_outputs
-    from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2, simulate
+    from voxode.electrochem.simulate import SimulationError, simulate
     from voxode.electrochem.solver import SolverOptions
 
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")
     e = Electrode.load(electrode)
-    nominal = nominal_capacity_mah_cm2(e)
+    nominal = e.nominal_capacity_mah_cm2
     progress = Progress(TextColumn("discharging"), BarColumn(), TextColumn("{task.fields[status]}"),
                         TimeElapsedColumn(), console=Console(stderr=True), disable=quiet, transient=True)
     with progress:

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from voxode.atomic import write_atomic
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.grid import Grid, GridError, build_grid
 from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet, load_parameters
 from voxode.electrochem.model import Model
 from voxode.electrochem.solver import Counters, SolverOptions, Stepper, StepRecord
-from voxode.electrode import NMC, Electrode
+from voxode.electrode import Electrode
 from voxode.errors import VoxodeError
-from voxode.io.atomic import write_atomic
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -60,14 +60,6 @@ class Discharge:
     @property
     def capacity_mah_cm2(self) -> float:
         return self.current_ma_cm2 * self.t_end_s / 3600.0
-
-
-def nominal_capacity_mah_cm2(electrode: Electrode) -> float:
-    """NMC loading times each layer's specific capacity (mAh/cm^2)."""
-    h_cm = electrode.voxel_um * 1e-4
-    nmc = np.count_nonzero(electrode.phases == NMC, axis=(0, 1)) / (electrode.shape[0] * electrode.shape[1])
-    spec = np.array([layer.specific_capacity_mah_g for layer in electrode.layers])[electrode.layer_index_of_planes()]
-    return float(np.sum(nmc * h_cm * electrode.nmc_density_planes_g_cm3() * spec))
 
 
 def _particle_means(grid: Grid, electrode: Electrode, c_max: float, x0: float):
@@ -110,7 +102,7 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
     started = time.perf_counter()
     p = params if isinstance(params, ParameterSet) else load_parameters(params)
     options = options or SolverOptions()
-    nominal = nominal_capacity_mah_cm2(electrode)
+    nominal = electrode.nominal_capacity_mah_cm2
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of c_rate and current_ma_cm2")
     if current_ma_cm2 is None:

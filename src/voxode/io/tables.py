@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from voxode.atomic import write_atomic
 from voxode.errors import VoxodeError
-from voxode.io.atomic import write_atomic
 
 TABLE_SUFFIXES = (".parquet", ".csv")
 
