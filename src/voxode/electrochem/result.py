@@ -1,4 +1,5 @@
-"""What a discharge writes: summary.json, voltage.csv, particles_sod.parquet, fields.npz, figures.
+"""What a discharge writes: summary.json, voltage.csv, particles_sod.parquet, fields.npz, figures
+(drawn by :mod:`voxode.electrochem.plots`).
 
 SOD of a particle = (x_mean - x_0) / (x_max - x_0) with x_max = 1 (fully lithiated); DoD =
 delivered charge / charge at the end of discharge, so for a galvanostatic run DoD = t / t_end.
@@ -7,23 +8,60 @@ delivered charge / charge at the end of discharge, so for a galvanostatic run Do
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from voxode.atomic import write_atomic, write_text_atomic
 
-from voxode.electrochem.simulate import Discharge  # noqa: E402
-from voxode.io.atomic import write_atomic, write_text_atomic  # noqa: E402
-from voxode.io.vtk import write_vti  # noqa: E402
-from voxode.summary import electrode_summary  # noqa: E402
+if TYPE_CHECKING:
+    from voxode.electrochem.simulate import Discharge
 
 SOD_DODS = (25, 50, 75, 100)
 FINE_DOD_STEP = 2
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of a discharge's output folder (what :func:`write_outputs` writes), named once."""
+
+    folder: Path
+
+    @property
+    def summary(self) -> Path:
+        """summary.json: capacities, end reason, solver counters (:func:`summary`)."""
+        return self.folder / "summary.json"
+
+    @property
+    def voltage(self) -> Path:
+        """voltage.csv: t_s, voltage_v, capacity_mah_cm2, capacity_mah_g (:func:`voltage_table`)."""
+        return self.folder / "voltage.csv"
+
+    @property
+    def particle_sod(self) -> Path:
+        """particles_sod.parquet: id, centroid_z_um, volume_um3, x_dod_*, sod_* (:func:`particle_table`)."""
+        return self.folder / "particles_sod.parquet"
+
+    @property
+    def fields(self) -> Path:
+        """fields.npz: the end-of-discharge fields (:func:`final_fields`) and voxel_um."""
+        return self.folder / "fields.npz"
+
+    @property
+    def fields_vtk(self) -> Path:
+        """fields.vti: the same fields for ParaView (written on request)."""
+        return self.folder / "fields.vti"
+
+    @property
+    def voltage_figure(self) -> Path:
+        return self.folder / "voltage.png"
+
+    @property
+    def sod_depth_figure(self) -> Path:
+        return self.folder / "sod_depth.png"
 
 
 def particle_x_at(discharge: Discharge, dod: np.ndarray) -> np.ndarray:
@@ -81,13 +119,12 @@ def final_fields(discharge: Discharge) -> dict[str, np.ndarray]:
 
 def summary(discharge: Discharge) -> dict[str, Any]:
     """JSON-ready summary of a discharge (units in the keys)."""
-    info = electrode_summary(discharge.electrode)
     cap = discharge.capacity_mah_cm2
     lay = discharge.model.layout
     c = discharge.counters
     return {
         "capacity_mah_cm2": cap,
-        "capacity_mah_g": cap / info["nmc_loading_mg_cm2"] * 1e3,
+        "capacity_mah_g": cap / discharge.electrode.nmc_loading_mg_cm2 * 1e3,
         "capacity_ah_l": cap / (discharge.electrode.thickness_um * 1e-4),
         "nominal_capacity_mah_cm2": discharge.current_ma_cm2 / discharge.c_rate,
         "c_rate": discharge.c_rate,
@@ -114,7 +151,7 @@ def summary(discharge: Discharge) -> dict[str, Any]:
 
 def voltage_table(discharge: Discharge) -> pd.DataFrame:
     """t_s, voltage_v, capacity_mah_cm2 and capacity_mah_g at every accepted step."""
-    loading = electrode_summary(discharge.electrode)["nmc_loading_mg_cm2"]
+    loading = discharge.electrode.nmc_loading_mg_cm2
     capacity = discharge.current_ma_cm2 * discharge.t_s / 3600.0
     return pd.DataFrame({"t_s": discharge.t_s, "voltage_v": discharge.voltage_v,
                          "capacity_mah_cm2": capacity, "capacity_mah_g": capacity / loading * 1e3})
@@ -122,50 +159,24 @@ def voltage_table(discharge: Discharge) -> pd.DataFrame:
 
 def write_outputs(discharge: Discharge, run_dir: Path, vtk: bool = False) -> dict[str, Any]:
     """Write every output of a discharge into ``run_dir`` (atomically) and return the summary."""
+    from voxode.electrochem.plots import plot_sod_depth, plot_voltage
+    from voxode.io.vtk import write_vti
+
     run_dir.mkdir(parents=True, exist_ok=True)
+    files = RunFiles(run_dir)
     info = summary(discharge)
     voltage = voltage_table(discharge)
-    write_atomic(run_dir / "voltage.csv", lambda p: voltage.to_csv(p, index=False))
+    write_atomic(files.voltage, lambda p: voltage.to_csv(p, index=False))
     table = particle_table(discharge)
-    write_atomic(run_dir / "particles_sod.parquet", lambda p: table.to_parquet(p, index=False))
+    write_atomic(files.particle_sod, lambda p: table.to_parquet(p, index=False))
     fields = final_fields(discharge)
-    write_atomic(run_dir / "fields.npz", lambda p: np.savez_compressed(p, voxel_um=discharge.electrode.voxel_um, **fields))
+    write_atomic(files.fields, lambda p: np.savez_compressed(p, voxel_um=discharge.electrode.voxel_um, **fields))
     if vtk:
-        write_vti(discharge.electrode, run_dir / "fields.vti", fields)
-    plot_voltage(voltage, run_dir / "voltage.png", discharge.cutoff_v)
-    plot_sod_depth(discharge, table, run_dir / "sod_depth.png")
-    write_text_atomic(run_dir / "summary.json", json.dumps(info, indent=2) + "\n")
+        write_vti(discharge.electrode, files.fields_vtk, fields)
+    plot_voltage(voltage, files.voltage_figure, discharge.cutoff_v)
+    plot_sod_depth(sod_depth_profile(table, discharge.electrode.thickness_um), files.sod_depth_figure)
+    write_text_atomic(files.summary, json.dumps(info, indent=2) + "\n")
     return info
-
-
-def plot_voltage(voltage: pd.DataFrame, path: Path, cutoff_v: float) -> None:
-    fig, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
-    ax.plot(voltage["capacity_mah_g"], voltage["voltage_v"], color="C0")
-    ax.axhline(cutoff_v, color="0.6", lw=0.8, ls="--")
-    ax.set_xlabel("capacity (mAh/g$_{NMC}$)")
-    ax.set_ylabel("cell voltage vs Li/Li$^+$ (V)")
-    top = ax.secondary_xaxis("top", functions=(lambda q: q * voltage["capacity_mah_cm2"].iloc[-1]
-                                               / max(voltage["capacity_mah_g"].iloc[-1], 1e-12),
-                                               lambda q: q * voltage["capacity_mah_g"].iloc[-1]
-                                               / max(voltage["capacity_mah_cm2"].iloc[-1], 1e-12)))
-    top.set_xlabel("capacity (mAh/cm$^2$)")
-    write_atomic(path, lambda p: fig.savefig(p, dpi=200, format="png"))
-    plt.close(fig)
-
-
-def plot_voltage_curves(curves: dict[str, pd.DataFrame], path: Path, cutoff_v: float) -> None:
-    """Voltage vs capacity (mAh/cm^2) of several discharges in one figure, e.g. the 3D model
-    next to the DFN; each frame has columns capacity_mah_cm2 and voltage_v."""
-    fig, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
-    for k, (label, frame) in enumerate(curves.items()):
-        ax.plot(frame["capacity_mah_cm2"], frame["voltage_v"], color=f"C{k}", label=label,
-                ls="-" if k == 0 else "--")
-    ax.axhline(cutoff_v, color="0.6", lw=0.8, ls=":")
-    ax.set_xlabel("capacity (mAh/cm$^2$)")
-    ax.set_ylabel("cell voltage vs Li/Li$^+$ (V)")
-    ax.legend(frameon=False)
-    write_atomic(path, lambda p: fig.savefig(p, dpi=200, format="png"))
-    plt.close(fig)
 
 
 def sod_depth_profile(table: pd.DataFrame, thickness_um: float, bin_um: float = 5.0) -> pd.DataFrame:
@@ -180,16 +191,3 @@ def sod_depth_profile(table: pd.DataFrame, thickness_um: float, bin_um: float = 
         den = np.bincount(slab, w, edges.size - 1)
         out[f"sod_{d:03d}"] = np.where(den > 0, num / np.maximum(den, 1e-300), np.nan)
     return pd.DataFrame(out)
-
-
-def plot_sod_depth(discharge: Discharge, table: pd.DataFrame, path: Path) -> None:
-    prof = sod_depth_profile(table, discharge.electrode.thickness_um)
-    fig, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
-    for k, d in enumerate(SOD_DODS):
-        ax.plot(prof["z_um"], prof[f"sod_{d:03d}"], marker="o", ms=3, color=plt.cm.viridis(k / 3), label=f"DoD {d} %")
-    ax.set_xlabel("distance from the current collector (um)")
-    ax.set_ylabel("mean particle SOD")
-    ax.set_ylim(0, 1.02)
-    ax.legend(frameon=False, fontsize=8)
-    write_atomic(path, lambda p: fig.savefig(p, dpi=200, format="png"))
-    plt.close(fig)
