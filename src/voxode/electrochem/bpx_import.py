@@ -32,6 +32,7 @@ from pathlib import Path
 
 from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
 from voxode.electrochem.materials import FARADAY_C_MOL, ParameterError, ParameterSet, load_parameters, with_values
+from voxode.extras import require
 
 DEFAULT_ELECTROLYTE_CONCENTRATION_MOL_M3 = 1000.0
 
@@ -73,13 +74,11 @@ def load_bpx(path: str | Path, base: ParameterSet | str | Path = DEFAULT_PARAMET
     Raises
     ------
     ParameterError
-        ``bpx`` not installed, a file BPX rejects, a blended positive electrode, or tabulated
-        functions (one line each).
+        A file BPX rejects, a blended positive electrode, or tabulated functions (one line each).
+    MissingExtraError
+        ``bpx`` is not installed (``pip install 'voxode[bpx]'``).
     """
-    try:
-        import bpx
-    except ImportError:
-        raise ParameterError("reading BPX files needs the bpx package (pip install bpx)") from None
+    bpx = require("bpx", "bpx", "reading BPX files")
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"BPX file {path} not found")

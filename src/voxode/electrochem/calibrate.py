@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from voxode.atomic import write_text_atomic
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.grid import GridError, build_grid
 from voxode.electrochem.materials import ParameterSet, load_parameters, with_values
 from voxode.electrode import NMC, Electrode
 from voxode.errors import DatasetError, VoxodeError
-from voxode.io.atomic import write_text_atomic
+from voxode.extras import require
 
 DEFAULT_SIGMA_MAH_G = 5.0
 DEFAULT_PROFILE_POINTS = 9
@@ -232,9 +233,7 @@ def image_properties(electrode: Electrode, params: ParameterSet, cache: dict | N
     from voxode.characterize.tortuosity import tortuosity
     from voxode.characterize.transport import TransportFields
     from voxode.electrochem.pybamm_reference import measured_properties
-    from voxode.electrochem.simulate import nominal_capacity_mah_cm2
     from voxode.electrode import CBD
-    from voxode.summary import electrode_summary
 
     cache = {} if cache is None else cache
     grid_key = ("grid", params.cbd.ionic_model == "blocking", params.separator.model_dump_json())
@@ -257,8 +256,7 @@ def image_properties(electrode: Electrode, params: ParameterSet, cache: dict | N
         raise CalibrationError("electrode: the solid phases do not connect the current collector "
                                "to the separator (no effective electronic conductivity)")
     props = measured_properties(electrode, grid, conductivity_s_m=float(sigma_eff), params=params)
-    return ImageProperties(props, float(electrode_summary(electrode)["nmc_loading_mg_cm2"]),
-                           nominal_capacity_mah_cm2(electrode))
+    return ImageProperties(props, electrode.nmc_loading_mg_cm2, electrode.nominal_capacity_mah_cm2)
 
 
 def _image_key(params: ParameterSet) -> str:
@@ -393,10 +391,7 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
     CalibrationResult
     """
     say = on_stage or (lambda message: None)
-    try:
-        import pybamm  # noqa: F401
-    except ImportError:
-        raise CalibrationError("calibrate needs PyBaMM (pip install pybamm)") from None
+    require("pybamm", "pybamm", "calibrate")
     base = params if isinstance(params, ParameterSet) else load_parameters(params)
     if not fits:
         raise CalibrationError("choose at least one parameter to fit (--fit NAME:LO:HI)")
@@ -532,7 +527,7 @@ def plot_calibration(result: CalibrationResult, path: Path) -> Path:
     import matplotlib
     from matplotlib.figure import Figure
 
-    from voxode.io.atomic import atomic_path
+    from voxode.io.figures import save_figure
 
     n = len(result.parameters)
     with matplotlib.rc_context({"font.size": 8}):
@@ -563,9 +558,7 @@ def plot_calibration(result: CalibrationResult, path: Path) -> Path:
                 ax.set_xscale("log")
             ax.set_xlabel(p["name"] + (" (factor)" if p["factor_of"] else ""))
             ax.set_ylabel("chi^2 (others re-fitted)")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=150)
-    return Path(path)
+        return save_figure(fig, path, dpi=150)
 
 
 __all__ = ["CalibrationError", "CalibrationResult", "FitParameter", "calibrate", "image_properties",

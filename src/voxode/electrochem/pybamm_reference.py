@@ -80,6 +80,7 @@ from voxode.electrochem.defaults import DEFAULT_CUTOFF_V
 from voxode.electrochem.grid import Grid
 from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet
 from voxode.electrode import NMC, Electrode
+from voxode.extras import require
 
 CELL_AREA_M2 = 1e-4                       # 1 cm^2
 LI_METAL_MOLAR_VOLUME_M3_MOL = 1.3e-5     # Xu2019; only enters PyBaMM's c_Li argument
@@ -182,7 +183,7 @@ def bruggeman_from_tortuosity(porosity: float, tortuosity: float) -> float:
 
 
 def _pybamm_functions():
-    import pybamm
+    pybamm = require("pybamm", "pybamm", "the DFN reference")
     return {"tanh": pybamm.tanh, "exp": pybamm.exp, "log": pybamm.log, "sqrt": pybamm.sqrt,
             "sinh": pybamm.sinh, "cosh": pybamm.cosh}
 
@@ -190,7 +191,7 @@ def _pybamm_functions():
 def parameter_values(params: ParameterSet, props: EffectiveProperties, current_ma_cm2: float,
                      cutoff_v: float = DEFAULT_CUTOFF_V):
     """The complete ``pybamm.ParameterValues`` of the half cell (see the module docstring)."""
-    import pybamm
+    pybamm = require("pybamm", "pybamm", "the DFN reference")
 
     fns = _pybamm_functions()
     act, ele, sep = params.active, params.electrolyte, params.separator
@@ -325,7 +326,7 @@ def dfn_half_cells(params: ParameterSet, props: EffectiveProperties, currents_ma
     list of pandas.DataFrame
         One frame per current: t_s, voltage_v, capacity_mah_cm2.
     """
-    import pybamm
+    pybamm = require("pybamm", "pybamm", "the DFN reference")
 
     currents = [float(c) for c in currents_ma_cm2]
     if not currents or not all(c > 0 for c in currents):

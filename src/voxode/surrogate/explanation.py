@@ -20,7 +20,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 
-from voxode.io.atomic import write_atomic, write_text_atomic
+from voxode.atomic import write_atomic, write_text_atomic
+from voxode.extras import require
 from voxode.surrogate.features import GROUP, TARGET, validate_dataset
 from voxode.surrogate.model import TrainedSurrogate
 from voxode.surrogate.prediction import as_model
@@ -33,7 +34,7 @@ PARALLEL_ROWS = 2000  # below this, starting worker processes costs more than it
 
 
 def _explainer(estimator: Any) -> Any:
-    import shap  # imported here: shap takes seconds to import
+    shap = require("shap", "shap", "SHAP explanations")  # imported here: shap takes seconds to import
 
     return shap.TreeExplainer(estimator, feature_perturbation="tree_path_dependent")
 
