@@ -31,8 +31,6 @@ from voxode.design.study import (
     case_row,
     check_rate,
     load_designs,
-    read_particle_sod,
-    read_voltage,
     records,
     seed_list,
     spread,
@@ -99,8 +97,7 @@ def shared_layers(results: Sequence[Sequence[CaseResult]]) -> list[str]:
         for result, ref in zip(per_seed, results[0]):
             same = []
             if result is not ref and result.ok and ref.ok:
-                same = identical_layers(Electrode.load(result.folder / "electrode.npz"),
-                                        Electrode.load(ref.folder / "electrode.npz"))
+                same = identical_layers(result.electrode(), ref.electrode())
             out.append(",".join(same))
     return out
 
@@ -135,8 +132,8 @@ def compare_designs(recipes: Sequence[str | Path | Recipe], c_rate: float = 1.0,
 
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [d.name for d in designs]
-    curves = {name: [read_voltage(r) for r in per_seed if r.ok] for name, per_seed in zip(names, results)}
-    profiles = {name: [sod_depth_profile(read_particle_sod(r), d.box_um[2], sod_bin_um) for r in per_seed if r.ok]
+    curves = {name: [r.voltage() for r in per_seed if r.ok] for name, per_seed in zip(names, results)}
+    profiles = {name: [sod_depth_profile(r.particle_sod(), d.box_um[2], sod_bin_um) for r in per_seed if r.ok]
                 for name, d, per_seed in zip(names, designs, results)}
     interfaces = sorted({z1 for d in designs for _, z1 in d.layer_bounds_um()[:-1]})
     figures = [plot_voltage_groups(curves, out_dir / "voltage.png", x="capacity_mah_cm2", cutoff_v=cutoff_v,

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 
 from voxode.campaign import Case, CaseResult, run_campaign
 from voxode.design.figures import plot_rate_capability, plot_voltage_groups, rate_label
@@ -29,7 +29,6 @@ from voxode.design.study import (
     case_row,
     check_rate,
     load_designs,
-    read_voltage,
     records,
     seed_list,
     spread,
@@ -144,9 +143,9 @@ def rate_test(recipe: str | Path | Recipe, rates: Sequence[float], seeds: int | 
     summary = spread(table, "rate", CAPACITY_COLUMNS)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    colors = plt.cm.viridis(np.linspace(0.0, 0.85, len(rate_values)))
+    colors = colormaps["viridis"](np.linspace(0.0, 0.85, len(rate_values)))
     n = len(seed_values)
-    curves = {rate_label(r): [read_voltage(res) for res in results[k * n:(k + 1) * n] if res.ok]
+    curves = {rate_label(r): [res.voltage() for res in results[k * n:(k + 1) * n] if res.ok]
               for k, r in enumerate(rate_values)}
     figures = [plot_rate_capability(summary, out_dir / "rate.png", name=design.name, thickness_um=design.box_um[2],
                                     experimental=measured),
