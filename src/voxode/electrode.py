@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from voxode.atomic import atomic_path
 from voxode.errors import ElectrodeFileError, ImageError
@@ -192,6 +191,8 @@ class Electrode:
         if meta.get("format_version") != FORMAT_VERSION:
             raise ElectrodeFileError(
                 f"{path} has electrode format {meta.get('format_version')}, this voxode reads {FORMAT_VERSION}")
+        import pandas as pd  # here: pandas takes ~0.5 s to import, and the CLI imports Electrode at startup
+
         return cls(
             phases=phases,
             particle_ids=ids,

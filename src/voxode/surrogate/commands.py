@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 
 from voxode.errors import DatasetError, VoxodeError
 from voxode.io.tables import TABLE_SUFFIXES, check_table_path, json_safe, read_table, write_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Jobs = Annotated[int, typer.Option("--jobs", "-j", help="Processes/threads to use.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
