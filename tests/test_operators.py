@@ -268,10 +268,6 @@ def test_the_jacobian_matches_central_differences_of_the_residual_on_every_block
     central difference (r(u + e v) - r(u - e v)) / 2e of the residual, to 1e-6 of the block's
     magnitude (the difference's truncation and rounding errors are ~1e-9 here), for each
     physics option that changes the assembly."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
     from synthetic_images import sphere_packing
 
     electrode = sphere_packing((6, 6, 10), voxel_um=1.0, radius_vox=(1.5, 2.5), nmc_fraction=0.5,
