@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +155,20 @@ def test_loading_and_capacity_count_every_layer_at_its_own_density_and_capacity(
     info = electrode_summary(e)
     assert info["theoretical_capacity_mah_cm2"] == pytest.approx(e.nominal_capacity_mah_cm2)
     assert info["specific_capacity_mah_g"] == pytest.approx(1e3 * e.nominal_capacity_mah_cm2 / e.nmc_loading_mg_cm2)
+
+
+@pytest.mark.parametrize("output, flags, expected", [
+    ("a.tif", ["--tiff"], ["a_phases.tif", "a_particles.tif"]),
+    ("b.vti", ["--vtk"], ["b.vti"]),
+    ("c.vti", ["--tiff", "--vtk"], ["c_phases.tif", "c_particles.tif", "c.vti"]),
+    ("d.v1", ["--vtk"], ["d.v1.vti"]),
+])
+def test_export_output_names_drop_a_file_suffix(small: Electrode, tmp_path: Path, output: str, flags: list[str],
+                                                expected: list[str]) -> None:
+    """``voxode export e.npz --tiff -o a.tif`` writes a_phases.tif, not a.tif_phases.tif."""
+    small.save(tmp_path / "e.npz")
+    proc = subprocess.run([sys.executable, "-m", "voxode.cli", "export", str(tmp_path / "e.npz"), *flags,
+                           "-o", str(tmp_path / output), "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(Path(p).name for p in json.loads(proc.stdout)["written"]) == sorted(expected)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "e.npz") == sorted(expected)

@@ -105,14 +105,19 @@ def export(
     electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
     tiff: Annotated[bool, typer.Option("--tiff", help="Labelled TIFF stacks <stem>_phases.tif, <stem>_particles.tif.")] = False,
     vtk: Annotated[bool, typer.Option("--vtk", help="VTK image <stem>.vti (ParaView).")] = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output stem (default: beside the input).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help=(
+        "Output stem; a .tif/.tiff/.vti suffix is dropped from it, and a .vti name is used as it is "
+        "for the VTK image (default: beside the input)."))] = None,
     as_json: AsJson = False,
 ) -> None:
     """Export an electrode as TIFF stacks and/or a VTK image."""
     if not (tiff or vtk):
         raise VoxodeError("export: choose --tiff and/or --vtk")
     e = Electrode.load(electrode)
-    stem = output if output is not None else electrode.with_suffix("")
+    if output is None:
+        stem = electrode.with_suffix("")
+    else:
+        stem = output.with_suffix("") if output.suffix.lower() in (".tif", ".tiff", ".vti") else output
     written: list[Path] = []
     if tiff:
         from voxode.io.tiff import write_tiff_stacks
@@ -121,7 +126,8 @@ def export(
     if vtk:
         from voxode.io.vtk import write_vti
 
-        written.append(write_vti(e, stem.parent / f"{stem.name}.vti"))
+        vti = output if output is not None and output.suffix.lower() == ".vti" else stem.parent / f"{stem.name}.vti"
+        written.append(write_vti(e, vti))
     if as_json:
         _print_json({"written": [str(p) for p in written]})
     else:
