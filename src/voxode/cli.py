@@ -9,7 +9,7 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -56,8 +56,8 @@ def recipe_show(preset: Annotated[str, typer.Argument(help="paper-pristine, pape
 def generate(
     recipe: Annotated[str, typer.Argument(help="Recipe file (YAML/TOML) or preset name.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")],
-    voxel_um: Annotated[Optional[float], typer.Option("--voxel-um", help="Voxel size (um), overrides the recipe.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed, overrides the recipe.")] = None,
+    voxel_um: Annotated[float | None, typer.Option("--voxel-um", help="Voxel size (um), overrides the recipe.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed, overrides the recipe.")] = None,
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
@@ -105,7 +105,7 @@ def export(
     electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
     tiff: Annotated[bool, typer.Option("--tiff", help="Labelled TIFF stacks <stem>_phases.tif, <stem>_particles.tif.")] = False,
     vtk: Annotated[bool, typer.Option("--vtk", help="VTK image <stem>.vti (ParaView).")] = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help=(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help=(
         "Output stem; a .tif/.tiff/.vti suffix is dropped from it, and a .vti name is used as it is "
         "for the VTK image (default: beside the input)."))] = None,
     as_json: AsJson = False,
@@ -139,7 +139,7 @@ def import_(
     stack: Annotated[Path, typer.Argument(help="Labelled TIFF stack: 0 pore, 1 NMC, 2 CBD (pages = z).")],
     voxel_um: Annotated[float, typer.Option("--voxel-um", help="Voxel size (um).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")],
-    particles: Annotated[Optional[Path], typer.Option("--particles", help="TIFF stack of particle ids (else watershed).")] = None,
+    particles: Annotated[Path | None, typer.Option("--particles", help="TIFF stack of particle ids (else watershed).")] = None,
     cbd_nanoporosity: Annotated[float, typer.Option(help="Nanoporosity of the CBD phase.")] = 0.5,
     flip_z: Annotated[bool, typer.Option("--flip-z", help="The stack's first page is the separator side "
                                          "(voxode expects the current collector first).")] = False,
@@ -181,7 +181,7 @@ def reproduce(
     preset: Annotated[str, typer.Option("--preset", help="quick (mini electrodes, minutes), paper (hours to days) "
                                         "or a preset YAML file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Results folder (resumes a killed run).")],
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address for the "
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address for the "
                                                      "simulations, e.g. tcp://host:8786.")] = None,
     quiet: Quiet = False,
     as_json: AsJson = False,

@@ -10,7 +10,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,13 +23,13 @@ design_app = typer.Typer(no_args_is_help=True, help="Design studies: compare des
 
 Output = Annotated[Path, typer.Option("--output", "-o", help="Study folder (tables, figures, cases/).")]
 Seeds = Annotated[int, typer.Option("--seeds", help="Seeds (stochastic electrodes) per design and rate.")]
-BaseSeed = Annotated[Optional[int], typer.Option("--base-seed", help="First seed (default: the recipe's own seed).")]
-VoxelUm = Annotated[Optional[float], typer.Option("--voxel-um", help="Voxel size (um), overrides the recipes.")]
+BaseSeed = Annotated[int | None, typer.Option("--base-seed", help="First seed (default: the recipe's own seed).")]
+VoxelUm = Annotated[float | None, typer.Option("--voxel-um", help="Voxel size (um), overrides the recipes.")]
 CutoffV = Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")]
 Params = Annotated[str, typer.Option("--params", help="Parameter set (name or YAML file).")]
 Workers = Annotated[int, typer.Option("--workers", help="Local worker processes.")]
-Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")]
-CasesDir = Annotated[Optional[Path], typer.Option("--cases-dir", help="Case folders, shared between studies "
+Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")]
+CasesDir = Annotated[Path | None, typer.Option("--cases-dir", help="Case folders, shared between studies "
                                                   "(default: OUTPUT/cases).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the study's JSON summary on stdout.")]
@@ -90,7 +90,7 @@ def rate_command(
     recipe: Annotated[str, typer.Argument(help="Design: a preset or a recipe file.")],
     output: Output,
     rates: Annotated[str, typer.Option("--rates", help="C-rates, comma-separated.")] = "0.1,0.2,0.5,1",
-    experimental: Annotated[Optional[Path], typer.Option("--experimental", help="Measured capacities (CSV: rate, "
+    experimental: Annotated[Path | None, typer.Option("--experimental", help="Measured capacities (CSV: rate, "
                                                          "cell, capacity_mah_g), drawn as mean with min-max bars.")] = None,
     seeds: Seeds = 1, base_seed: BaseSeed = None, voxel_um: VoxelUm = None, cutoff_v: CutoffV = DEFAULT_CUTOFF_V,
     params: Params = DEFAULT_PARAMETER_SET, workers: Workers = 1, scheduler: Scheduler = None,

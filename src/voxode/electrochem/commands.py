@@ -6,7 +6,7 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,8 +19,8 @@ from voxode.electrode import Electrode
 def simulate_command(
     electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder to write (resumes a killed run).")],
-    c_rate: Annotated[Optional[float], typer.Option("--c-rate", help="C-rate vs the nominal capacity.")] = None,
-    current_ma_cm2: Annotated[Optional[float], typer.Option("--current-ma-cm2", help="Current density (mA/cm^2).")] = None,
+    c_rate: Annotated[float | None, typer.Option("--c-rate", help="C-rate vs the nominal capacity.")] = None,
+    current_ma_cm2: Annotated[float | None, typer.Option("--current-ma-cm2", help="Current density (mA/cm^2).")] = None,
     cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = DEFAULT_CUTOFF_V,
     params: Annotated[str, typer.Option("--params", help="Parameter set name or YAML file.")] = DEFAULT_PARAMETER_SET,
     linear_solver: Annotated[str, typer.Option(
@@ -77,7 +77,7 @@ def calibrate_command(
     cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = DEFAULT_CUTOFF_V,
     profile_points: Annotated[int, typer.Option("--profile-points", help="Profile points per parameter "
                                                 "(identifiability); 0 skips the profile.")] = 9,
-    dfn_mesh: Annotated[Optional[list[str]], typer.Option("--dfn-mesh", help="PyBaMM points per domain, "
+    dfn_mesh: Annotated[list[str] | None, typer.Option("--dfn-mesh", help="PyBaMM points per domain, "
                                                           "KEY=N (x_p, r_p, x_s, ...); repeat for several.")] = None,
     restarts: Annotated[int, typer.Option("--restarts", help="Further optimiser starts (0 or 1), from the "
                                           "start mirrored through the centre of the bounds.")] = 1,
