@@ -172,3 +172,17 @@ def test_export_output_names_drop_a_file_suffix(small: Electrode, tmp_path: Path
     assert proc.returncode == 0, proc.stderr
     assert sorted(Path(p).name for p in json.loads(proc.stdout)["written"]) == sorted(expected)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "e.npz") == sorted(expected)
+
+
+def test_save_figure_writes_by_suffix_reproducibly_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from voxode.io.figures import save_figure
+
+    fig = Figure(figsize=(2, 2))
+    fig.subplots().plot([0, 1], [1, 0])
+    one, two = save_figure(fig, tmp_path / "a.svg"), save_figure(fig, tmp_path / "b.svg")
+    assert one.read_bytes() == two.read_bytes()            # no creation date in the file
+    assert save_figure(fig, tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert save_figure(fig, tmp_path / "d.pdf").read_bytes()[:4] == b"%PDF"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.svg", "b.svg", "c.png", "d.pdf"]

@@ -2,13 +2,16 @@
 
 Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state, no backend
 switch, no display needed); the file format follows the suffix (PNG when there is none), and
-SVG/PDF files carry no creation date, so the same figure gives the same bytes.
+SVG/PDF files carry no creation date and SVG ids come from a fixed salt, so the same figure
+gives the same bytes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import matplotlib
 
 from voxode.atomic import atomic_path
 
@@ -39,6 +42,6 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: float = 200, **options: A
     """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".") or "png"
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, matplotlib.rc_context({"svg.hashsalt": "voxode"}):
         fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_NO_DATE.get(fmt), **options)
     return path
