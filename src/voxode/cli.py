@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from voxode.campaign_commands import register as register_campaign
 from voxode.characterize.commands import register as register_characterize
@@ -222,7 +223,7 @@ def main() -> None:
     try:
         app()
     except VoxodeError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

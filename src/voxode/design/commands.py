@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from voxode.campaign_commands import case_progress
@@ -57,8 +58,8 @@ def _finish(summary: Any, key: str, title: str, columns: dict[str, tuple[str, in
         console = Console()
         console.print(out)
         for _, row in table[table["status"] != "ok"].iterrows():
-            console.print(f"[red]failed[/]: {row['case']} ({row.get('design', '')} seed {row['seed']}): {row['error']}",
-                          highlight=False)
+            console.print(f"[red]failed[/]: {row['case']} ({row.get('design', '')} seed {row['seed']}): "
+                          f"{escape(str(row['error']))}", highlight=False)
         console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
     if (table["status"] != "ok").any():
         raise typer.Exit(1)
@@ -147,7 +148,7 @@ def screen_command(
         console = Console()
         console.print(out)
         for _, row in table[table["error"] != ""].iterrows():
-            console.print(f"[red]failed[/]: {row['design']}: {row['error']}", highlight=False)
+            console.print(f"[red]failed[/]: {row['design']}: {escape(str(row['error']))}", highlight=False)
         console.print("wrote " + ", ".join(str(f) for f in result.files), highlight=False)
     if (table["case"].astype(bool) & table["simulated_mah_cm2"].isna()).any():
         raise typer.Exit(1)
