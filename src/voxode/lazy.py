@@ -3,8 +3,10 @@ that ``import voxode.cli`` and ``voxode --help`` do not pay for numba, scipy or 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from importlib import import_module
+from types import ModuleType
 from typing import Any
 
 
@@ -22,7 +24,21 @@ def lazy_exports(package: str, where: Mapping[str, str]) -> tuple[Callable[[str]
     -------
     tuple of callables
         ``(__getattr__, __dir__)`` to assign in the package's ``__init__``.
+
+    Notes
+    -----
+    Importing a submodule binds it to the package attribute of its name. Where a public name is
+    also its submodule's name (``voxode.characterize.tortuosity``, the function, in module
+    ``tortuosity``), the package keeps the function, as an eager ``from .x import x`` would.
     """
+    class _LazyPackage(ModuleType):
+        def __setattr__(self, attr: str, value: Any) -> None:
+            if attr in where and isinstance(value, ModuleType) and value.__name__ == f"{package}.{where[attr]}":
+                value = getattr(value, attr)
+            super().__setattr__(attr, value)
+
+    sys.modules[package].__class__ = _LazyPackage
+
     def __getattr__(name: str) -> Any:
         if name not in where:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
