@@ -104,6 +104,7 @@ def resumed(tmp_path_factory):
     return out, before, json.loads(restarted.stdout)
 
 
+@pytest.mark.slow
 def test_a_killed_campaign_resumes_without_redoing_finished_cases(resumed):
     out, before, report = resumed
     after = {p.relative_to(out): p.stat().st_mtime_ns for p in (out / next(iter(before)).parts[0]).rglob("*")
@@ -115,6 +116,7 @@ def test_a_killed_campaign_resumes_without_redoing_finished_cases(resumed):
     assert report["failed"] == 1
 
 
+@pytest.mark.slow
 def test_a_failed_case_is_recorded_and_the_rest_goes_on(resumed):
     out, _, report = resumed
     failed = [r for r in report["cases"] if r["status"] == "failed"]
@@ -124,6 +126,7 @@ def test_a_failed_case_is_recorded_and_the_rest_goes_on(resumed):
     assert statuses == {FAILING_SEED: "failed", 2: "ok", 3: "ok"}
 
 
+@pytest.mark.slow
 def test_resumed_results_equal_an_uninterrupted_run_on_a_dask_cluster(resumed, tmp_path):
     from distributed import LocalCluster
 
@@ -139,6 +142,7 @@ def test_resumed_results_equal_an_uninterrupted_run_on_a_dask_cluster(resumed, t
     assert summary["capacity_mah_cm2"] == pytest.approx(result.summary["capacity_mah_cm2"], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_dataset_rows_features_and_lithium_balance(resumed, tmp_path):
     out, _, _ = resumed
     results = campaign_results(out)

@@ -144,6 +144,7 @@ def test_a_model_on_another_feature_set_refuses_the_table(dataset: pd.DataFrame)
     assert len(predict(rated, tiny_tables(), c_rate=2.0)) == 4 * len(tiny_tables())
 
 
+@pytest.mark.slow
 def test_predict_a_new_electrode(model_dir: Path) -> None:
     electrode = generate(small_recipe(11, box_um=(12.0, 12.0, 20.0)))  # smaller: characterized here
     rows = predict(model_dir, electrode, dods=(0.5, 1.0))
@@ -156,6 +157,7 @@ def test_predict_a_new_electrode(model_dir: Path) -> None:
         predict(model_dir, electrode, dods=(0.0,))
 
 
+@pytest.mark.slow
 def test_shap_values_add_up_to_the_prediction(trained, dataset: pd.DataFrame, monkeypatch) -> None:
     values = shap_values(trained, dataset, n_jobs=1)
     assert list(values.columns) == ["case", "id", *trained.features, "base_value"]

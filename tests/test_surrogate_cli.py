@@ -59,6 +59,7 @@ def test_train_predict_explain_figures(files: dict[str, Path]) -> None:
     assert (root / "figures" / "sod_vs_depth.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
     lacking = tmp_path / "lacking.parquet"
     pd.read_parquet(files["dataset"]).drop(columns="tau_electrolyte").to_parquet(lacking)
