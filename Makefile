@@ -13,7 +13,7 @@ OUT ?= out
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e .
+	$(PIP) install -e '.[demo]'
 	touch $@
 
 # PETSc + hypre for the simulator's fast linear solver, where the machine allows (root + apt);

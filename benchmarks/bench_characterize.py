@@ -33,11 +33,11 @@ import json  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
 from voxode.characterize import characterization, depth_profile, electrode_fields, tortuosity  # noqa: E402
 from voxode.characterize.transport import TransportFields  # noqa: E402
 from voxode.electrode import Electrode  # noqa: E402
-from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
 
 def load_electrode() -> Electrode:
@@ -104,7 +104,7 @@ def main() -> None:
         err = "" if r["rel_error"] is None else f"{r['rel_error']:.1e}"
         print(f"{r['task']:<46} {r['tool']:<40} {r['seconds']:>9.2f} {tau:>11} {err:>9}  {r['note']}")
     if ARGS.out:
-        from voxode.io.atomic import write_text_atomic
+        from voxode.atomic import write_text_atomic
 
         meta = {"electrode": name, "shape": electrode.shape, "voxel_um": electrode.voxel_um,
                 "threads": ARGS.threads, "repeats": ARGS.repeats, "reference_tau": reference}

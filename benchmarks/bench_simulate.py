@@ -41,9 +41,9 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from voxode.electrochem.plots import plot_voltage_curves  # noqa: E402
 from voxode.electrochem.pybamm_reference import dfn_half_cell, measured_properties  # noqa: E402
-from voxode.electrochem.result import (final_fields, particle_table, plot_voltage_curves,  # noqa: E402
-                                       voltage_table, write_outputs)
+from voxode.electrochem.result import final_fields, particle_table, voltage_table, write_outputs  # noqa: E402
 from voxode.electrochem.simulate import simulate  # noqa: E402
 from voxode.electrochem.solver import SolverOptions  # noqa: E402
 from voxode.generate import generate  # noqa: E402

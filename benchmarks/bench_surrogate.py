@@ -43,13 +43,13 @@ from typing import Any  # noqa: E402
 
 import pandas as pd  # noqa: E402
 from surrogate_data import case_name, known_dataset, with_case  # noqa: E402
+from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
 from voxode.characterize import characterize  # noqa: E402
 from voxode.generate import generate  # noqa: E402
 from voxode.recipe import load_preset  # noqa: E402
 from voxode.surrogate import explain, plot_paper_figures, predict, shap_values, train  # noqa: E402
 from voxode.surrogate.training import make_estimator  # noqa: E402
-from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
 
 def cached_tables(n: int, cache: Path) -> pd.DataFrame:
@@ -95,7 +95,7 @@ def main() -> None:
     for key, value in results.items():
         print(f"{key:32s} {value:.4g}" if isinstance(value, float) else f"{key:32s} {value}")
     if ARGS.out is not None:
-        from voxode.io.atomic import write_text_atomic
+        from voxode.atomic import write_text_atomic
 
         write_text_atomic(ARGS.out, json.dumps(results, indent=2))
 

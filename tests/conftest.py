@@ -1,4 +1,5 @@
-"""Shared fixtures: the paper's electrodes are generated once per test session (a few s each)."""
+"""Shared fixtures: the paper's electrodes are generated once per test session (a few s each).
+Shared helpers are in helpers.py."""
 
 from __future__ import annotations
 
@@ -8,18 +9,9 @@ import typer
 from voxode.characterize.commands import register
 from voxode.electrode import Electrode
 from voxode.generate import generate
-from voxode.recipe import Recipe, load_preset, recipe_from_dict
+from voxode.recipe import load_preset
 
-
-def small_recipe(seed: int = 7, layers: int = 1, **layer_changes: object) -> Recipe:
-    """A 20 x 20 x 40 um^3 electrode with smaller particles: fast, same physics of generation."""
-    base = load_preset("paper-pristine").model_dump()
-    base["seed"] = seed
-    base["box_um"] = [20.0, 20.0, 40.0]
-    layer = base["layers"][0] | {"psd": {"d10_um": 3.0, "d50_um": 5.0, "d90_um": 8.0, "d_min_um": 2.0,
-                                         "d_max_um": 10.0}} | layer_changes
-    base["layers"] = [layer | {"thickness_fraction": 1.0 / layers, "name": f"l{i}"} for i in range(layers)]
-    return recipe_from_dict(base, source="small test recipe")
+from helpers import small_recipe
 
 
 @pytest.fixture(scope="session")
@@ -44,14 +36,3 @@ def cli() -> typer.Typer:
     register(app)
     return app
 
-
-def tiny_recipe(seed: int = 1, box_um: tuple[float, float, float] = (8.0, 8.0, 16.0)) -> Recipe:
-    """A few-particle electrode at 1 um (a few thousand unknowns): a whole campaign case
-    (generate, characterize, discharge at 1C) in seconds."""
-    base = load_preset("paper-pristine").model_dump()
-    base |= {"name": "tiny", "seed": seed, "box_um": list(box_um), "voxel_um": 1.0}
-    layer = base["layers"][0] | {"name": "only", "thickness_fraction": 1.0, "porosity": 0.4,
-                                 "psd": {"d10_um": 2.5, "d50_um": 3.2, "d90_um": 4.2, "d_min_um": 2.0,
-                                         "d_max_um": 5.0}}
-    base["layers"] = [layer]
-    return recipe_from_dict(base, source="tiny test recipe")

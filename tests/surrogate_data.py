@@ -19,8 +19,10 @@ import pandas as pd
 
 from voxode.characterize import characterize
 from voxode.generate import generate
-from voxode.recipe import Recipe, recipe_from_dict
+from voxode.recipe import Recipe
 from voxode.surrogate.features import DATASET_COLUMNS
+
+from helpers import small_recipe
 
 DODS = (0.25, 0.5, 0.75, 1.0)
 NOISE = 0.01  # standard deviation of the noise added to the known SOD
@@ -29,6 +31,7 @@ TAU_REF = 5.0
 SPECIFIC_AREA_REF = 2.5  # active area / V^(2/3), dimensionless
 CBD_REF = 0.5  # CBD contact area / V^(2/3)
 TINY_SEEDS = (1, 2, 3, 4)
+TINY_BOX_UM = (15.0, 15.0, 30.0)   # small_recipe in this box: ~150 particles, ~50 not cut by a face
 TABLES = Path(__file__).parent / "data" / "surrogate_tables.parquet"
 
 
@@ -79,19 +82,11 @@ def known_dataset(tables: pd.DataFrame, c_rates: Sequence[float] = (1.0,), dods:
     return pd.concat(frames, ignore_index=True)[list(DATASET_COLUMNS)]
 
 
-def tiny_recipe(seed: int, box_um: tuple[float, float, float] = (15.0, 15.0, 30.0)) -> Recipe:
-    """A 15 x 15 x 30 um^3 electrode with small particles (~150 particles, ~50 not cut by a face)."""
-    from conftest import small_recipe
-
-    data = small_recipe(seed).model_dump() | {"box_um": box_um}
-    return recipe_from_dict(data, source="tiny test recipe")
-
-
 def tiny_tables() -> pd.DataFrame:
     """The stored characterization of tiny electrodes, seeds 1-4 (regenerate: python tests/surrogate_data.py)."""
     return pd.read_parquet(TABLES)
 
 
 if __name__ == "__main__":
-    pd.concat([characterized(tiny_recipe(s)) for s in TINY_SEEDS], ignore_index=True).to_parquet(TABLES, index=False)
+    pd.concat([characterized(small_recipe(s, box_um=TINY_BOX_UM)) for s in TINY_SEEDS], ignore_index=True).to_parquet(TABLES, index=False)
     print(f"wrote {TABLES}")

@@ -45,6 +45,7 @@ def synthetic(tmp_path_factory):
     return path, data, capacities
 
 
+@pytest.mark.slow
 def test_calibrate_recovers_known_parameters(synthetic, tmp_path):
     electrode, data, capacities = synthetic
     assert capacities[0] > capacities[-1] + 20          # the rates carry information
@@ -67,6 +68,7 @@ def test_calibrate_recovers_known_parameters(synthetic, tmp_path):
     assert (out / "fit.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_profile_gives_the_range_within_the_uncertainty(synthetic, tmp_path):
     """One parameter profiled over its bounds: the truth lies in the range of values whose
     fit stays within sigma at every rate, and the range is narrower than the bounds."""
@@ -139,6 +141,7 @@ def test_reads_the_papers_rate_test():
     assert len(read_rate_data(paper, design="bilayer")) == 2              # the C/10 row has no capacity
 
 
+@pytest.mark.slow
 def test_verify_3d_discharges_the_image_with_the_fitted_set(synthetic):
     """--verify-3d: the 3D model on the same image with the fitted set lands near the DFN it
     was fitted with (one rate, one parameter to keep it short)."""

@@ -14,14 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import tiny_recipe
+from helpers import tiny_recipe
 
-from voxode.campaign import Case, CampaignError, CampaignSpec, campaign_results, load_campaign, run_campaign
+from voxode.campaign import CampaignError, CampaignSpec, Case, campaign_results, load_campaign, run_campaign
 from voxode.characterize import COLUMNS
+from voxode.design.study import seed_list
 from voxode.electrochem.materials import FARADAY_C_MOL, load_parameters
 from voxode.electrode import Electrode
 from voxode.recipe import recipe_to_yaml
-from voxode.surrogate.dataset import DATASET_COLUMNS, build_dataset
+from voxode.surrogate.dataset import build_dataset
+from voxode.surrogate.features import DATASET_COLUMNS
 
 FAILING_SEED = 1   # the tiny recipe's pore space does not percolate for this seed: fails in packing
 SEEDS = [FAILING_SEED, 2, 3]
@@ -47,9 +49,8 @@ def test_cases_are_the_product_and_keys_name_their_inputs(tmp_path):
     again = load_campaign(tmp_path / "campaign.yaml")
     assert [c.key for c in again] == [c.key for c in cases]
     assert Case(tiny_recipe(2), 1.0, cutoff_v=2.9).key != Case(tiny_recipe(2), 1.0).key
-    spawned = CampaignSpec(recipes=["paper-pristine"], n_seeds=3, base_seed=5).seed_list()
-    assert spawned == CampaignSpec(recipes=["paper-pristine"], n_seeds=3, base_seed=5).seed_list()
-    assert len(set(spawned)) == 3
+    # n_seeds follows the design studies' rule: the same seeds for the same base seed
+    assert CampaignSpec(recipes=["paper-pristine"], n_seeds=3, base_seed=5).seed_list() == seed_list(3, 5) == [5, 6, 7]
 
 
 @pytest.mark.parametrize("fields, words", [
@@ -103,6 +104,7 @@ def resumed(tmp_path_factory):
     return out, before, json.loads(restarted.stdout)
 
 
+@pytest.mark.slow
 def test_a_killed_campaign_resumes_without_redoing_finished_cases(resumed):
     out, before, report = resumed
     after = {p.relative_to(out): p.stat().st_mtime_ns for p in (out / next(iter(before)).parts[0]).rglob("*")
@@ -114,6 +116,7 @@ def test_a_killed_campaign_resumes_without_redoing_finished_cases(resumed):
     assert report["failed"] == 1
 
 
+@pytest.mark.slow
 def test_a_failed_case_is_recorded_and_the_rest_goes_on(resumed):
     out, _, report = resumed
     failed = [r for r in report["cases"] if r["status"] == "failed"]
@@ -123,6 +126,7 @@ def test_a_failed_case_is_recorded_and_the_rest_goes_on(resumed):
     assert statuses == {FAILING_SEED: "failed", 2: "ok", 3: "ok"}
 
 
+@pytest.mark.slow
 def test_resumed_results_equal_an_uninterrupted_run_on_a_dask_cluster(resumed, tmp_path):
     from distributed import LocalCluster
 
@@ -138,9 +142,11 @@ def test_resumed_results_equal_an_uninterrupted_run_on_a_dask_cluster(resumed, t
     assert summary["capacity_mah_cm2"] == pytest.approx(result.summary["capacity_mah_cm2"], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_dataset_rows_features_and_lithium_balance(resumed, tmp_path):
     out, _, _ = resumed
-    data = build_dataset(out)
+    results = campaign_results(out)
+    data = build_dataset(results)
     assert tuple(data.columns) == DATASET_COLUMNS
     assert set(data["dod"]) == {0.25, 0.5, 0.75, 1.0}
     assert not data["border"].any()
@@ -150,22 +156,29 @@ def test_dataset_rows_features_and_lithium_balance(resumed, tmp_path):
     # SOD rises with DoD for every particle (discharge only lithiates)
     wide = data.pivot_table(index=["case", "id"], columns="dod", values="sod")
     assert (np.diff(wide.to_numpy(), axis=1) > -1e-9).all()
-    full = build_dataset(out, include_border=True)
+    full = build_dataset(results, include_border=True)
     assert len(full) > len(data) and full["border"].any()
     # Li balance: the SOD of all particles at DoD 100 % accounts for the delivered charge
     p = load_parameters()
+    by_key = {r.folder.name: r for r in results}
     for case, rows in full[full["dod"] == 1.0].groupby("case"):
-        electrode = Electrode.load(out / case / "electrode.npz")
+        electrode = by_key[case].electrode()
+        assert electrode.equals(Electrode.load(out / case / "electrode.npz"))
         x0 = p.active.x_initial
         moles = (rows["sod"] * (1 - x0) * rows["volume_um3"]).sum() * 1e-18 * p.active.c_max_mol_m3
-        area_cm2 = electrode.shape[0] * electrode.shape[1] * (electrode.voxel_um * 1e-4) ** 2
-        inserted_mah_cm2 = moles * FARADAY_C_MOL / 3.6 / area_cm2
+        inserted_mah_cm2 = moles * FARADAY_C_MOL / 3.6 / electrode.area_cm2
         summary = json.loads((out / case / "run" / "summary.json").read_text())
         assert inserted_mah_cm2 == pytest.approx(summary["capacity_mah_cm2"], rel=0.02)
     proc = cli("dataset", str(out), "-o", str(tmp_path / "d.parquet"), "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rows"] == len(data)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "d.parquet"), data)
+    # --campaign keeps only the cases of that campaign file (here the seed-3 case)
+    one = write_campaign(tmp_path / "one", seeds=[3])
+    proc = cli("dataset", str(out), "--campaign", str(one), "-o", str(tmp_path / "one.parquet"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one.parquet"),
+                                  data[data["seed"] == 3].reset_index(drop=True))
 
 
 def test_dataset_of_a_folder_without_finished_cases_is_an_error(tmp_path):

@@ -53,6 +53,7 @@ def test_bad_recipe_is_one_line_exit_2_nothing_written(tmp_path: Path, case: str
     assert list(tmp_path.iterdir()) == [tmp_path / "recipe.yaml"]
 
 
+@pytest.mark.slow
 def test_unreachable_packing_target(tmp_path: Path) -> None:
     text = ("box_um: [20, 20, 30]\nlayers:\n  - porosity: 0.05\n    cbd_nanoporosity: 0.0\n"
             "    psd: {d10_um: 3, d50_um: 5, d90_um: 8, d_min_um: 2, d_max_um: 10}\n")
@@ -117,10 +118,11 @@ def test_import_rejects_unknown_labels_and_missing_stacks(tmp_path: Path) -> Non
     assert json.loads(proc.stdout)["particles"] == 1
 
 
+@pytest.mark.slow
 def test_characterization_commands_fail_in_one_line(tmp_path: Path) -> None:
     from voxode.generate import generate
 
-    from conftest import small_recipe
+    from helpers import small_recipe
 
     electrode = tmp_path / "e.npz"
     generate(small_recipe().with_overrides(voxel_um=1.0)).save(electrode)
@@ -134,6 +136,7 @@ def test_characterization_commands_fail_in_one_line(tmp_path: Path) -> None:
     assert_clean_error(run("tortuosity", str(electrode), "--phases", "a,b"), "--phases")
 
 
+@pytest.mark.slow
 def test_simulate_writes_a_run_folder_and_fails_in_one_line(tmp_path: Path) -> None:
     from synthetic_images import sphere_packing
 

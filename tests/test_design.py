@@ -130,6 +130,7 @@ def comparison(cases_dir, tmp_path_factory):
                                 [OK_SEED, FAILING_SEED], out, cutoff_v=CUTOFF_V, cases_dir=cases_dir)
 
 
+@pytest.mark.slow
 def test_compare_tables_and_figures(comparison):
     out, result = comparison
     table = result.table.set_index(["design", "seed"])
@@ -155,6 +156,7 @@ def test_compare_tables_and_figures(comparison):
             assert image.info["dpi"] == pytest.approx((200, 200), abs=0.5)
 
 
+@pytest.mark.slow
 def test_rate_test_reuses_cases_and_overlays_the_experiment(comparison, cases_dir, tmp_path):
     cells = tmp_path / "cells.csv"
     cells.write_text("rate,cell,capacity_mah_g\n1,A,150\n1,B,130\n2,A,90\n")
@@ -173,6 +175,7 @@ def test_rate_test_reuses_cases_and_overlays_the_experiment(comparison, cases_di
         assert (tmp_path / "rate" / name).is_file()
 
 
+@pytest.mark.slow
 def test_cli_reuses_finished_cases_and_exits_1_when_a_case_failed(comparison, cases_dir, tmp_path):
     files = []
     for name, mixed in (("pristine", None), ("bilayer", "bottom")):

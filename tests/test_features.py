@@ -45,6 +45,7 @@ def test_single_sphere_features() -> None:
     assert np.isfinite(row["tau_electrolyte"]) and row["tau_electrolyte"] >= 1.0
 
 
+@pytest.mark.slow
 def test_touching_particles_symmetric_contact_and_border() -> None:
     n = 30
     x, y, z = np.mgrid[:n, :n, :n] + 0.5
@@ -93,6 +94,7 @@ def test_packing_features_are_consistent() -> None:
     assert (table["tau_electrolyte_cbd"] <= table["tau_electrolyte"] * 1.5).all()
 
 
+@pytest.mark.slow
 def test_generated_electrode(small: Electrode, tmp_path) -> None:  # noqa: ANN001
     result = characterization(small)
     table = result.particles
@@ -108,6 +110,7 @@ def test_generated_electrode(small: Electrode, tmp_path) -> None:  # noqa: ANN00
     assert plot_feature_histograms(table, tmp_path / "h.svg").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_cli_characterize(cli: typer.Typer, tmp_path) -> None:  # noqa: ANN001
     electrode = sphere_packing((24, 24, 30), seed=5)
     path = tmp_path / "e.npz"
@@ -141,6 +144,7 @@ def test_cli_characterize_errors_write_nothing(cli: typer.Typer, tmp_path) -> No
     assert list(tmp_path.iterdir()) == [corrupt]
 
 
+@pytest.mark.slow
 def test_particle_cut_by_the_separator_plane_reacts_through_its_flat_face() -> None:
     """A half sphere on the separator plane: curved area 2 pi r^2 plus the flat disc pi r^2."""
     r, n, h = 12, 32, 0.5

@@ -12,7 +12,7 @@ from voxode.generate.sizes import volume_weighted_quantiles_um
 from voxode.recipe import load_preset
 from voxode.summary import particle_diameters_um
 
-from conftest import small_recipe
+from helpers import small_recipe
 
 
 def test_pristine_phase_fractions_match_recipe(pristine: Electrode) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import tifffile
 import yaml
-from conftest import tiny_recipe
+from helpers import tiny_recipe
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,8 @@ from voxode.errors import ElectrodeFileError, ImageError
 from voxode.io.importing import import_tiff
 from voxode.io.tiff import read_label_stack, write_tiff_stacks
 from voxode.io.vtk import write_vti
+from voxode.summary import electrode_summary
+
 
 @pytest.fixture(scope="module")
 def electrode(small: Electrode) -> Electrode:
@@ -129,3 +134,55 @@ def test_flip_z_imports_a_stack_stored_separator_first(electrode: Electrode, tmp
     assert np.array_equal(back.phases, electrode.phases)
     assert np.array_equal(back.particle_ids > 0, electrode.particle_ids > 0)
     assert back.provenance["flip_z"] is True
+
+
+def test_loading_and_capacity_count_every_layer_at_its_own_density_and_capacity() -> None:
+    """Two layers of 2 planes each, 1 um voxels, 2 x 2 in-plane: bottom 3 NMC voxels per plane
+    at 4 g/cm^3 and 100 mAh/g, top 1 NMC voxel per plane at 5 g/cm^3 and 250 mAh/g."""
+    phases = np.zeros((2, 2, 4), dtype=np.uint8)
+    phases[:, :, :2] = NMC
+    phases[0, 0, :2] = 0
+    phases[0, 0, 2:] = NMC
+    layers = [Layer("bottom", 0.0, 2.0, nmc_density_g_cm3=4.0, specific_capacity_mah_g=100.0),
+              Layer("top", 2.0, 4.0, nmc_density_g_cm3=5.0, specific_capacity_mah_g=250.0)]
+    e = Electrode(phases, np.zeros(phases.shape, np.int32), 1.0, pd.DataFrame({"id": []}), layers)
+    plane_cm = 1e-4
+    bottom_mg = 2 * 0.75 * plane_cm * 4.0 * 1e3
+    top_mg = 2 * 0.25 * plane_cm * 5.0 * 1e3
+    assert e.area_cm2 == pytest.approx(4e-8)
+    assert e.nmc_loading_mg_cm2 == pytest.approx(bottom_mg + top_mg)
+    assert e.nominal_capacity_mah_cm2 == pytest.approx((bottom_mg * 100.0 + top_mg * 250.0) / 1e3)
+    info = electrode_summary(e)
+    assert info["theoretical_capacity_mah_cm2"] == pytest.approx(e.nominal_capacity_mah_cm2)
+    assert info["specific_capacity_mah_g"] == pytest.approx(1e3 * e.nominal_capacity_mah_cm2 / e.nmc_loading_mg_cm2)
+
+
+@pytest.mark.parametrize("output, flags, expected", [
+    ("a.tif", ["--tiff"], ["a_phases.tif", "a_particles.tif"]),
+    ("b.vti", ["--vtk"], ["b.vti"]),
+    ("c.vti", ["--tiff", "--vtk"], ["c_phases.tif", "c_particles.tif", "c.vti"]),
+    ("d.v1", ["--vtk"], ["d.v1.vti"]),
+])
+def test_export_output_names_drop_a_file_suffix(small: Electrode, tmp_path: Path, output: str, flags: list[str],
+                                                expected: list[str]) -> None:
+    """``voxode export e.npz --tiff -o a.tif`` writes a_phases.tif, not a.tif_phases.tif."""
+    small.save(tmp_path / "e.npz")
+    proc = subprocess.run([sys.executable, "-m", "voxode.cli", "export", str(tmp_path / "e.npz"), *flags,
+                           "-o", str(tmp_path / output), "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(Path(p).name for p in json.loads(proc.stdout)["written"]) == sorted(expected)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "e.npz") == sorted(expected)
+
+
+def test_save_figure_writes_by_suffix_reproducibly_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from voxode.io.figures import save_figure
+
+    fig = Figure(figsize=(2, 2))
+    fig.subplots().plot([0, 1], [1, 0])
+    one, two = save_figure(fig, tmp_path / "a.svg"), save_figure(fig, tmp_path / "b.svg")
+    assert one.read_bytes() == two.read_bytes()            # no creation date in the file
+    assert save_figure(fig, tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert save_figure(fig, tmp_path / "d.pdf").read_bytes()[:4] == b"%PDF"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.svg", "b.svg", "c.png", "d.pdf"]

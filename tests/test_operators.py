@@ -12,7 +12,7 @@ from scipy.optimize import brentq
 from scipy.sparse.linalg import expm_multiply
 
 from voxode.electrochem.grid import build_grid
-from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet, load_parameters
+from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet, load_parameters, with_values
 from voxode.electrochem.model import Model
 from voxode.electrochem.solver import EndReason
 from voxode.electrochem.simulate import Discharge, simulate
@@ -257,20 +257,23 @@ def test_steady_diffusion_migration_in_a_straight_channel() -> None:
     assert phi_e[-1] - phi_e[0] == pytest.approx(drop, rel=1e-6)
 
 
-def test_the_jacobian_matches_central_differences_of_the_residual_on_every_block() -> None:
+@pytest.mark.parametrize("options", [
+    {},
+    {"cbd.ionic_model": "macmullin", "cbd.macmullin_number": 8.0},
+    {"cbd.ionic_model": "blocking"},
+    {"collector.contact_resistance_ohm_cm2": 5.0},
+], ids=["bruggeman", "macmullin", "blocking-cbd", "contact-resistance"])
+def test_the_jacobian_matches_central_differences_of_the_residual_on_every_block(options) -> None:
     """At a mid-discharge-like state (random stoichiometries, salt and potentials around the
     equilibrium), every block of the assembled Jacobian times a random direction equals the
     central difference (r(u + e v) - r(u - e v)) / 2e of the residual, to 1e-6 of the block's
-    magnitude (the difference's truncation and rounding errors are ~1e-9 here)."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
+    magnitude (the difference's truncation and rounding errors are ~1e-9 here), for each
+    physics option that changes the assembly."""
     from synthetic_images import sphere_packing
 
     electrode = sphere_packing((6, 6, 10), voxel_um=1.0, radius_vox=(1.5, 2.5), nmc_fraction=0.5,
                                cbd_fraction=0.1, seed=3)
-    params = load_parameters()
+    params = with_values(load_parameters(), options)
     model = Model(build_grid(electrode, params), params)
     lay = model.layout
     rng = np.random.default_rng(7)

@@ -95,6 +95,7 @@ def test_variable_diffusivity_residual_and_jacobian(tiny):
     assert d0[0] > 0
 
 
+@pytest.mark.slow
 def test_solid_diffusivity_of_x_in_one_particle_matches_pybamm():
     """One particle at 2C: the 3D model and PyBaMM's DFN with the same D_s(x) deliver the same
     capacity (3 %), while a constant D_s = D_s(x0) changes it by more than that."""

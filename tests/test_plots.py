@@ -18,7 +18,7 @@ from voxode.io.tiff import write_tiff_stacks
 from voxode.plots import plot_electrode, target_cdf
 from voxode.recipe import Recipe, load_preset
 
-from conftest import small_recipe
+from helpers import small_recipe
 
 
 @pytest.fixture(scope="module")

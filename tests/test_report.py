@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from voxode.report import Report, format_value  # noqa: E402
+from voxode.io.figures import save_figure
+from voxode.report import Report, format_value
 
 
 def test_markdown_and_html_hold_the_same_content(tmp_path):
-    fig, ax = plt.subplots()
-    ax.plot([0, 1], [0, 1])
-    (tmp_path / "figs").mkdir()
-    fig.savefig(tmp_path / "figs" / "line.png")
-    plt.close(fig)
+    fig = Figure()
+    fig.subplots().plot([0, 1], [0, 1])
+    save_figure(fig, tmp_path / "figs" / "line.png")
     report = Report("voxode results")
     report.heading("Surrogate")
     report.paragraph("MAE <beside> the paper's")

@@ -68,6 +68,7 @@ def test_bad_screening_files_are_one_line_errors(tmp_path, fields, words):
     assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1
 
 
+@pytest.mark.slow
 def test_screening_scores_every_design_and_simulates_the_best(tmp_path):
     model_dir = train(known_dataset(tiny_tables()), params={"n_estimators": 40, "min_samples_leaf": 3}).save(
         tmp_path / "model")

@@ -8,14 +8,15 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from synthetic_images import sphere_packing
-from voxode.electrode import NMC, PORE
+
 from voxode.electrochem.materials import ParameterError, load_parameters
-from voxode.electrochem.result import discharge_to_folder, particle_table, plot_voltage_curves, voltage_table, write_outputs
+from voxode.electrochem.plots import plot_voltage_curves
+from voxode.electrochem.result import discharge_to_folder, particle_table, voltage_table, write_outputs
+from voxode.electrochem.simulate import SimulationError, simulate
 from voxode.electrochem.solver import EndReason
+from voxode.electrode import NMC, PORE
 from voxode.errors import InputError
-from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2, simulate
 
 CONSERVATION_TOL = 1e-6
 
@@ -40,16 +41,18 @@ def test_zero_current_keeps_the_equilibrium(tiny):
     assert abs(d.voltage_v[-1] - p.ocp(p.active.x_initial)) < 1e-9
 
 
+@pytest.mark.slow
 def test_conservation_and_capacity_at_1c(one_c):
     errors = one_c.conservation
     assert set(errors) == {"lithium_inserted_vs_charge", "salt", "interface_current_balance", "foil_current_balance"}
     assert max(errors.values()) < CONSERVATION_TOL, errors
-    assert 0.5 < one_c.capacity_mah_cm2 / nominal_capacity_mah_cm2(one_c.electrode) < 1.05
+    assert 0.5 < one_c.capacity_mah_cm2 / one_c.electrode.nominal_capacity_mah_cm2 < 1.05
     assert np.all(np.diff(one_c.voltage_v) < 1e-6)          # a discharge: V never rises
     x = one_c.particle_x
     assert np.all(np.diff(x, axis=0) > -1e-12)               # particles only take up Li
 
 
+@pytest.mark.slow
 def test_low_rate_follows_the_ocv(tiny):
     d = simulate(tiny, c_rate=0.1)
     p = load_parameters()
@@ -61,9 +64,10 @@ def test_low_rate_follows_the_ocv(tiny):
     middle = (q > 0.1 * q[-1]) & (q < 0.9 * q[-1])
     gap = np.abs(d.voltage_v[middle] - p.ocp(x_mean[middle]))
     assert gap.max() < 0.010, gap.max()
-    assert d.capacity_mah_cm2 / nominal_capacity_mah_cm2(tiny) > 0.95
+    assert d.capacity_mah_cm2 / tiny.nominal_capacity_mah_cm2 > 0.95
 
 
+@pytest.mark.slow
 def test_outputs(one_c, tmp_path):
     info = write_outputs(one_c, tmp_path, vtk=True)
     for name in ("summary.json", "voltage.csv", "particles_sod.parquet", "fields.npz", "fields.vti",
@@ -109,6 +113,7 @@ def test_bad_input_fails_before_time_stepping(tiny):
                  c_rate=1.0)
 
 
+@pytest.mark.slow
 def test_against_pybamm_dfn_with_effective_properties_of_the_same_image(tiny, one_c, tmp_path):
     """Capacity within 5 % of PyBaMM's DFN half cell at C/10, and the same drop at 1C; both
     curves in one figure."""
@@ -125,6 +130,7 @@ def test_against_pybamm_dfn_with_effective_properties_of_the_same_image(tiny, on
     assert one_c.capacity_mah_cm2 < slow.capacity_mah_cm2 and dfn[1.0] < dfn[0.1]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_checkpoint(tiny, one_c, tmp_path):
     """A run stopped after a few steps restarts from the checkpoint and ends where an
     uninterrupted run ends."""
@@ -165,6 +171,7 @@ def test_thick_electrode_at_high_rate_has_the_papers_gradients():
     assert np.nanmean(c_e[:20]) < np.nanmean(c_e[40:]) - 100.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["pyamg", "petsc"])
 def test_the_iterative_solvers_give_the_direct_solvers_discharge(tiny, one_c, kind):
     """Both AMG-preconditioned GMRES backends (used above 8,000 unknowns: PETSc + hypre where
@@ -209,6 +216,7 @@ def test_without_petsc4py_auto_falls_back_to_pyamg_and_petsc_is_a_clean_error(ti
         linear.resolve_kind("umfpack", 10)
 
 
+@pytest.mark.slow
 def test_the_cli_names_the_linear_solver_it_ran(tiny, tmp_path):
     """``--linear-solver`` reaches the run and summary.json records the backend; an unknown
     one is a one-line error, exit 2, with nothing written."""

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from surrogate_data import known_dataset, tiny_recipe, tiny_tables
+from helpers import small_recipe
+from surrogate_data import known_dataset, tiny_tables
 
 from voxode.errors import DatasetError, ModelError, VoxodeError
 from voxode.generate import generate
@@ -143,8 +144,9 @@ def test_a_model_on_another_feature_set_refuses_the_table(dataset: pd.DataFrame)
     assert len(predict(rated, tiny_tables(), c_rate=2.0)) == 4 * len(tiny_tables())
 
 
+@pytest.mark.slow
 def test_predict_a_new_electrode(model_dir: Path) -> None:
-    electrode = generate(tiny_recipe(11, box_um=(12.0, 12.0, 20.0)))  # smaller: characterized here
+    electrode = generate(small_recipe(11, box_um=(12.0, 12.0, 20.0)))  # smaller: characterized here
     rows = predict(model_dir, electrode, dods=(0.5, 1.0))
     ids = np.unique(electrode.particle_ids[electrode.particle_ids > 0])
     assert len(rows) == 2 * ids.size and set(rows["id"]) == set(ids)
@@ -155,6 +157,7 @@ def test_predict_a_new_electrode(model_dir: Path) -> None:
         predict(model_dir, electrode, dods=(0.0,))
 
 
+@pytest.mark.slow
 def test_shap_values_add_up_to_the_prediction(trained, dataset: pd.DataFrame, monkeypatch) -> None:
     values = shap_values(trained, dataset, n_jobs=1)
     assert list(values.columns) == ["case", "id", *trained.features, "base_value"]
@@ -174,7 +177,10 @@ def test_gradient_boosting_is_explained_additively_too(dataset: pd.DataFrame) ->
 
 
 def test_explain_ranks_features_across_folds(model_dir: Path, dataset: pd.DataFrame, tmp_path: Path) -> None:
-    result = explain(model_dir, dataset, tmp_path / "shap", n_jobs=1, top=2)
+    folds_done = []
+    result = explain(model_dir, dataset, tmp_path / "shap", n_jobs=1, top=2,
+                     on_fold=lambda done, total: folds_done.append((done, total)))
+    assert folds_done == [(1, 4), (2, 4), (3, 4), (4, 4)]   # the progress the CLI shows
     ranking = result.ranking
     assert set(ranking["feature"]) == set(load(model_dir).features)
     assert (ranking["min_rank"] <= ranking["mean_rank"]).all() and (ranking["mean_rank"] <= ranking["max_rank"]).all()

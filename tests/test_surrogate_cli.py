@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from surrogate_data import known_dataset, tiny_recipe, tiny_tables
+from helpers import small_recipe
+from surrogate_data import TINY_BOX_UM, known_dataset, tiny_tables
 from test_cli import assert_clean_error, run
 from typer.testing import CliRunner
 
@@ -28,7 +29,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     dataset.to_parquet(out["dataset"], index=False)
     tables = tiny_tables()
     tables[tables["seed"] == 1].to_parquet(out["table"], index=False)
-    generate(tiny_recipe(1)).save(out["electrode"])
+    generate(small_recipe(1, box_um=TINY_BOX_UM)).save(out["electrode"])
     result = CliRunner().invoke(app, ["train", str(out["dataset"]), "-o", str(out["model"]), "--json", "--jobs", "1"])
     assert result.exit_code == 0, result.output
     out["train_summary"] = json.loads(result.stdout)
@@ -58,6 +59,7 @@ def test_train_predict_explain_figures(files: dict[str, Path]) -> None:
     assert (root / "figures" / "sod_vs_depth.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
     lacking = tmp_path / "lacking.parquet"
     pd.read_parquet(files["dataset"]).drop(columns="tau_electrolyte").to_parquet(lacking)

@@ -123,6 +123,7 @@ def taufactor_multiphase(labels: np.ndarray, cond: dict[int, float], axis: int) 
     return float(np.asarray(tau).ravel()[0]), float(np.asarray(solver.D_eff).ravel()[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("porosity,seed,axis", [(0.3, 11, 2), (0.45, 12, 0), (0.6, 13, 1)])
 def test_binary_matches_taufactor(porosity: float, seed: int, axis: int) -> None:
     img = random_field_image((44, 40, 48), porosity, seed)
@@ -161,6 +162,7 @@ def test_sphere_packing_electrode_matches_taufactor() -> None:
     assert abs(res.tau - tau_tf) / tau_tf < 1e-4
 
 
+@pytest.mark.slow
 def test_generated_electrode_matches_taufactor(small) -> None:  # noqa: ANN001 (conftest fixture)
     img = small.phases == 0
     tau_tf, _ = taufactor_binary(img, 2)

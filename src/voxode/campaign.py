@@ -8,9 +8,11 @@ from its own checkpoint. ``status.json``, written last, marks a case finished ("
 failed (with the error); a failure is recorded and the other cases go on. Failed cases are
 tried again on the next run.
 
-Case folder: ``case.json`` (the inputs), ``electrode.npz``, ``particles.parquet`` (the
-characterization), ``profile.parquet`` (tau depth profiles), ``run/`` (the discharge outputs
-of :func:`voxode.electrochem.result.write_outputs`) and ``status.json``.
+Case folder (:class:`CaseFiles`): ``case.json`` (the inputs), ``electrode.npz``,
+``particles.parquet`` (the characterization), ``profile.parquet`` (tau depth profiles),
+``run/`` (the discharge outputs of :func:`voxode.electrochem.result.write_outputs`) and
+``status.json``. A :class:`CaseResult` reads them back (``result.electrode()``,
+``result.voltage()``, ...), so later stages take results, not folders.
 
 Cases run in a local process pool (``workers``) or on a Dask distributed cluster
 (``scheduler="tcp://host:port"``).
@@ -30,17 +32,54 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from voxode.atomic import write_text_atomic
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
+from voxode.electrochem.result import RunFiles
+from voxode.electrode import Electrode
 from voxode.errors import RunFailure, VoxodeError
-from voxode.io.atomic import write_text_atomic
-from voxode.recipe import Recipe, load_recipe, recipe_from_dict, validation_message
+from voxode.extras import require
 from voxode.options import check
+from voxode.recipe import Recipe, load_recipe, recipe_from_dict, repetition_seeds
+from voxode.validation import load_validated
 
-STATUS_NAME = "status.json"
-CASE_NAME = "case.json"
+
+@dataclass(frozen=True)
+class CaseFiles:
+    """The files of a case folder, named once (the run's own files are :class:`RunFiles`)."""
+
+    folder: Path
+
+    @property
+    def inputs(self) -> Path:
+        """case.json: the case's inputs (:meth:`Case.inputs`)."""
+        return self.folder / "case.json"
+
+    @property
+    def status(self) -> Path:
+        """status.json: "ok" with the discharge summary, or "failed" with the error; written last."""
+        return self.folder / "status.json"
+
+    @property
+    def electrode(self) -> Path:
+        return self.folder / "electrode.npz"
+
+    @property
+    def particles(self) -> Path:
+        """particles.parquet: the characterization (one row per particle)."""
+        return self.folder / "particles.parquet"
+
+    @property
+    def profile(self) -> Path:
+        """profile.parquet: the tortuosity depth profiles."""
+        return self.folder / "profile.parquet"
+
+    @property
+    def run(self) -> RunFiles:
+        """The discharge outputs (``run/``)."""
+        return RunFiles(self.folder / "run")
 
 
 class CampaignError(VoxodeError):
@@ -53,8 +92,8 @@ class Case:
 
     recipe: Recipe
     c_rate: float
-    cutoff_v: float = 3.0
-    params: str = "chen2020-nyman2008"
+    cutoff_v: float = DEFAULT_CUTOFF_V
+    params: str = DEFAULT_PARAMETER_SET
 
     def inputs(self) -> dict[str, Any]:
         """JSON-ready inputs (what case.json holds and the key hashes)."""
@@ -93,12 +132,36 @@ class CaseResult:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def files(self) -> CaseFiles:
+        return CaseFiles(self.folder)
+
+    def electrode(self) -> Electrode:
+        """The case's generated electrode."""
+        return Electrode.load(self.files.electrode)
+
+    def particles(self) -> pd.DataFrame:
+        """The characterization: one row per particle (:data:`voxode.characterize.COLUMNS`)."""
+        return pd.read_parquet(self.files.particles)
+
+    def profile(self) -> pd.DataFrame:
+        """The tortuosity depth profiles."""
+        return pd.read_parquet(self.files.profile)
+
+    def voltage(self) -> pd.DataFrame:
+        """The discharge curve: t_s, voltage_v, capacity_mah_cm2, capacity_mah_g."""
+        return pd.read_csv(self.files.run.voltage)
+
+    def particle_sod(self) -> pd.DataFrame:
+        """Per particle: id, centroid_z_um, volume_um3, x_dod_*, sod_* (SOD at DoD 25/50/75/100 %)."""
+        return pd.read_parquet(self.files.run.particle_sod)
+
 
 class CampaignSpec(BaseModel):
     """A campaign file: recipes x seeds x C-rates.
 
-    ``seeds`` is a list of seeds, or ``n_seeds`` child seeds are derived from ``base_seed``
-    with ``numpy.random.SeedSequence.spawn``. ``recipes`` are preset names or recipe files
+    ``seeds`` is a list of seeds, or ``n_seeds`` seeds are derived from ``base_seed`` by
+    :func:`voxode.recipe.repetition_seeds` (as design studies do). ``recipes`` are preset names or recipe files
     (relative paths are read from the campaign file's folder).
     """
 
@@ -111,8 +174,8 @@ class CampaignSpec(BaseModel):
     base_seed: int = 0
     c_rates: list[float] = Field(default=[1.0], min_length=1)
     voxel_um: float | None = Field(default=None, gt=0)
-    cutoff_v: float = 3.0
-    params: str = "chen2020-nyman2008"
+    cutoff_v: float = DEFAULT_CUTOFF_V
+    params: str = DEFAULT_PARAMETER_SET
 
     @field_validator("c_rates")
     @classmethod
@@ -132,8 +195,7 @@ class CampaignSpec(BaseModel):
     def seed_list(self) -> list[int]:
         if self.seeds is not None:
             return list(self.seeds)
-        children = np.random.SeedSequence(self.base_seed).spawn(self.n_seeds)
-        return [int(child.generate_state(1)[0]) for child in children]
+        return repetition_seeds(self.n_seeds, self.base_seed)
 
     def cases(self, folder: Path = Path(".")) -> list[Case]:
         """Every (recipe, seed, C-rate) case, recipes in file order."""
@@ -149,22 +211,14 @@ def load_campaign(path: Path) -> list[Case]:
     """The cases of a campaign file (YAML); errors are one line naming the field."""
     if not path.is_file():
         raise CampaignError(f"campaign file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CampaignError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise CampaignError(f"{path}: a campaign must be a mapping of fields (recipes, seeds, c_rates, ...)")
-    try:
-        spec = CampaignSpec.model_validate(data)
-    except ValidationError as exc:
-        raise CampaignError(validation_message(exc, str(path))) from None
+    spec = load_validated(CampaignSpec, path.read_text(encoding="utf-8"), str(path), CampaignError,
+                          what="a campaign (recipes, seeds, c_rates, ...)")
     return spec.cases(path.parent)
 
 
 def read_status(folder: Path) -> dict[str, Any] | None:
     """The case's status.json, or None when the case has not finished."""
-    path = folder / STATUS_NAME
+    path = CaseFiles(folder).status
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
@@ -176,7 +230,7 @@ def run_case(case: Case, folder: Path) -> CaseResult:
     from threadpoolctl import threadpool_limits
 
     folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(folder / CASE_NAME, json.dumps(case.inputs(), indent=2) + "\n")
+    write_text_atomic(CaseFiles(folder).inputs, json.dumps(case.inputs(), indent=2) + "\n")
     started = time.perf_counter()
     try:
         # one BLAS/numba thread per case: cases are the unit of parallelism
@@ -190,31 +244,29 @@ def run_case(case: Case, folder: Path) -> CaseResult:
                   "traceback": traceback.format_exc(), "wall_s": time.perf_counter() - started,
                   "end_reason": exc.record.get("end_reason", "error") if isinstance(exc, RunFailure) else "error",
                   **({"end": exc.record} if isinstance(exc, RunFailure) else {})}
-    write_text_atomic(folder / STATUS_NAME, json.dumps(record, indent=2) + "\n")
+    write_text_atomic(CaseFiles(folder).status, json.dumps(record, indent=2) + "\n")
     return CaseResult(case, folder, record["status"], record.get("error"), record.get("summary", {}),
                       end_reason=record["end_reason"])
 
 
 def _run_stages(case: Case, folder: Path) -> dict[str, Any]:
+    from voxode.atomic import write_atomic
     from voxode.characterize import characterization
     from voxode.electrochem.result import discharge_to_folder
-    from voxode.electrode import Electrode
     from voxode.generate import generate
-    from voxode.io.atomic import write_atomic
 
-    electrode_path = folder / "electrode.npz"
-    if electrode_path.is_file():
-        electrode = Electrode.load(electrode_path)
+    files = CaseFiles(folder)
+    if files.electrode.is_file():
+        electrode = Electrode.load(files.electrode)
     else:
         electrode = generate(case.recipe)
-        electrode.save(electrode_path)
-    particles_path = folder / "particles.parquet"
-    if not particles_path.is_file():
+        electrode.save(files.electrode)
+    if not files.particles.is_file():
         result = characterization(electrode)
         profile = result.profile_frame()
-        write_atomic(folder / "profile.parquet", lambda p: profile.to_parquet(p, index=False))
-        write_atomic(particles_path, lambda p: result.particles.to_parquet(p, index=False))
-    return discharge_to_folder(electrode, folder / "run", c_rate=case.c_rate, cutoff_v=case.cutoff_v,
+        write_atomic(files.profile, lambda p: profile.to_parquet(p, index=False))
+        write_atomic(files.particles, lambda p: result.particles.to_parquet(p, index=False))
+    return discharge_to_folder(electrode, files.run.folder, c_rate=case.c_rate, cutoff_v=case.cutoff_v,
                                params=case.params)
 
 
@@ -234,8 +286,8 @@ def _local_runner(workers: int) -> Callable[[Sequence[tuple[Case, Path]]], Itera
 
 def _dask_runner(address: str, connect_timeout_s: float
                  ) -> Callable[[Sequence[tuple[Case, Path]]], Iterable[CaseResult]]:
-    from distributed import Client
-    from distributed import as_completed as dask_completed
+    distributed = require("distributed", "dask", "running on a Dask cluster (--scheduler)")
+    Client, dask_completed = distributed.Client, distributed.as_completed
 
     try:
         client = Client(address, timeout=f"{connect_timeout_s}s")
@@ -293,9 +345,9 @@ def campaign_results(out_dir: Path) -> list[CaseResult]:
     if not out_dir.is_dir():
         raise CampaignError(f"campaign folder not found: {out_dir}")
     results = []
-    for folder in sorted(p for p in out_dir.iterdir() if (p / CASE_NAME).is_file()):
-        case = Case.from_inputs(json.loads((folder / CASE_NAME).read_text(encoding="utf-8")),
-                                source=str(folder / CASE_NAME))
+    for folder in sorted(p for p in out_dir.iterdir() if CaseFiles(p).inputs.is_file()):
+        inputs = CaseFiles(folder).inputs
+        case = Case.from_inputs(json.loads(inputs.read_text(encoding="utf-8")), source=str(inputs))
         status = read_status(folder)
         if status is None:
             results.append(CaseResult(case, folder, "pending"))

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -37,7 +37,7 @@ def campaign_command(
     spec: Annotated[Path, typer.Argument(help="Campaign file (YAML): recipes, seeds or n_seeds, c_rates, ...")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Campaign folder (one sub-folder per case).")],
     workers: Annotated[int, typer.Option("--workers", help="Local worker processes.")] = 1,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, "
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, "
                                                      "e.g. tcp://host:8786 (instead of local workers).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
@@ -75,15 +75,22 @@ def campaign_command(
 def dataset_command(
     campaign_dir: Annotated[Path, typer.Argument(help="Campaign folder.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Dataset to write (.parquet or .csv).")],
+    campaign: Annotated[Path | None, typer.Option(
+        "--campaign", help="Only the cases of this campaign file (the folder may hold other studies' cases too).")] = None,
     include_border: Annotated[bool, typer.Option("--include-border", help="Keep particles cut by a lateral face.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
     """One row per (case, particle, DoD): characterization features, DoD, C-rate and simulated SOD."""
+    from voxode.campaign import campaign_results, load_campaign
     from voxode.io.tables import check_table_path, write_table
     from voxode.surrogate.dataset import build_dataset
 
     check_table_path(output, "--output")
-    data = build_dataset(campaign_dir, include_border=include_border)
+    results = campaign_results(campaign_dir)
+    if campaign is not None:
+        keys = {case.key for case in load_campaign(campaign)}
+        results = [r for r in results if r.folder.name in keys]
+    data = build_dataset(results, include_border=include_border)
     write_table(data, output)
     summary = {"output": str(output), "rows": len(data), "cases": int(data["case"].nunique()),
                "particles": int(data.groupby("case")["id"].nunique().sum()),

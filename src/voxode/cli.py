@@ -9,10 +9,11 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from voxode.campaign_commands import register as register_campaign
 from voxode.characterize.commands import register as register_characterize
@@ -59,8 +60,8 @@ def recipe_show(preset: Annotated[str, typer.Argument(help="paper-pristine, pape
 def generate(
     recipe: Annotated[str, typer.Argument(help="Recipe file (YAML/TOML) or preset name.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")],
-    voxel_um: Annotated[Optional[float], typer.Option("--voxel-um", help="Voxel size (um), overrides the recipe.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed, overrides the recipe.")] = None,
+    voxel_um: Annotated[float | None, typer.Option("--voxel-um", help="Voxel size (um), overrides the recipe.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed, overrides the recipe.")] = None,
     force: Force = False,
     quiet: Quiet = False,
     as_json: AsJson = False,
@@ -118,14 +119,19 @@ def export(
     electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
     tiff: Annotated[bool, typer.Option("--tiff", help="Labelled TIFF stacks <stem>_phases.tif, <stem>_particles.tif.")] = False,
     vtk: Annotated[bool, typer.Option("--vtk", help="VTK image <stem>.vti (ParaView).")] = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output stem (default: beside the input).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help=(
+        "Output stem; a .tif/.tiff/.vti suffix is dropped from it, and a .vti name is used as it is "
+        "for the VTK image (default: beside the input)."))] = None,
     as_json: AsJson = False,
 ) -> None:
     """Export an electrode as TIFF stacks and/or a VTK image."""
     if not (tiff or vtk):
         raise VoxodeError("export: choose --tiff and/or --vtk")
     e = Electrode.load(electrode)
-    stem = output if output is not None else electrode.with_suffix("")
+    if output is None:
+        stem = electrode.with_suffix("")
+    else:
+        stem = output.with_suffix("") if output.suffix.lower() in (".tif", ".tiff", ".vti") else output
     written: list[Path] = []
     if tiff:
         from voxode.io.tiff import write_tiff_stacks
@@ -134,7 +140,8 @@ def export(
     if vtk:
         from voxode.io.vtk import write_vti
 
-        written.append(write_vti(e, stem.parent / f"{stem.name}.vti"))
+        vti = output if output is not None and output.suffix.lower() == ".vti" else stem.parent / f"{stem.name}.vti"
+        written.append(write_vti(e, vti))
     if as_json:
         _print_json({"written": [str(p) for p in written]})
     else:
@@ -146,7 +153,7 @@ def import_(
     stack: Annotated[Path, typer.Argument(help="Labelled TIFF stack: 0 pore, 1 NMC, 2 CBD (pages = z).")],
     voxel_um: Annotated[float, typer.Option("--voxel-um", help="Voxel size (um).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")],
-    particles: Annotated[Optional[Path], typer.Option("--particles", help="TIFF stack of particle ids (else watershed).")] = None,
+    particles: Annotated[Path | None, typer.Option("--particles", help="TIFF stack of particle ids (else watershed).")] = None,
     cbd_nanoporosity: Annotated[float, typer.Option(help="Nanoporosity of the CBD phase.")] = 0.5,
     flip_z: Annotated[bool, typer.Option("--flip-z", help="The stack's first page is the separator side "
                                          "(voxode expects the current collector first).")] = False,
@@ -187,7 +194,7 @@ def reproduce(
     preset: Annotated[str, typer.Option("--preset", help="quick (mini electrodes, minutes), paper (hours to days) "
                                         "or a preset YAML file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Results folder (resumes a killed run).")],
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address for the "
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address for the "
                                                      "simulations, e.g. tcp://host:8786.")] = None,
     quiet: Quiet = False,
     as_json: AsJson = False,
@@ -229,7 +236,7 @@ def main() -> None:
     try:
         app()
     except VoxodeError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except RunFailure as exc:
         err.print(f"[bold red]failed:[/] {exc}", highlight=False, soft_wrap=True)

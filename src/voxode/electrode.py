@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from voxode.atomic import atomic_path
 from voxode.errors import ElectrodeFileError, ImageError
-from voxode.io.atomic import atomic_path
 
 PORE: int = 0
 NMC: int = 1
@@ -39,6 +38,13 @@ PHASE_NAMES: dict[int, str] = {PORE: "pore", NMC: "nmc", CBD: "cbd"}
 
 FORMAT_VERSION = 1
 _PARTICLE_PREFIX = "particles."
+
+
+def border_particles(particle_ids: np.ndarray) -> np.ndarray:
+    """Sorted ids of the particles that touch a lateral face (x or y) of the box."""
+    faces = [particle_ids[0], particle_ids[-1], particle_ids[:, 0], particle_ids[:, -1]]
+    ids = np.unique(np.concatenate([f.ravel() for f in faces]))
+    return ids[ids > 0]
 
 
 @dataclass(frozen=True)
@@ -121,8 +127,31 @@ class Electrode:
         return eps[self.layer_index_of_planes()]
 
     def nmc_density_planes_g_cm3(self) -> np.ndarray:
+        """NMC density (g/cm^3) of each z plane (from the layer the plane belongs to)."""
         dens = np.array([layer.nmc_density_g_cm3 for layer in self.layers], dtype=float)
         return dens[self.layer_index_of_planes()]
+
+    @property
+    def area_cm2(self) -> float:
+        """In-plane (x, y) area of the box in cm^2."""
+        return self.shape[0] * self.shape[1] * (self.voxel_um * 1e-4) ** 2
+
+    def _nmc_mass_planes_mg_cm2(self) -> np.ndarray:
+        """NMC mass per electrode area (mg/cm^2) in each z plane, at its layer's density."""
+        fraction = np.count_nonzero(self.phases == NMC, axis=(0, 1)) / (self.shape[0] * self.shape[1])
+        return fraction * self.voxel_um * 1e-4 * self.nmc_density_planes_g_cm3() * 1e3
+
+    @property
+    def nmc_loading_mg_cm2(self) -> float:
+        """NMC mass per electrode area (mg/cm^2): every plane at its own layer's NMC density."""
+        return float(np.sum(self._nmc_mass_planes_mg_cm2()))
+
+    @property
+    def nominal_capacity_mah_cm2(self) -> float:
+        """Theoretical capacity per electrode area (mAh/cm^2): each plane's NMC mass times its
+        layer's specific capacity (the 1C current density in mA/cm^2)."""
+        spec = np.array([layer.specific_capacity_mah_g for layer in self.layers], dtype=float)
+        return float(np.sum(self._nmc_mass_planes_mg_cm2() * spec[self.layer_index_of_planes()]) / 1e3)
 
     @property
     def n_particles(self) -> int:
@@ -169,6 +198,8 @@ class Electrode:
         if meta.get("format_version") != FORMAT_VERSION:
             raise ElectrodeFileError(
                 f"{path} has electrode format {meta.get('format_version')}, this voxode reads {FORMAT_VERSION}")
+        import pandas as pd  # here: pandas takes ~0.5 s to import, and the CLI imports Electrode at startup
+
         return cls(
             phases=phases,
             particle_ids=ids,

@@ -19,7 +19,7 @@ from scipy import stats
 from voxode.electrode import CBD, NMC, PORE, Electrode
 from voxode.errors import VoxodeError
 from voxode.generate.sizes import volume_weighted_quantiles_um
-from voxode.io.atomic import atomic_path
+from voxode.io.figures import save_figure
 from voxode.recipe import Recipe
 from voxode.summary import particle_diameters_um
 
@@ -32,7 +32,6 @@ QUANTILES = (0.1, 0.5, 0.9)
 _TICKS_UM = [m * 10.0**e for e in range(-2, 4) for m in (1, 2, 5)]
 FORMATS = {".png", ".svg", ".pdf"}
 DPI = 300
-_NO_DATE = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}  # reproducible files
 _STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
           "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.linewidth": 0.6, "svg.fonttype": "none"}
 
@@ -56,9 +55,7 @@ def plot_electrode(electrode: Electrode, path: Path, recipe: Recipe | None = Non
         handles = [Patch(facecolor=PHASE_COLOURS[p], edgecolor="0.3", linewidth=0.4, label=PHASE_LABELS[p])
                    for p in (PORE, NMC, CBD)]
         fig.legend(handles=handles, loc="outside upper center", ncols=3, frameon=False)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.suffix.lower()[1:], dpi=DPI, metadata=_NO_DATE.get(path.suffix.lower()))
-    return path
+        return save_figure(fig, path, dpi=DPI)
 
 
 def _phase_image(ax: Axes, image: np.ndarray, extent: tuple[float, float, float, float]) -> None:

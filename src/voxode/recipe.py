@@ -8,15 +8,15 @@ presets shipped in ``voxode/presets``.
 from __future__ import annotations
 
 import math
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voxode.errors import RecipeError
+from voxode.validation import load_validated, validated
 
 Z90 = 1.2815515655446004  # standard-normal quantile of 0.9
 MIN_VOXELS_PER_PARTICLE = 2.0  # smallest particle diameter, in voxels, that still voxelises as one piece
@@ -288,21 +288,20 @@ class Recipe(_Strict):
         return recipe_from_dict(data, source=f"recipe {self.name}")
 
 
-def validation_message(exc: ValidationError, source: str) -> str:
-    """The first error of a pydantic validation as one line: '<source>: <field>: <message>'."""
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{source}: {loc + ': ' if loc else ''}{msg}{more}"
+def repetition_seeds(n: int, base_seed: int) -> list[int]:
+    """The seeds of ``n`` repetitions of a recipe (campaigns, design studies): ``base_seed``,
+    ``base_seed + 1``, ..., ``base_seed + n - 1``.
+
+    Each seed is hashed by ``numpy.random.SeedSequence`` inside the generator, so neighbouring
+    seeds give independent streams; with ``base_seed`` the recipe's own seed, the first
+    repetition is the recipe's own electrode.
+    """
+    return [base_seed + k for k in range(n)]
 
 
 def recipe_from_dict(data: dict[str, Any], source: str = "recipe") -> Recipe:
     """Validate plain data into a Recipe; errors become one-line RecipeErrors naming the field."""
-    try:
-        return Recipe.model_validate(data)
-    except ValidationError as exc:
-        raise RecipeError(validation_message(exc, source)) from None
+    return validated(Recipe, data, source, RecipeError)
 
 
 PRESETS = ("paper-pristine", "paper-bilayer", "paper-bilayer-reverse", "mini-pristine", "mini-bilayer",
@@ -317,7 +316,7 @@ def preset_text(name: str) -> str:
 
 
 def load_preset(name: str) -> Recipe:
-    return recipe_from_dict(yaml.safe_load(preset_text(name)), source=f"preset {name}")
+    return load_validated(Recipe, preset_text(name), f"preset {name}", RecipeError, what="a recipe")
 
 
 def load_recipe(spec: str | Path) -> Recipe:
@@ -329,15 +328,8 @@ def load_recipe(spec: str | Path) -> Recipe:
         if path.suffix.lower() not in (".yaml", ".yml", ".toml"):
             raise RecipeError(f"unknown preset '{spec}': choose one of {', '.join(PRESETS)} or give a recipe file")
         raise RecipeError(f"recipe file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'YAML'}: "
-                          f"{str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe must be a mapping of fields")
-    return recipe_from_dict(data, source=str(path))
+    return load_validated(Recipe, path.read_text(encoding="utf-8"), str(path), RecipeError, what="a recipe",
+                          toml=path.suffix.lower() == ".toml")
 
 
 def recipe_to_yaml(recipe: Recipe) -> str:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from voxode.atomic import atomic_path
 from voxode.electrode import Electrode
 from voxode.errors import VoxodeError
-from voxode.io.atomic import atomic_path
+from voxode.extras import require
 
 MAX_VOXELS = 1_200_000
 WINDOW = (1400, 700)  # pixels per panel
@@ -39,7 +40,7 @@ def particle_surface(electrode: Electrode, values: Mapping[int, float], stride: 
 
     Lengths in um; ``stride`` keeps every stride-th voxel (default: enough for <= MAX_VOXELS).
     """
-    import pyvista as pv
+    pv = require("pyvista", "pyvista", "3D pictures")
 
     k = _downsample(electrode, stride)
     ids = electrode.particle_ids[::k, ::k, ::k]
@@ -57,7 +58,7 @@ def particle_surface(electrode: Electrode, values: Mapping[int, float], stride: 
 
 
 def _plotter(columns: int) -> "pv.Plotter":
-    import pyvista as pv
+    pv = require("pyvista", "pyvista", "3D pictures")
 
     if not os.environ.get("DISPLAY"):  # VTK warns that it falls back from X to EGL/OSMesa: expected here
         from vtkmodules.vtkCommonCore import vtkLogger

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from voxode.io.atomic import write_text_atomic
+from voxode.atomic import write_text_atomic
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 table{border-collapse:collapse;margin:0.8em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}

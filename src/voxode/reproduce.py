@@ -30,13 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from voxode.campaign import Case, CaseResult, CampaignSpec, load_campaign, run_campaign
+from voxode.atomic import write_atomic, write_text_atomic
+from voxode.campaign import CampaignSpec, Case, CaseResult, run_campaign
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V
 from voxode.errors import VoxodeError
-from voxode.io.atomic import write_atomic, write_text_atomic
-from voxode.recipe import PRESETS, load_recipe, validation_message
+from voxode.recipe import PRESETS, load_recipe
 from voxode.report import Report
+from voxode.validation import load_validated
 
 REPRODUCE_PRESETS = ("quick", "paper")
 PAPER = {"mae": 0.042, "mean_relative_error": 0.073, "bilayer_gain_pct": 11.0,
@@ -86,7 +88,7 @@ class ReproducePreset(_Stage):
     name: str
     description: str = ""
     voxel_um: float | None = Field(default=None, gt=0)
-    cutoff_v: float = 3.0
+    cutoff_v: float = DEFAULT_CUTOFF_V
     workers: int = Field(default=2, ge=1)
     folds: int = Field(default=5, ge=2)
     training: TrainingStage
@@ -105,12 +107,7 @@ def load_reproduce_preset(spec: str | Path) -> ReproducePreset:
     else:
         raise ReproduceError(f"unknown reproduce preset '{spec}': choose {' or '.join(REPRODUCE_PRESETS)} "
                              f"or give a YAML file")
-    try:
-        return ReproducePreset.model_validate(yaml.safe_load(text))
-    except ValidationError as exc:
-        raise ReproduceError(validation_message(exc, source)) from None
-    except yaml.YAMLError as exc:
-        raise ReproduceError(f"{source}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    return load_validated(ReproducePreset, text, source, ReproduceError, what="a reproduce preset")
 
 
 @dataclass
@@ -142,7 +139,6 @@ def reproduce(preset: ReproducePreset, out_dir: Path, *, scheduler: str | None =
     from voxode.surrogate.dataset import build_dataset
     from voxode.surrogate.explanation import explain
     from voxode.surrogate.figures import plot_paper_figures
-    from voxode.surrogate.model import load
     from voxode.surrogate.training import train
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -160,11 +156,10 @@ def reproduce(preset: ReproducePreset, out_dir: Path, *, scheduler: str | None =
     spec = CampaignSpec(name=f"{preset.name}-training", recipes=[_recipe_ref(tr.recipe)], n_seeds=tr.n_seeds,
                         base_seed=tr.base_seed, c_rates=[tr.c_rate], voxel_um=preset.voxel_um,
                         cutoff_v=preset.cutoff_v)
+    # the campaign file is written for the report's commands; the run takes the spec itself
     write_text_atomic(out_dir / "training.yaml", yaml.safe_dump(spec.model_dump(exclude_none=True), sort_keys=False))
-    training_results = run_campaign(load_campaign(out_dir / "training.yaml"), cases_dir, **runs)
-    training_dir = out_dir / "training_cases"
-    _link_cases(training_dir, training_results)
-    dataset = build_dataset(training_dir)
+    training_results = run_campaign(spec.cases(), cases_dir, **runs)
+    dataset = build_dataset(training_results)
     write_atomic(out_dir / "dataset.parquet", lambda p: dataset.to_parquet(p, index=False))
     _done(timings, "training campaign")
 
@@ -180,10 +175,10 @@ def reproduce(preset: ReproducePreset, out_dir: Path, *, scheduler: str | None =
     # 3. paper figures and the new electrode
     _stage(timings, "new electrode", on_stage)
     recipe = load_recipe(tr.recipe).with_overrides(seed=tr.holdout_seed, voxel_um=preset.voxel_um)
-    profile = pd.read_parquet(training_results[0].folder / "profile.parquet") if training_results[0].ok else None
+    profile = training_results[0].profile() if training_results[0].ok else None
     figures = plot_paper_figures(trained.validation, out_dir / "figures", profile, recipe.box_um[2])
     [holdout] = run_campaign([Case(recipe, tr.c_rate, preset.cutoff_v)], cases_dir, **runs)
-    holdout_numbers = _holdout(holdout, load(out_dir / "model"), out_dir / "figures") if holdout.ok else {}
+    holdout_numbers = _holdout(holdout, trained, out_dir / "figures") if holdout.ok else {}
     _done(timings, "new electrode")
 
     # 4-6. design studies
@@ -218,26 +213,16 @@ def _recipe_ref(spec: str) -> str:
     return spec if spec in PRESETS else str(Path(spec).resolve())
 
 
-def _link_cases(folder: Path, results: list[CaseResult]) -> None:
-    """A folder of links to the training cases (the dataset stage reads one campaign folder)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for result in results:
-        link = folder / result.folder.name
-        if not link.exists():
-            link.symlink_to(Path("..") / result.folder.parent.name / result.folder.name, target_is_directory=True)
-
-
 def _holdout(result: CaseResult, model: Any, figures_dir: Path) -> dict[str, Any]:
     """Simulated vs predicted end-of-discharge SOD of the new electrode, its 3D picture and timings."""
-    from voxode.electrode import Electrode
     from voxode.render import render_side_by_side
     from voxode.surrogate.prediction import predict
 
-    electrode = Electrode.load(result.folder / "electrode.npz")
+    electrode = result.electrode()
     started = time.perf_counter()
     predicted = predict(model, electrode, dods=(1.0,), c_rate=result.case.c_rate)
     predict_s = time.perf_counter() - started
-    simulated = pd.read_parquet(result.folder / "run" / "particles_sod.parquet")[["id", "sod_100"]]
+    simulated = result.particle_sod()[["id", "sod_100"]]
     both = predicted.merge(simulated, on="id")
     inner = both[~both["border"]]
     values = np.r_[both["sod_100"], both["sod_pred"]]
@@ -286,18 +271,18 @@ def _write_report(report: Report, out: Path, preset: ReproducePreset, numbers: p
                   holdout: dict[str, Any], timings: dict[str, float], workers: str) -> None:
     tr, ds, rt = preset.training, preset.designs, preset.rate
     vox = (f" --voxel-um {preset.voxel_um:g}" if preset.voxel_um else "") + \
-        (f" --cutoff-v {preset.cutoff_v:g}" if preset.cutoff_v != 3.0 else "")
+        (f" --cutoff-v {preset.cutoff_v:g}" if preset.cutoff_v != DEFAULT_CUTOFF_V else "")
     report.heading("Our numbers beside the paper's")
     report.table(numbers)
     report.paragraph(f"Regenerate everything: voxode reproduce --preset {preset.name} -o {out}. "
                      "Each section below gives the command of its own stage.")
 
     report.heading("1. Training simulations and the per-particle dataset")
-    report.paragraph(f"{tr.n_seeds} electrodes of {tr.recipe} (seeds from SeedSequence({tr.base_seed})) "
+    report.paragraph(f"{tr.n_seeds} electrodes of {tr.recipe} (seeds {tr.base_seed} to {tr.base_seed + tr.n_seeds - 1}) "
                      f"discharged at {tr.c_rate:g}C; every particle away from the lateral faces is a data "
                      "point at DoD 25/50/75/100 %.")
     report.command(f"voxode campaign {out}/training.yaml -o {out}/cases{workers}\n"
-                   f"voxode dataset {out}/training_cases -o {out}/dataset.parquet")
+                   f"voxode dataset {out}/cases --campaign {out}/training.yaml -o {out}/dataset.parquet")
 
     report.heading("2. Surrogate (random forest) and validation")
     g, r = metrics["grouped"], metrics["random"]

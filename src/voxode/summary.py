@@ -1,7 +1,8 @@
 """What `voxode info` reports about an electrode: phase fractions, loading, capacity, particle sizes.
 
-Loading uses each layer's NMC density and the electrode's specific capacity (recipe values,
-or the import defaults for tomography).
+Loading and capacity count every layer at its own NMC density and specific capacity (recipe
+values, or the import defaults for tomography); the specific capacity reported is their
+mass-weighted mean.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from voxode.electrode import CBD, NMC, PORE, Electrode
+from voxode.electrode import CBD, NMC, PORE, Electrode, border_particles
 from voxode.generate.sizes import volume_weighted_quantiles_um
 
 
@@ -29,24 +30,14 @@ def particle_diameters_um(electrode: Electrode) -> np.ndarray:
     return (6.0 * volumes / np.pi) ** (1.0 / 3.0)
 
 
-def border_particles(particle_ids: np.ndarray) -> np.ndarray:
-    """Sorted ids of the particles that touch a lateral face (x or y) of the box."""
-    faces = [particle_ids[0], particle_ids[-1], particle_ids[:, 0], particle_ids[:, -1]]
-    ids = np.unique(np.concatenate([f.ravel() for f in faces]))
-    return ids[ids > 0]
-
-
 def electrode_summary(electrode: Electrode) -> dict[str, Any]:
     """A JSON-ready summary of an electrode (units in the keys)."""
     ph = electrode.phases
     n = ph.size
-    nmc = np.count_nonzero(ph == NMC, axis=(0, 1)) / (ph.shape[0] * ph.shape[1])
     cbd = np.count_nonzero(ph == CBD, axis=(0, 1)) / (ph.shape[0] * ph.shape[1])
     eps_n = electrode.cbd_nanoporosity_planes()
-    plane_um = electrode.voxel_um
-    # mg/cm^2 = sum over planes of fraction * thickness (cm) * density (g/cm^3) * 1000
-    loading = float(np.sum(nmc * plane_um * 1e-4 * electrode.nmc_density_planes_g_cm3()) * 1e3)
-    spec = electrode.layers[0].specific_capacity_mah_g
+    loading = electrode.nmc_loading_mg_cm2
+    capacity = electrode.nominal_capacity_mah_cm2
     d = particle_diameters_um(electrode)
     d10, d50, d90 = volume_weighted_quantiles_um(d)
     return {
@@ -60,8 +51,8 @@ def electrode_summary(electrode: Electrode) -> dict[str, Any]:
         "macro_porosity": float(np.count_nonzero(ph == PORE) / n),
         "total_porosity": float(np.count_nonzero(ph == PORE) / n + np.mean(cbd * eps_n)),
         "nmc_loading_mg_cm2": loading,
-        "specific_capacity_mah_g": spec,
-        "theoretical_capacity_mah_cm2": loading * spec / 1e3,
+        "specific_capacity_mah_g": capacity / loading * 1e3 if loading > 0 else None,   # mass-weighted over layers
+        "theoretical_capacity_mah_cm2": capacity,
         "particles": electrode.n_particles,
         "particles_away_from_lateral_borders": int(electrode.n_particles - len(border_particles(electrode.particle_ids))),
         "d10_um": float(d10), "d50_um": float(d50), "d90_um": float(d90),

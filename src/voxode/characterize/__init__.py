@@ -8,16 +8,20 @@ Public API (units in the names; arrays indexed [x, y, z], z = 0 the current coll
 - :func:`tortuosity`: one steady diffusion solve (TauFactor 2 conventions);
 - :func:`depth_profile`: tau from the separator plane down to every plane, exactly, in one call;
 - :func:`electrode_fields`, :func:`phase_fields`, :func:`binary_fields`: transport fields.
+
+Names are imported on first use, so that ``voxode --help`` does not pay for numba and scipy.
 """
 
-from voxode.characterize.areas import InterfaceFaces, interface_area, interface_faces
-from voxode.characterize.features import COLUMNS, Characterization, characterization, characterize, region_labels
-from voxode.characterize.profile import DepthProfile, depth_profile
-from voxode.characterize.tortuosity import TortuosityResult, tortuosity
-from voxode.characterize.transport import TransportFields, binary_fields, electrode_fields, phase_fields
+from voxode.lazy import lazy_exports
 
-__all__ = [
-    "COLUMNS", "Characterization", "DepthProfile", "InterfaceFaces", "TortuosityResult", "TransportFields",
-    "binary_fields", "characterization", "characterize", "depth_profile", "electrode_fields",
-    "interface_area", "interface_faces", "phase_fields", "region_labels", "tortuosity",
-]
+_WHERE = {
+    "InterfaceFaces": "areas", "interface_area": "areas", "interface_faces": "areas",
+    "COLUMNS": "features", "Characterization": "features", "characterization": "features",
+    "characterize": "features", "region_labels": "features",
+    "DepthProfile": "profile", "depth_profile": "profile",
+    "TortuosityResult": "tortuosity", "tortuosity": "tortuosity",
+    "TransportFields": "transport", "binary_fields": "transport", "electrode_fields": "transport",
+    "phase_fields": "transport",
+}
+__all__ = sorted(_WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

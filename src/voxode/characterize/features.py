@@ -23,8 +23,7 @@ import pandas as pd
 from voxode.characterize.areas import DEFAULT_SIGMA_VOX, interface_faces
 from voxode.characterize.profile import DepthProfile, depth_profile
 from voxode.characterize.transport import electrode_fields
-from voxode.electrode import CBD, NMC, PORE, Electrode
-from voxode.summary import border_particles
+from voxode.electrode import CBD, NMC, PORE, Electrode, border_particles
 from voxode.resources import MIB, MemoryEstimate, check_memory
 
 PORE_REGION = -1

@@ -14,7 +14,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from voxode.characterize.profile import DepthProfile
-from voxode.io.atomic import atomic_path
+from voxode.io.figures import save_figure
+
+DPI = 150
 
 HISTOGRAM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("volume_um3", "volume (um$^3$)"),
@@ -27,14 +29,6 @@ HISTOGRAM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("tau_electrolyte", "tau, electrolyte"),
     ("tau_electrolyte_cbd", "tau, electrolyte + CBD"),
 )
-
-
-def _save(fig: Figure, path: str | Path) -> Path:
-    """Write a figure atomically (a plain Figure: no pyplot state, no backend switch)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=150, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    return path
 
 
 def plot_depth_profile(profiles: dict[str, DepthProfile], path: str | Path) -> Path:
@@ -55,7 +49,7 @@ def plot_depth_profile(profiles: dict[str, DepthProfile], path: str | Path) -> P
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
 
 
 def plot_feature_histograms(particles: pd.DataFrame, path: str | Path, bins: int = 30) -> Path:
@@ -79,4 +73,4 @@ def plot_feature_histograms(particles: pd.DataFrame, path: str | Path, bins: int
         ax.axis("off")
     axes[0, 0].legend()
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=DPI, bbox_inches="tight")

@@ -10,25 +10,27 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from voxode.campaign_commands import case_progress
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 
 design_app = typer.Typer(no_args_is_help=True, help="Design studies: compare designs, rate tests, surrogate screening.")
 
 Output = Annotated[Path, typer.Option("--output", "-o", help="Study folder (tables, figures, cases/).")]
 Seeds = Annotated[int, typer.Option("--seeds", help="Seeds (stochastic electrodes) per design and rate.")]
-BaseSeed = Annotated[Optional[int], typer.Option("--base-seed", help="First seed (default: the recipe's own seed).")]
-VoxelUm = Annotated[Optional[float], typer.Option("--voxel-um", help="Voxel size (um), overrides the recipes.")]
+BaseSeed = Annotated[int | None, typer.Option("--base-seed", help="First seed (default: the recipe's own seed).")]
+VoxelUm = Annotated[float | None, typer.Option("--voxel-um", help="Voxel size (um), overrides the recipes.")]
 CutoffV = Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")]
 Params = Annotated[str, typer.Option("--params", help="Parameter set (name or YAML file).")]
 Workers = Annotated[int, typer.Option("--workers", help="Local worker processes.")]
-Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")]
-CasesDir = Annotated[Optional[Path], typer.Option("--cases-dir", help="Case folders, shared between studies "
+Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")]
+CasesDir = Annotated[Path | None, typer.Option("--cases-dir", help="Case folders, shared between studies "
                                                   "(default: OUTPUT/cases).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the study's JSON summary on stdout.")]
@@ -56,8 +58,8 @@ def _finish(summary: Any, key: str, title: str, columns: dict[str, tuple[str, in
         console = Console()
         console.print(out)
         for _, row in table[table["status"] != "ok"].iterrows():
-            console.print(f"[red]failed[/]: {row['case']} ({row.get('design', '')} seed {row['seed']}): {row['error']}",
-                          highlight=False)
+            console.print(f"[red]failed[/]: {row['case']} ({row.get('design', '')} seed {row['seed']}): "
+                          f"{escape(str(row['error']))}", highlight=False)
         console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
     if (table["status"] != "ok").any():
         raise typer.Exit(1)
@@ -68,8 +70,8 @@ def compare_command(
     recipes: Annotated[list[str], typer.Argument(help="Designs: presets or recipe files; the first is the reference.")],
     output: Output,
     c_rate: Annotated[float, typer.Option("--c-rate", help="C-rate of the discharge.")] = 1.0,
-    seeds: Seeds = 1, base_seed: BaseSeed = None, voxel_um: VoxelUm = None, cutoff_v: CutoffV = 3.0,
-    params: Params = "chen2020-nyman2008", workers: Workers = 1, scheduler: Scheduler = None,
+    seeds: Seeds = 1, base_seed: BaseSeed = None, voxel_um: VoxelUm = None, cutoff_v: CutoffV = DEFAULT_CUTOFF_V,
+    params: Params = DEFAULT_PARAMETER_SET, workers: Workers = 1, scheduler: Scheduler = None,
     cases_dir: CasesDir = None, quiet: Quiet = False, as_json: AsJson = False,
 ) -> None:
     """Compare designs at one C-rate on shared seeds: capacity, gain over the first design, SOD vs depth."""
@@ -89,10 +91,10 @@ def rate_command(
     recipe: Annotated[str, typer.Argument(help="Design: a preset or a recipe file.")],
     output: Output,
     rates: Annotated[str, typer.Option("--rates", help="C-rates, comma-separated.")] = "0.1,0.2,0.5,1",
-    experimental: Annotated[Optional[Path], typer.Option("--experimental", help="Measured capacities (CSV: rate, "
+    experimental: Annotated[Path | None, typer.Option("--experimental", help="Measured capacities (CSV: rate, "
                                                          "cell, capacity_mah_g), drawn as mean with min-max bars.")] = None,
-    seeds: Seeds = 1, base_seed: BaseSeed = None, voxel_um: VoxelUm = None, cutoff_v: CutoffV = 3.0,
-    params: Params = "chen2020-nyman2008", workers: Workers = 1, scheduler: Scheduler = None,
+    seeds: Seeds = 1, base_seed: BaseSeed = None, voxel_um: VoxelUm = None, cutoff_v: CutoffV = DEFAULT_CUTOFF_V,
+    params: Params = DEFAULT_PARAMETER_SET, workers: Workers = 1, scheduler: Scheduler = None,
     cases_dir: CasesDir = None, quiet: Quiet = False, as_json: AsJson = False,
 ) -> None:
     """Rate test of one design: capacity (mAh/g, mAh/cm^2, Ah/L) vs C-rate, V vs capacity per rate."""
@@ -113,7 +115,7 @@ def screen_command(
     space: Annotated[Path, typer.Argument(help="Screening file (YAML): base recipe, surrogate model, "
                                           "parameter ranges, samples, top_k.")],
     output: Output,
-    params: Params = "chen2020-nyman2008", workers: Workers = 1, scheduler: Scheduler = None,
+    params: Params = DEFAULT_PARAMETER_SET, workers: Workers = 1, scheduler: Scheduler = None,
     cases_dir: CasesDir = None, quiet: Quiet = False, as_json: AsJson = False,
 ) -> None:
     """Score sampled designs with the surrogate, simulate the best: predicted vs simulated capacity."""
@@ -146,7 +148,7 @@ def screen_command(
         console = Console()
         console.print(out)
         for _, row in table[table["error"] != ""].iterrows():
-            console.print(f"[red]failed[/]: {row['design']}: {row['error']}", highlight=False)
+            console.print(f"[red]failed[/]: {row['design']}: {escape(str(row['error']))}", highlight=False)
         console.print("wrote " + ", ".join(str(f) for f in result.files), highlight=False)
     if (table["case"].astype(bool) & table["simulated_mah_cm2"].isna()).any():
         raise typer.Exit(1)

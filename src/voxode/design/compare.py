@@ -26,8 +26,9 @@ import pandas as pd
 
 from voxode.campaign import Case, CaseResult, run_campaign
 from voxode.design.figures import plot_gain, plot_sod_depth_groups, plot_voltage_groups
-from voxode.design.study import (CAPACITY_COLUMNS, case_row, check_rate, load_designs, read_particle_sod,
-                                 read_voltage, records, seed_list, spread, write_tables)
+from voxode.design.study import (CAPACITY_COLUMNS, case_row, check_rate, load_designs, records, seed_list, spread,
+                                 write_tables)
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.result import sod_depth_profile
 from voxode.electrode import Electrode
 from voxode.recipe import Recipe
@@ -89,15 +90,14 @@ def shared_layers(results: Sequence[Sequence[CaseResult]]) -> list[str]:
         for result, ref in zip(per_seed, results[0]):
             same = []
             if result is not ref and result.ok and ref.ok:
-                same = identical_layers(Electrode.load(result.folder / "electrode.npz"),
-                                        Electrode.load(ref.folder / "electrode.npz"))
+                same = identical_layers(result.electrode(), ref.electrode())
             out.append(",".join(same))
     return out
 
 
 def compare_designs(recipes: Sequence[str | Path | Recipe], c_rate: float = 1.0, seeds: int | Sequence[int] = 1,
                     out_dir: Path = Path("compare"), *, base_seed: int | None = None, voxel_um: float | None = None,
-                    cutoff_v: float = 3.0, params: str = "chen2020-nyman2008", workers: int = 1,
+                    cutoff_v: float = DEFAULT_CUTOFF_V, params: str = DEFAULT_PARAMETER_SET, workers: int = 1,
                     scheduler: str | None = None, cases_dir: Path | None = None, sod_bin_um: float = 5.0,
                     on_result: Callable[[CaseResult], None] | None = None) -> Comparison:
     """Discharge every design (preset name, recipe file or Recipe) at ``c_rate`` on each seed and
@@ -126,8 +126,8 @@ def compare_designs(recipes: Sequence[str | Path | Recipe], c_rate: float = 1.0,
 
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [d.name for d in designs]
-    curves = {name: [read_voltage(r) for r in per_seed if r.ok] for name, per_seed in zip(names, results)}
-    profiles = {name: [sod_depth_profile(read_particle_sod(r), d.box_um[2], sod_bin_um) for r in per_seed if r.ok]
+    curves = {name: [r.voltage() for r in per_seed if r.ok] for name, per_seed in zip(names, results)}
+    profiles = {name: [sod_depth_profile(r.particle_sod(), d.box_um[2], sod_bin_um) for r in per_seed if r.ok]
                 for name, d, per_seed in zip(names, designs, results)}
     interfaces = sorted({z1 for d in designs for _, z1 in d.layer_bounds_um()[:-1]})
     figures = [plot_voltage_groups(curves, out_dir / "voltage.png", x="capacity_mah_cm2", cutoff_v=cutoff_v,

@@ -7,15 +7,13 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-
-from voxode.io.atomic import write_atomic  # noqa: E402
+from voxode.io.figures import save_figure
 
 DPI = 200
 VOLT_LABEL = "cell voltage vs Li/Li$^+$ (V)"
@@ -23,12 +21,6 @@ DEPTH_LABEL = "distance from the current collector (µm)"
 X_LABELS = {"capacity_mah_cm2": "capacity (mAh/cm$^2$)", "capacity_mah_g": "capacity (mAh/g$_{NMC}$)",
             "capacity_ah_l": "capacity (Ah/L$_{electrode}$)"}
 GAIN_UNITS = {"gain_mah_cm2_pct": "mAh/cm$^2$", "gain_mah_g_pct": "mAh/g$_{NMC}$", "gain_ah_l_pct": "Ah/L"}
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    write_atomic(path, lambda p: fig.savefig(p, dpi=DPI, format="png"))
-    plt.close(fig)
-    return path
 
 
 def rate_label(c_rate: float) -> str:
@@ -42,7 +34,8 @@ def plot_voltage_groups(curves: Mapping[str, Sequence[pd.DataFrame]], path: Path
                         legend_title: str, colors: Sequence | None = None) -> Path:
     """Voltage vs capacity (column ``x`` of voltage.csv), one colour per group (design or
     rate) and one line per seed."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
+    fig = Figure(figsize=(5.5, 3.8), layout="constrained")
+    ax = fig.subplots()
     handles = []
     for k, (label, frames) in enumerate(curves.items()):
         color = colors[k] if colors is not None else f"C{k}"
@@ -55,7 +48,7 @@ def plot_voltage_groups(curves: Mapping[str, Sequence[pd.DataFrame]], path: Path
     ax.set_ylabel(VOLT_LABEL)
     ax.set_xlim(left=0)
     ax.legend(handles=handles, title=legend_title, frameon=False, fontsize=8, title_fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=DPI)
 
 
 def plot_sod_depth_groups(profiles: Mapping[str, Sequence[pd.DataFrame]], path: Path, *, column: str = "sod_100",
@@ -63,7 +56,8 @@ def plot_sod_depth_groups(profiles: Mapping[str, Sequence[pd.DataFrame]], path: 
     """Volume-weighted mean particle SOD vs depth per design (columns z_um and ``column`` of
     :func:`voxode.electrochem.result.sod_depth_profile`): mean over seeds, min-max band."""
     dod = int(column.split("_")[1])
-    fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
+    fig = Figure(figsize=(5.5, 3.8), layout="constrained")
+    ax = fig.subplots()
     for k, (label, frames) in enumerate(profiles.items()):
         if not frames:
             continue
@@ -85,14 +79,15 @@ def plot_sod_depth_groups(profiles: Mapping[str, Sequence[pd.DataFrame]], path: 
     ax.text(0.01, 0.02, "current collector", transform=ax.transAxes, fontsize=7, color="0.4")
     ax.text(0.99, 0.02, "separator", transform=ax.transAxes, fontsize=7, color="0.4", ha="right")
     ax.legend(frameon=False, fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=DPI)
 
 
 def plot_gain(table: pd.DataFrame, path: Path, *, reference: str, column: str, c_rate: float) -> Path:
     """Gain of each design over the reference (column ``column`` of the comparison table, %):
     one point per seed, the mean with min-max whiskers and a +-1 std bar."""
     designs = [d for d in dict.fromkeys(table["design"]) if d != reference]
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * max(len(designs), 1), 3.8), constrained_layout=True)
+    fig = Figure(figsize=(1.6 + 1.3 * max(len(designs), 1), 3.8), layout="constrained")
+    ax = fig.subplots()
     rng = np.random.default_rng(0)  # fixed jitter: the figure is reproducible
     for k, design in enumerate(designs):
         gains = table.loc[table["design"] == design, column].dropna().to_numpy()
@@ -114,7 +109,7 @@ def plot_gain(table: pd.DataFrame, path: Path, *, reference: str, column: str, c
                        Line2D([], [], ls="-", marker="o", color="k", lw=1.0, label="mean, min-max"),
                        Line2D([], [], ls="-", color="k", lw=4, alpha=0.4, label="±1 std")],
               frameon=False, fontsize=7, loc="best")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=DPI)
 
 
 def plot_rate_capability(summary: pd.DataFrame, path: Path, *, name: str, thickness_um: float,
@@ -122,10 +117,11 @@ def plot_rate_capability(summary: pd.DataFrame, path: Path, *, name: str, thickn
     """Rate test: (a) mAh/g_NMC and (b) mAh/cm^2 (Ah/L of electrode on the right axis) vs C-rate
     on a log axis; simulation mean with min-max bars over seeds; the experiment (columns rate,
     capacity_mah_g_mean/min/max) as open symbols with min-max bars."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9.0, 3.8), constrained_layout=True)
+    fig = Figure(figsize=(9.0, 3.8), layout="constrained")
+    a, b = fig.subplots(1, 2)
     rates = summary["rate"].to_numpy()
 
-    def draw(ax: plt.Axes, col: str, label: str, **style) -> None:
+    def draw(ax: Axes, col: str, label: str, **style) -> None:
         mean = summary[f"{col}_mean"].to_numpy()
         err = [mean - summary[f"{col}_min"].to_numpy(), summary[f"{col}_max"].to_numpy() - mean]
         ax.errorbar(rates, mean, yerr=err, capsize=3, label=label, **style)
@@ -156,7 +152,7 @@ def plot_rate_capability(summary: pd.DataFrame, path: Path, *, name: str, thickn
         ax.legend(frameon=False, fontsize=8, loc="lower left")
     a.set_title("(a) specific capacity", fontsize=9, loc="left")
     b.set_title("(b) areal and volumetric capacity", fontsize=9, loc="left")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=DPI)
 
 
 def plot_screening(table: pd.DataFrame, path: Path, *, c_rate: float) -> Path:
@@ -165,8 +161,8 @@ def plot_screening(table: pd.DataFrame, path: Path, *, c_rate: float) -> Path:
     dashed), relative errors annotated."""
     ranked = table.dropna(subset=["predicted_mah_cm2"]).sort_values("predicted_mah_cm2", ascending=False)
     verified = ranked.dropna(subset=["simulated_mah_cm2"])
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.0, 3.8), constrained_layout=True,
-                                 gridspec_kw={"width_ratios": [1.6, 1.0]})
+    fig = Figure(figsize=(9.0, 3.8), layout="constrained")
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1.0]})
     order = np.arange(len(ranked))
     ax.bar(order, ranked["predicted_mah_cm2"], color="C0", alpha=0.55, label="surrogate")
     where = [order[ranked.index.get_loc(i)] for i in verified.index]
@@ -195,4 +191,4 @@ def plot_screening(table: pd.DataFrame, path: Path, *, c_rate: float) -> Path:
         bx.text(0.5, 0.5, "no design verified", ha="center", va="center", transform=bx.transAxes)
     bx.set_xlabel("simulated capacity (mAh/cm$^2$)")
     bx.set_ylabel("surrogate-predicted capacity (mAh/cm$^2$)")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=DPI)

@@ -17,14 +17,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 
 from voxode.campaign import Case, CaseResult, run_campaign
 from voxode.design.figures import plot_rate_capability, plot_voltage_groups, rate_label
-from voxode.design.study import (CAPACITY_COLUMNS, DesignError, case_row, check_rate, load_designs, read_voltage,
-                                 records, seed_list, spread, write_tables)
+from voxode.design.study import (CAPACITY_COLUMNS, DesignError, case_row, check_rate, load_designs, records,
+                                 seed_list, spread, write_tables)
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.recipe import Recipe
 from voxode.options import check
 
@@ -108,8 +109,8 @@ def experiment_summary(data: pd.DataFrame) -> pd.DataFrame:
 
 def rate_test(recipe: str | Path | Recipe, rates: Sequence[float], seeds: int | Sequence[int] = 1,
               out_dir: Path = Path("rate"), *, experimental: Path | pd.DataFrame | None = None,
-              base_seed: int | None = None, voxel_um: float | None = None, cutoff_v: float = 3.0,
-              params: str = "chen2020-nyman2008", workers: int = 1, scheduler: str | None = None,
+              base_seed: int | None = None, voxel_um: float | None = None, cutoff_v: float = DEFAULT_CUTOFF_V,
+              params: str = DEFAULT_PARAMETER_SET, workers: int = 1, scheduler: str | None = None,
               cases_dir: Path | None = None, on_result: Callable[[CaseResult], None] | None = None) -> RateTest:
     """Discharge one design (preset name, recipe file or Recipe) at every C-rate on each seed.
 
@@ -135,9 +136,9 @@ def rate_test(recipe: str | Path | Recipe, rates: Sequence[float], seeds: int | 
     summary = spread(table, "rate", CAPACITY_COLUMNS)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    colors = plt.cm.viridis(np.linspace(0.0, 0.85, len(rate_values)))
+    colors = colormaps["viridis"](np.linspace(0.0, 0.85, len(rate_values)))
     n = len(seed_values)
-    curves = {rate_label(r): [read_voltage(res) for res in results[k * n:(k + 1) * n] if res.ok]
+    curves = {rate_label(r): [res.voltage() for res in results[k * n:(k + 1) * n] if res.ok]
               for k, r in enumerate(rate_values)}
     figures = [plot_rate_capability(summary, out_dir / "rate.png", name=design.name, thickness_um=design.box_um[2],
                                     experimental=measured),

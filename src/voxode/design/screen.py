@@ -26,17 +26,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy.stats import qmc
 
 from voxode.campaign import Case, CaseResult, run_campaign
 from voxode.design.study import DesignError, check_rate, records, write_tables
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.materials import FARADAY_C_MOL, load_parameters
 from voxode.errors import VoxodeError
 from voxode.generate import generate
-from voxode.recipe import Recipe, load_recipe, recipe_from_dict, validation_message
+from voxode.recipe import Recipe, load_recipe, recipe_from_dict
 from voxode.surrogate.prediction import as_model, predict
+from voxode.validation import load_validated
 
 PARAMETERS = ("layer_split", "shrunk_fraction", "shrink_factor", "porosity_collector", "porosity_separator")
 
@@ -49,7 +50,7 @@ class ScreenSpace(BaseModel):
     base: str = "paper-bilayer"
     model: str                                    # surrogate folder (voxode train)
     c_rate: float = 1.0
-    cutoff_v: float = 3.0
+    cutoff_v: float = DEFAULT_CUTOFF_V
     samples: int = Field(default=16, ge=1)
     sampler: str = "sobol"
     seed: int = 0                                 # sampler seed
@@ -80,13 +81,8 @@ def load_space(path: Path) -> tuple[ScreenSpace, Path]:
     """A screening file and its folder (relative model and recipe paths are read from there)."""
     if not path.is_file():
         raise DesignError(f"screening file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return ScreenSpace.model_validate(data), path.parent
-    except yaml.YAMLError as exc:
-        raise DesignError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    except ValidationError as exc:
-        raise DesignError(validation_message(exc, str(path))) from None
+    return load_validated(ScreenSpace, path.read_text(encoding="utf-8"), str(path), DesignError,
+                          what="a screening file"), path.parent
 
 
 def sample(space: ScreenSpace) -> pd.DataFrame:
@@ -145,8 +141,7 @@ def predicted_capacity_mah_cm2(model: Any, recipe: Recipe, c_rate: float, params
     sod = np.clip(rows["sod_pred"].to_numpy(), 0.0, 1.0)
     moles = float(np.sum(sod * rows["volume_um3"].to_numpy())) * 1e-18 * (1.0 - p.active.x_initial) \
         * p.active.c_max_mol_m3
-    area_cm2 = electrode.shape[0] * electrode.shape[1] * (electrode.voxel_um * 1e-4) ** 2
-    return moles * FARADAY_C_MOL / 3.6 / area_cm2, len(rows)
+    return moles * FARADAY_C_MOL / 3.6 / electrode.area_cm2, len(rows)
 
 
 def check_resolution(model: Any, voxel_um: float) -> None:
@@ -171,7 +166,7 @@ class Screening:
     files: list[Path]
 
 
-def screen(space: ScreenSpace, out_dir: Path, folder: Path = Path("."), *, params: str = "chen2020-nyman2008",
+def screen(space: ScreenSpace, out_dir: Path, folder: Path = Path("."), *, params: str = DEFAULT_PARAMETER_SET,
            workers: int = 1, scheduler: str | None = None, cases_dir: Path | None = None,
            on_design: Callable[[int, int], None] | None = None,
            on_result: Callable[[CaseResult], None] | None = None) -> Screening:

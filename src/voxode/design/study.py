@@ -1,6 +1,5 @@
-"""What every design study shares: its error type, its recipes and seeds, reading what a case
-(run by :func:`voxode.campaign.run_campaign`) left behind, statistics over seeds and the table
-files (CSV + JSON).
+"""What every design study shares: its error type, its recipes and seeds, a case's row,
+statistics over seeds and the table files (CSV + JSON).
 
 A study repeats each design on several seeds (stochastic electrodes). Seed index k uses the
 same seed for every design, so designs that share a layer recipe share that layer voxel for
@@ -17,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from voxode.atomic import write_atomic, write_text_atomic
 from voxode.campaign import CaseResult
 from voxode.errors import RecipeError, VoxodeError
-from voxode.io.atomic import write_atomic, write_text_atomic
-from voxode.recipe import Recipe, load_recipe
+from voxode.recipe import Recipe, load_recipe, repetition_seeds
 
 CAPACITY_COLUMNS = ("capacity_mah_cm2", "capacity_mah_g", "capacity_ah_l")
 STATS = ("mean", "std", "min", "max")
@@ -48,12 +47,12 @@ def load_designs(recipes: Sequence[str | Path | Recipe]) -> list[Recipe]:
 
 
 def seed_list(seeds: int | Sequence[int], base_seed: int) -> list[int]:
-    """The seeds of a study: a count n gives base_seed, base_seed + 1, ..., base_seed + n - 1
-    (so one seed reproduces the recipe's own electrode); a sequence is taken as it is."""
+    """The seeds of a study: a count n gives :func:`voxode.recipe.repetition_seeds` (base_seed,
+    base_seed + 1, ...: one seed reproduces the recipe's own electrode); a sequence is taken as it is."""
     if isinstance(seeds, int):
         if seeds < 1:
             raise DesignError(f"--seeds must be at least 1, got {seeds}")
-        return [base_seed + k for k in range(seeds)]
+        return repetition_seeds(seeds, base_seed)
     values = [int(s) for s in seeds]
     if not values:
         raise DesignError("the seed list is empty: give at least one seed")
@@ -76,16 +75,6 @@ def case_row(result: CaseResult) -> dict[str, Any]:
         row[col] = float(result.summary[col]) if result.ok else math.nan
     row["cutoff_reached"] = bool(result.summary.get("cutoff_reached", False)) if result.ok else False
     return row
-
-
-def read_voltage(result: CaseResult) -> pd.DataFrame:
-    """The case's voltage.csv: t_s, voltage_v, capacity_mah_cm2, capacity_mah_g."""
-    return pd.read_csv(result.folder / "run" / "voltage.csv")
-
-
-def read_particle_sod(result: CaseResult) -> pd.DataFrame:
-    """The case's particles_sod.parquet: id, centroid_z_um, volume_um3, x_dod_*, sod_*."""
-    return pd.read_parquet(result.folder / "run" / "particles_sod.parquet")
 
 
 def spread(table: pd.DataFrame, by: str, columns: Sequence[str]) -> pd.DataFrame:

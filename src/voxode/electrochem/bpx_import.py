@@ -30,7 +30,9 @@ import json
 import math
 from pathlib import Path
 
-from .materials import FARADAY_C_MOL, ParameterError, ParameterSet, load_parameters, with_values
+from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
+from voxode.electrochem.materials import FARADAY_C_MOL, ParameterError, ParameterSet, load_parameters, with_values
+from voxode.extras import require
 
 DEFAULT_ELECTROLYTE_CONCENTRATION_MOL_M3 = 1000.0
 
@@ -53,7 +55,7 @@ def _closed_form(value, what: str, variable: str) -> float | str:
                          f"a closed-form function (write it as a BPX function of x)")
 
 
-def load_bpx(path: str | Path, base: ParameterSet | str | Path = "chen2020-nyman2008") -> ParameterSet:
+def load_bpx(path: str | Path, base: ParameterSet | str | Path = DEFAULT_PARAMETER_SET) -> ParameterSet:
     """A voxode parameter set from a BPX file, completed by ``base`` where BPX is silent.
 
     Parameters
@@ -72,13 +74,11 @@ def load_bpx(path: str | Path, base: ParameterSet | str | Path = "chen2020-nyman
     Raises
     ------
     ParameterError
-        ``bpx`` not installed, a file BPX rejects, a blended positive electrode, or tabulated
-        functions (one line each).
+        A file BPX rejects, a blended positive electrode, or tabulated functions (one line each).
+    MissingExtraError
+        ``bpx`` is not installed (``pip install 'voxode[bpx]'``).
     """
-    try:
-        import bpx
-    except ImportError:
-        raise ParameterError("reading BPX files needs the bpx package (pip install bpx)") from None
+    bpx = require("bpx", "bpx", "reading BPX files")
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"BPX file {path} not found")

@@ -30,11 +30,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..electrode import NMC, Electrode
-from ..errors import DatasetError, VoxodeError
-from ..io.atomic import write_text_atomic
-from .grid import GridError, build_grid
-from .materials import ParameterSet, load_parameters, with_values
+from voxode.atomic import write_text_atomic
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
+from voxode.electrochem.grid import GridError, build_grid
+from voxode.electrochem.materials import ParameterSet, load_parameters, with_values
+from voxode.electrode import NMC, Electrode
+from voxode.errors import DatasetError, VoxodeError
+from voxode.extras import require
 
 DEFAULT_SIGMA_MAH_G = 5.0
 DEFAULT_PROFILE_POINTS = 9
@@ -124,7 +126,7 @@ def parse_fit(spec: str, base: ParameterSet) -> FitParameter:
 
 def _is_expression(text: str) -> bool:
     """True for a function of x or of c (a field fitted as a factor), False for a word."""
-    from .materials import Expression
+    from voxode.electrochem.materials import Expression
 
     for variable in ("x", "c"):
         try:
@@ -228,12 +230,10 @@ def image_properties(electrode: Electrode, params: ParameterSet, cache: dict | N
     CalibrationError
         The image cannot be discharged (no ionic or electronic path).
     """
-    from ..characterize.tortuosity import tortuosity
-    from ..characterize.transport import TransportFields
-    from ..electrode import CBD
-    from ..summary import electrode_summary
-    from .pybamm_reference import measured_properties
-    from .simulate import nominal_capacity_mah_cm2
+    from voxode.characterize.tortuosity import tortuosity
+    from voxode.characterize.transport import TransportFields
+    from voxode.electrochem.pybamm_reference import measured_properties
+    from voxode.electrode import CBD
 
     cache = {} if cache is None else cache
     grid_key = ("grid", params.cbd.ionic_model == "blocking", params.separator.model_dump_json())
@@ -256,8 +256,7 @@ def image_properties(electrode: Electrode, params: ParameterSet, cache: dict | N
         raise CalibrationError("electrode: the solid phases do not connect the current collector "
                                "to the separator (no effective electronic conductivity)")
     props = measured_properties(electrode, grid, conductivity_s_m=float(sigma_eff), params=params)
-    return ImageProperties(props, float(electrode_summary(electrode)["nmc_loading_mg_cm2"]),
-                           nominal_capacity_mah_cm2(electrode))
+    return ImageProperties(props, electrode.nmc_loading_mg_cm2, electrode.nominal_capacity_mah_cm2)
 
 
 def _image_key(params: ParameterSet) -> str:
@@ -317,7 +316,7 @@ class _Problem:
 
     def capacities(self, values: np.ndarray) -> np.ndarray:
         """Model capacity (mAh/g) at every rate for parameter values ``values``."""
-        from .pybamm_reference import dfn_half_cells
+        from voxode.electrochem.pybamm_reference import dfn_half_cells
 
         params = self.params_at(values)
         image = self.image_of(params)
@@ -349,8 +348,8 @@ def _least_squares(problem: _Problem, start: np.ndarray, lower: np.ndarray, uppe
 
 
 def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter], *,
-              params: ParameterSet | str | Path = "chen2020-nyman2008",
-              sigma_mah_g: float = DEFAULT_SIGMA_MAH_G, cutoff_v: float = 3.0,
+              params: ParameterSet | str | Path = DEFAULT_PARAMETER_SET,
+              sigma_mah_g: float = DEFAULT_SIGMA_MAH_G, cutoff_v: float = DEFAULT_CUTOFF_V,
               profile_points: int = DEFAULT_PROFILE_POINTS, mesh: dict[str, int] | None = None,
               max_nfev: int = 60, restarts: int = 1, verify_3d: bool = False,
               on_stage: Callable[[str], None] | None = None) -> CalibrationResult:
@@ -392,10 +391,7 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
     CalibrationResult
     """
     say = on_stage or (lambda message: None)
-    try:
-        import pybamm  # noqa: F401
-    except ImportError:
-        raise CalibrationError("calibrate needs PyBaMM (pip install pybamm)") from None
+    require("pybamm", "pybamm", "calibrate")
     base = params if isinstance(params, ParameterSet) else load_parameters(params)
     if not fits:
         raise CalibrationError("choose at least one parameter to fit (--fit NAME:LO:HI)")
@@ -456,7 +452,7 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
         message=str(result.message), evaluations=problem.evaluations,
         effective_properties=asdict(props))
     if verify_3d:
-        from .simulate import simulate
+        from voxode.electrochem.simulate import simulate
 
         for current, measured, dfn in zip(problem.current_ma_cm2, problem.measured, fitted):
             say(f"3D discharge at {current:.3g} mA/cm^2")
@@ -531,7 +527,7 @@ def plot_calibration(result: CalibrationResult, path: Path) -> Path:
     import matplotlib
     from matplotlib.figure import Figure
 
-    from ..io.atomic import atomic_path
+    from voxode.io.figures import save_figure
 
     n = len(result.parameters)
     with matplotlib.rc_context({"font.size": 8}):
@@ -562,9 +558,7 @@ def plot_calibration(result: CalibrationResult, path: Path) -> Path:
                 ax.set_xscale("log")
             ax.set_xlabel(p["name"] + (" (factor)" if p["factor_of"] else ""))
             ax.set_ylabel("chi^2 (others re-fitted)")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=150)
-    return Path(path)
+        return save_figure(fig, path, dpi=150)
 
 
 __all__ = ["CalibrationError", "CalibrationResult", "FitParameter", "calibrate", "image_properties",

@@ -6,12 +6,13 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrode import Electrode
 from voxode.options import check
 
@@ -19,10 +20,10 @@ from voxode.options import check
 def simulate_command(
     electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder to write (resumes a killed run).")],
-    c_rate: Annotated[Optional[float], typer.Option("--c-rate", help="C-rate vs the nominal capacity.")] = None,
-    current_ma_cm2: Annotated[Optional[float], typer.Option("--current-ma-cm2", help="Current density (mA/cm^2).")] = None,
-    cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = 3.0,
-    params: Annotated[str, typer.Option("--params", help="Parameter set name or YAML file.")] = "chen2020-nyman2008",
+    c_rate: Annotated[float | None, typer.Option("--c-rate", help="C-rate vs the nominal capacity.")] = None,
+    current_ma_cm2: Annotated[float | None, typer.Option("--current-ma-cm2", help="Current density (mA/cm^2).")] = None,
+    cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = DEFAULT_CUTOFF_V,
+    params: Annotated[str, typer.Option("--params", help="Parameter set name or YAML file.")] = DEFAULT_PARAMETER_SET,
     linear_solver: Annotated[str, typer.Option(
         "--linear-solver", help="auto (direct when small, else PETSc when installed, else pyamg), "
                                 "direct, petsc or pyamg.")] = "auto",
@@ -34,14 +35,14 @@ def simulate_command(
 ) -> None:
     """Discharge an electrode in a Li half cell (galvanostatic, to the cut-off voltage)."""
     from voxode.electrochem.result import discharge_to_folder
-    from voxode.electrochem.simulate import SimulationError, nominal_capacity_mah_cm2
+    from voxode.electrochem.simulate import SimulationError
     from voxode.electrochem.solver import EndReason, SolverOptions
 
     check(c_rate=c_rate, current_ma_cm2=current_ma_cm2, cutoff_v=cutoff_v)
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")
     e = Electrode.load(electrode)
-    nominal = nominal_capacity_mah_cm2(e)
+    nominal = e.nominal_capacity_mah_cm2
     progress = Progress(TextColumn("discharging"), BarColumn(), TextColumn("{task.fields[status]}"),
                         TimeElapsedColumn(), console=Console(stderr=True), disable=quiet, transient=True)
     with progress:
@@ -75,14 +76,14 @@ def calibrate_command(
                                            "field name (e.g. active.rate_constant:1e-7:1e-5); "
                                            "repeat for several. An expression field is fitted as a factor.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for params.yaml, fit.json, fit.png.")],
-    params: Annotated[str, typer.Option("--params", help="Base parameter set name or YAML file.")] = "chen2020-nyman2008",
+    params: Annotated[str, typer.Option("--params", help="Base parameter set name or YAML file.")] = DEFAULT_PARAMETER_SET,
     design: Annotated[str, typer.Option("--design", help="Rows of this design are fitted.")] = "pristine",
     sigma_mah_g: Annotated[float, typer.Option("--sigma-mah-g", help="Uncertainty of a row without "
                                                "range_mah_g (mAh/g).")] = 5.0,
-    cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = 3.0,
+    cutoff_v: Annotated[float, typer.Option("--cutoff-v", help="Cut-off voltage (V).")] = DEFAULT_CUTOFF_V,
     profile_points: Annotated[int, typer.Option("--profile-points", help="Profile points per parameter "
                                                 "(identifiability); 0 skips the profile.")] = 9,
-    dfn_mesh: Annotated[Optional[list[str]], typer.Option("--dfn-mesh", help="PyBaMM points per domain, "
+    dfn_mesh: Annotated[list[str] | None, typer.Option("--dfn-mesh", help="PyBaMM points per domain, "
                                                           "KEY=N (x_p, r_p, x_s, ...); repeat for several.")] = None,
     restarts: Annotated[int, typer.Option("--restarts", help="Further optimiser starts (0 or 1), from the "
                                           "start mirrored through the centre of the bounds.")] = 1,
@@ -92,8 +93,7 @@ def calibrate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print fit.json's content on stdout.")] = False,
 ) -> None:
     """Fit parameters to measured capacities at several rates (PyBaMM DFN on the image's effective properties)."""
-    from voxode.electrochem.calibrate import (CalibrationError, calibrate, parse_fit, read_rate_data,
-                                              write_calibration)
+    from voxode.electrochem.calibrate import CalibrationError, calibrate, parse_fit, read_rate_data, write_calibration
     from voxode.electrochem.materials import load_parameters
     from voxode.electrochem.pybamm_reference import DEFAULT_MESH
 

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..characterize.areas import interface_faces
-from ..characterize.features import CBD_REGION, PORE_REGION, region_labels
-from ..electrode import CBD, NMC, PORE, Electrode
-from .materials import ParameterSet
+from voxode.characterize.areas import interface_faces
+from voxode.characterize.features import CBD_REGION, PORE_REGION, region_labels
+from voxode.electrochem.materials import ParameterSet
+from voxode.electrode import CBD, NMC, PORE, Electrode
+from voxode.errors import VoxodeError
 
 SEPARATOR_GROWTH = 1.3
 _SIX = ndimage.generate_binary_structure(3, 1)
@@ -75,8 +76,9 @@ class Grid:
         return int(self.nmc_voxel.size)
 
 
-class GridError(ValueError):
-    """An electrode on which no discharge can be simulated (reason in the message)."""
+class GridError(VoxodeError, ValueError):
+    """An electrode on which no discharge can be simulated (reason in the message); the CLI
+    prints it in one line like every VoxodeError."""
 
 
 def separator_layers_m(thickness_m: float, h_m: float) -> np.ndarray:

@@ -51,8 +51,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from pyamg.relaxation.relaxation import gauss_seidel
 
-from ..errors import VoxodeError
-from .model import Layout
+from voxode.electrochem.model import Layout
+from voxode.errors import VoxodeError
 
 DIRECT_LIMIT = 8_000
 LINEAR_SOLVERS = ("auto", "direct", "petsc", "pyamg")
@@ -120,7 +120,7 @@ class LinearSolver:
         if self.rtol is None:
             self.rtol = DEFAULT_RTOL.get(self.kind, 0.0)
         if self.kind == "petsc":
-            from .petsc_linear import FieldSplitSolver
+            from voxode.electrochem.petsc_linear import FieldSplitSolver
             self._backend = FieldSplitSolver(self.layout, self.rtol, self.maxiter)
         elif self.kind == "pyamg":
             self._backend = _PyamgBlockSolver(self.layout, self.rtol, self.maxiter)

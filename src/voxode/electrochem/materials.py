@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import VoxodeError
+from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
+from voxode.errors import VoxodeError
+from voxode.validation import load_validated, validated
 
 FARADAY_C_MOL = 96485.33212
 GAS_CONSTANT_J_MOL_K = 8.314462618
@@ -269,12 +270,12 @@ def available_parameter_sets() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_parameters(name_or_path: str | Path = "chen2020-nyman2008") -> ParameterSet:
+def load_parameters(name_or_path: str | Path = DEFAULT_PARAMETER_SET) -> ParameterSet:
     """A shipped set by name, a user's YAML file, or a BPX JSON file (completed by the default
     set where BPX is silent, see :mod:`.bpx_import`); raises ParameterError in one line."""
     path = Path(name_or_path)
     if path.suffix.lower() == ".json":
-        from .bpx_import import load_bpx
+        from voxode.electrochem.bpx_import import load_bpx
 
         return load_bpx(path)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
@@ -287,13 +288,7 @@ def load_parameters(name_or_path: str | Path = "chen2020-nyman2008") -> Paramete
     else:
         raise ParameterError(f"unknown parameter set {str(name_or_path)!r}; shipped sets: "
                              f"{', '.join(available_parameter_sets())}, or give a YAML file")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-    if not isinstance(data, dict):
-        raise ParameterError(f"{name_or_path}: a parameter set must be a mapping")
-    return _validated(data, f"{name_or_path}: ")
+    return load_validated(ParameterSet, text, str(name_or_path), ParameterError, what="a parameter set")
 
 
 def with_values(params: ParameterSet, values: dict[str, float | str], *,
@@ -339,14 +334,4 @@ def with_values(params: ParameterSet, values: dict[str, float | str], *,
         node[leaf] = value
     if name is not None:
         data["name"] = name
-    return _validated(data)
-
-
-def _validated(data: dict, prefix: str = "") -> ParameterSet:
-    """``data`` as a ParameterSet; its first validation error as one line after ``prefix``."""
-    try:
-        return ParameterSet.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ParameterError(f"{prefix}{where}: {first['msg']}") from None
+    return validated(ParameterSet, data, "", ParameterError)

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .grid import Grid
-from .materials import FARADAY_C_MOL, ParameterSet
+from voxode.electrochem.grid import Grid
+from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet
 
 _EXP_CAP = 60.0
 _SQRT_KNEE = 1e-6         # below this stoichiometry (or vacancy) i0 follows a finite-slope C1 tail

@@ -46,7 +46,7 @@ import petsc4py
 petsc4py.init(sys.argv[:1])
 from petsc4py import PETSc  # noqa: E402
 
-from .model import Layout  # noqa: E402
+from voxode.electrochem.model import Layout  # noqa: E402
 
 GMRES_RESTART = 50
 STRONG_THRESHOLD = 0.5

@@ -76,9 +76,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..electrode import NMC, Electrode
-from .grid import Grid
-from .materials import FARADAY_C_MOL, ParameterSet
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V
+from voxode.electrochem.grid import Grid
+from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet
+from voxode.electrode import NMC, Electrode
+from voxode.extras import require
 
 CELL_AREA_M2 = 1e-4                       # 1 cm^2
 LI_METAL_MOLAR_VOLUME_M3_MOL = 1.3e-5     # Xu2019; only enters PyBaMM's c_Li argument
@@ -130,8 +132,8 @@ def cbd_transport_fields(electrode: Electrode, params: ParameterSet):
     TransportFields
         ``diffusivity`` (D/D0) and ``liquid`` (electrolyte volume fraction), both ``[x, y, z]``.
     """
-    from ..characterize.transport import TransportFields
-    from ..electrode import CBD, PORE
+    from voxode.characterize.transport import TransportFields
+    from voxode.electrode import CBD, PORE
 
     eps_n = np.broadcast_to(electrode.cbd_nanoporosity_planes()[None, None, :], electrode.shape)
     pore, cbd = electrode.phases == PORE, electrode.phases == CBD
@@ -148,8 +150,8 @@ def measured_properties(electrode: Electrode, grid: Grid, conductivity_s_m: floa
     the particles' equivalent spheres. ``conductivity_s_m`` is the solid's effective value.
     With ``params`` the tortuosity uses that set's CBD ionic model (:func:`cbd_transport_fields`);
     without, the CBD conducts with the Bruggeman exponent 1.5 of ``characterize``."""
-    from ..characterize.tortuosity import tortuosity
-    from ..characterize.transport import electrode_fields
+    from voxode.characterize.tortuosity import tortuosity
+    from voxode.characterize.transport import electrode_fields
 
     fields = (electrode_fields(electrode, include_cbd=True) if params is None
               else cbd_transport_fields(electrode, params))
@@ -181,15 +183,15 @@ def bruggeman_from_tortuosity(porosity: float, tortuosity: float) -> float:
 
 
 def _pybamm_functions():
-    import pybamm
+    pybamm = require("pybamm", "pybamm", "the DFN reference")
     return {"tanh": pybamm.tanh, "exp": pybamm.exp, "log": pybamm.log, "sqrt": pybamm.sqrt,
             "sinh": pybamm.sinh, "cosh": pybamm.cosh}
 
 
 def parameter_values(params: ParameterSet, props: EffectiveProperties, current_ma_cm2: float,
-                     cutoff_v: float = 3.0):
+                     cutoff_v: float = DEFAULT_CUTOFF_V):
     """The complete ``pybamm.ParameterValues`` of the half cell (see the module docstring)."""
-    import pybamm
+    pybamm = require("pybamm", "pybamm", "the DFN reference")
 
     fns = _pybamm_functions()
     act, ele, sep = params.active, params.electrolyte, params.separator
@@ -286,7 +288,7 @@ def parameter_values(params: ParameterSet, props: EffectiveProperties, current_m
 
 
 def dfn_half_cell(params: ParameterSet, props: EffectiveProperties, current_ma_cm2: float,
-                  cutoff_v: float = 3.0, points: int = 400,
+                  cutoff_v: float = DEFAULT_CUTOFF_V, points: int = 400,
                   mesh: dict[str, int] | None = None) -> pd.DataFrame:
     """columns t_s, voltage_v, capacity_mah_cm2 until the cut-off voltage
 
@@ -299,7 +301,7 @@ def dfn_half_cell(params: ParameterSet, props: EffectiveProperties, current_ma_c
 
 
 def dfn_half_cells(params: ParameterSet, props: EffectiveProperties, currents_ma_cm2: list[float],
-                   cutoff_v: float = 3.0, points: int = 400,
+                   cutoff_v: float = DEFAULT_CUTOFF_V, points: int = 400,
                    mesh: dict[str, int] | None = None) -> list[pd.DataFrame]:
     """:func:`dfn_half_cell` at several currents (mA/cm^2), built and discretised once.
 
@@ -324,7 +326,7 @@ def dfn_half_cells(params: ParameterSet, props: EffectiveProperties, currents_ma
     list of pandas.DataFrame
         One frame per current: t_s, voltage_v, capacity_mah_cm2.
     """
-    import pybamm
+    pybamm = require("pybamm", "pybamm", "the DFN reference")
 
     currents = [float(c) for c in currents_ma_cm2]
     if not currents or not all(c > 0 for c in currents):

@@ -1,8 +1,10 @@
-"""What a discharge writes: summary.json, voltage.csv, particles_sod.parquet, fields.npz, figures.
+"""What a discharge writes: summary.json, voltage.csv, particles_sod.parquet, fields.npz, figures
+(drawn by :mod:`voxode.electrochem.plots`).
 
 The files of a run appear together, and only for a discharge that ended physically
-(:attr:`EndReason.physical`); a run that could not go on leaves ``failed.json`` (and its
-checkpoint) instead, so a folder never holds a half set of results or results of a failure.
+(:attr:`~voxode.electrochem.solver.EndReason.physical`); a run that could not go on leaves
+``failed.json`` (and its checkpoint) instead, so a folder never holds a half set of results
+or the results of a failure.
 
 SOD of a particle = (x_mean - x_0) / (x_max - x_0) with x_max = 1 (fully lithiated); DoD =
 delivered charge / charge at the end of discharge, so for a galvanostatic run DoD = t / t_end.
@@ -11,31 +13,72 @@ delivered charge / charge at the end of discharge, so for a galvanostatic run Do
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from voxode.atomic import staged_files, write_text_atomic
+from voxode.errors import RunFailure, VoxodeError
 
-from ..electrode import Electrode  # noqa: E402
-from ..errors import RunFailure, VoxodeError  # noqa: E402
-from ..io.atomic import staged_files, write_atomic, write_text_atomic  # noqa: E402
-from ..io.vtk import write_vti  # noqa: E402
-from ..summary import electrode_summary  # noqa: E402
-from .simulate import CHECKPOINT_NAME, Discharge, simulate  # noqa: E402
-from .solver import EndReason  # noqa: E402
+if TYPE_CHECKING:
+    from voxode.electrochem.simulate import Discharge
+    from voxode.electrode import Electrode
 
-SUMMARY_NAME = "summary.json"
-FAILED_NAME = "failed.json"
-VOLTAGE_NAME, PARTICLES_NAME, FIELDS_NAME, VTK_NAME = "voltage.csv", "particles_sod.parquet", "fields.npz", "fields.vti"
-FIGURE_NAMES = ("voltage.png", "sod_depth.png")
-RESULT_NAMES = (SUMMARY_NAME, VOLTAGE_NAME, PARTICLES_NAME, FIELDS_NAME, VTK_NAME, *FIGURE_NAMES)
 SOD_DODS = (25, 50, 75, 100)
 FINE_DOD_STEP = 2
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of a discharge's output folder (what :func:`write_outputs` writes), named once."""
+
+    folder: Path
+
+    @property
+    def summary(self) -> Path:
+        """summary.json: capacities, end reason, solver counters (:func:`summary`)."""
+        return self.folder / "summary.json"
+
+    @property
+    def voltage(self) -> Path:
+        """voltage.csv: t_s, voltage_v, capacity_mah_cm2, capacity_mah_g (:func:`voltage_table`)."""
+        return self.folder / "voltage.csv"
+
+    @property
+    def particle_sod(self) -> Path:
+        """particles_sod.parquet: id, centroid_z_um, volume_um3, x_dod_*, sod_* (:func:`particle_table`)."""
+        return self.folder / "particles_sod.parquet"
+
+    @property
+    def fields(self) -> Path:
+        """fields.npz: the end-of-discharge fields (:func:`final_fields`) and voxel_um."""
+        return self.folder / "fields.npz"
+
+    @property
+    def fields_vtk(self) -> Path:
+        """fields.vti: the same fields for ParaView (written on request)."""
+        return self.folder / "fields.vti"
+
+    @property
+    def voltage_figure(self) -> Path:
+        return self.folder / "voltage.png"
+
+    @property
+    def sod_depth_figure(self) -> Path:
+        return self.folder / "sod_depth.png"
+
+    @property
+    def failed(self) -> Path:
+        """failed.json: why a run could not go on (written instead of the results)."""
+        return self.folder / "failed.json"
+
+    def results(self) -> tuple[Path, ...]:
+        """Every file a finished run writes (summary.json among them)."""
+        return (self.summary, self.voltage, self.particle_sod, self.fields, self.fields_vtk, self.voltage_figure,
+                self.sod_depth_figure)
 
 
 def particle_x_at(discharge: Discharge, dod: np.ndarray) -> np.ndarray:
@@ -93,13 +136,14 @@ def final_fields(discharge: Discharge) -> dict[str, np.ndarray]:
 
 def summary(discharge: Discharge) -> dict[str, Any]:
     """JSON-ready summary of a discharge (units in the keys)."""
-    info = electrode_summary(discharge.electrode)
+    from voxode.electrochem.solver import EndReason
+
     cap = discharge.capacity_mah_cm2
     lay = discharge.model.layout
     c = discharge.counters
     return {
         "capacity_mah_cm2": cap,
-        "capacity_mah_g": cap / info["nmc_loading_mg_cm2"] * 1e3,
+        "capacity_mah_g": cap / discharge.electrode.nmc_loading_mg_cm2 * 1e3,
         "capacity_ah_l": cap / (discharge.electrode.thickness_um * 1e-4),
         "nominal_capacity_mah_cm2": discharge.current_ma_cm2 / discharge.c_rate,
         "c_rate": discharge.c_rate,
@@ -128,7 +172,7 @@ def summary(discharge: Discharge) -> dict[str, Any]:
 
 def voltage_table(discharge: Discharge) -> pd.DataFrame:
     """t_s, voltage_v, capacity_mah_cm2 and capacity_mah_g at every accepted step."""
-    loading = electrode_summary(discharge.electrode)["nmc_loading_mg_cm2"]
+    loading = discharge.electrode.nmc_loading_mg_cm2
     capacity = discharge.current_ma_cm2 * discharge.t_s / 3600.0
     return pd.DataFrame({"t_s": discharge.t_s, "voltage_v": discharge.voltage_v,
                          "capacity_mah_cm2": capacity, "capacity_mah_g": capacity / loading * 1e3})
@@ -140,20 +184,24 @@ def write_outputs(discharge: Discharge, run_dir: Path, vtk: bool = False) -> dic
     The files are written into a staging folder and moved into ``run_dir`` together, summary.json
     last, only when all were written; a stale ``failed.json`` is removed then.
     """
+    from voxode.electrochem.plots import plot_sod_depth, plot_voltage
+    from voxode.io.vtk import write_vti
+
     info = summary(discharge)
-    with staged_files(run_dir, last=SUMMARY_NAME) as stage:
+    with staged_files(run_dir, last=RunFiles(run_dir).summary.name) as stage:
+        files = RunFiles(stage)
         voltage = voltage_table(discharge)
-        voltage.to_csv(stage / VOLTAGE_NAME, index=False)
+        voltage.to_csv(files.voltage, index=False)
         table = particle_table(discharge)
-        table.to_parquet(stage / PARTICLES_NAME, index=False)
+        table.to_parquet(files.particle_sod, index=False)
         fields = final_fields(discharge)
-        np.savez_compressed(stage / FIELDS_NAME, voxel_um=discharge.electrode.voxel_um, **fields)
+        np.savez_compressed(files.fields, voxel_um=discharge.electrode.voxel_um, **fields)
         if vtk:
-            write_vti(discharge.electrode, stage / VTK_NAME, fields)
-        plot_voltage(voltage, stage / FIGURE_NAMES[0], discharge.cutoff_v)
-        plot_sod_depth(discharge, table, stage / FIGURE_NAMES[1])
-        (stage / SUMMARY_NAME).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    (run_dir / FAILED_NAME).unlink(missing_ok=True)
+            write_vti(discharge.electrode, files.fields_vtk, fields)
+        plot_voltage(voltage, files.voltage_figure, discharge.cutoff_v)
+        plot_sod_depth(sod_depth_profile(table, discharge.electrode.thickness_um), files.sod_depth_figure)
+        files.summary.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    RunFiles(run_dir).failed.unlink(missing_ok=True)
     return info
 
 
@@ -164,8 +212,11 @@ def discharge_to_folder(electrode: Electrode, run_dir: Path, *, vtk: bool = Fals
     ``simulate_args`` go to :func:`~voxode.electrochem.simulate.simulate`. Bad input raises
     before anything is written. A run that could not go on (no step, solver failure) or that
     raised writes ``failed.json`` (the reason, the end voltage and time) in place of the result
-    files (an earlier run's are removed: the folder holds this run's outcome), then raises :class:`~voxode.errors.RunFailure` (or the original error).
+    files (an earlier run's are removed: the folder holds this run's outcome), then raises
+    :class:`~voxode.errors.RunFailure` (or the original error).
     """
+    from voxode.electrochem.simulate import CHECKPOINT_NAME, simulate
+
     try:
         discharge = simulate(electrode, run_dir=run_dir, **simulate_args)
         if not discharge.end.reason.physical:
@@ -187,39 +238,10 @@ def discharge_to_folder(electrode: Electrode, run_dir: Path, *, vtk: bool = Fals
 
 def _write_failure(run_dir: Path, record: dict[str, Any]) -> None:
     """failed.json in place of the results: those of an earlier run in this folder are removed."""
-    for name in RESULT_NAMES:
-        (run_dir / name).unlink(missing_ok=True)
-    write_text_atomic(run_dir / FAILED_NAME, json.dumps(record, indent=2) + "\n")
-
-
-def plot_voltage(voltage: pd.DataFrame, path: Path, cutoff_v: float) -> None:
-    fig, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
-    ax.plot(voltage["capacity_mah_g"], voltage["voltage_v"], color="C0")
-    ax.axhline(cutoff_v, color="0.6", lw=0.8, ls="--")
-    ax.set_xlabel("capacity (mAh/g$_{NMC}$)")
-    ax.set_ylabel("cell voltage vs Li/Li$^+$ (V)")
-    top = ax.secondary_xaxis("top", functions=(lambda q: q * voltage["capacity_mah_cm2"].iloc[-1]
-                                               / max(voltage["capacity_mah_g"].iloc[-1], 1e-12),
-                                               lambda q: q * voltage["capacity_mah_g"].iloc[-1]
-                                               / max(voltage["capacity_mah_cm2"].iloc[-1], 1e-12)))
-    top.set_xlabel("capacity (mAh/cm$^2$)")
-    write_atomic(path, lambda p: fig.savefig(p, dpi=200, format="png"))
-    plt.close(fig)
-
-
-def plot_voltage_curves(curves: dict[str, pd.DataFrame], path: Path, cutoff_v: float) -> None:
-    """Voltage vs capacity (mAh/cm^2) of several discharges in one figure, e.g. the 3D model
-    next to the DFN; each frame has columns capacity_mah_cm2 and voltage_v."""
-    fig, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
-    for k, (label, frame) in enumerate(curves.items()):
-        ax.plot(frame["capacity_mah_cm2"], frame["voltage_v"], color=f"C{k}", label=label,
-                ls="-" if k == 0 else "--")
-    ax.axhline(cutoff_v, color="0.6", lw=0.8, ls=":")
-    ax.set_xlabel("capacity (mAh/cm$^2$)")
-    ax.set_ylabel("cell voltage vs Li/Li$^+$ (V)")
-    ax.legend(frameon=False)
-    write_atomic(path, lambda p: fig.savefig(p, dpi=200, format="png"))
-    plt.close(fig)
+    files = RunFiles(run_dir)
+    for path in files.results():
+        path.unlink(missing_ok=True)
+    write_text_atomic(files.failed, json.dumps(record, indent=2) + "\n")
 
 
 def sod_depth_profile(table: pd.DataFrame, thickness_um: float, bin_um: float = 5.0) -> pd.DataFrame:
@@ -234,16 +256,3 @@ def sod_depth_profile(table: pd.DataFrame, thickness_um: float, bin_um: float = 
         den = np.bincount(slab, w, edges.size - 1)
         out[f"sod_{d:03d}"] = np.where(den > 0, num / np.maximum(den, 1e-300), np.nan)
     return pd.DataFrame(out)
-
-
-def plot_sod_depth(discharge: Discharge, table: pd.DataFrame, path: Path) -> None:
-    prof = sod_depth_profile(table, discharge.electrode.thickness_um)
-    fig, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
-    for k, d in enumerate(SOD_DODS):
-        ax.plot(prof["z_um"], prof[f"sod_{d:03d}"], marker="o", ms=3, color=plt.cm.viridis(k / 3), label=f"DoD {d} %")
-    ax.set_xlabel("distance from the current collector (um)")
-    ax.set_ylabel("mean particle SOD")
-    ax.set_ylim(0, 1.02)
-    ax.legend(frameon=False, fontsize=8)
-    write_atomic(path, lambda p: fig.savefig(p, dpi=200, format="png"))
-    plt.close(fig)

@@ -17,15 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..electrode import CBD, NMC, PORE, Electrode
-from ..errors import VoxodeError
-from ..options import check
-from ..io.atomic import write_atomic
-from ..resources import MIB, MemoryEstimate, check_memory
-from .grid import Grid, GridError, build_grid, separator_layers_m
-from .materials import FARADAY_C_MOL, KINETIC_ALLOWANCE_V, ParameterSet, load_parameters
-from .model import Model
-from .solver import Counters, DischargeEnd, EndReason, SolverOptions, Stepper, StepRecord
+from voxode.atomic import write_atomic
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
+from voxode.electrochem.grid import Grid, GridError, build_grid, separator_layers_m
+from voxode.electrochem.materials import FARADAY_C_MOL, KINETIC_ALLOWANCE_V, ParameterSet, load_parameters
+from voxode.electrochem.model import Model
+from voxode.electrochem.solver import Counters, DischargeEnd, EndReason, SolverOptions, Stepper, StepRecord
+from voxode.electrode import CBD, NMC, PORE, Electrode
+from voxode.errors import VoxodeError
+from voxode.options import check
+from voxode.resources import MIB, MemoryEstimate, check_memory
 
 CHECKPOINT_NAME = "checkpoint.npz"
 # Fitted to the measured peak RSS at 1.5 and 1 um, checked at 0.5 um (benchmarks/bench_memory.py):
@@ -66,14 +67,6 @@ class Discharge:
     @property
     def capacity_mah_cm2(self) -> float:
         return self.current_ma_cm2 * self.t_end_s / 3600.0
-
-
-def nominal_capacity_mah_cm2(electrode: Electrode) -> float:
-    """NMC loading times each layer's specific capacity (mAh/cm^2)."""
-    h_cm = electrode.voxel_um * 1e-4
-    nmc = np.count_nonzero(electrode.phases == NMC, axis=(0, 1)) / (electrode.shape[0] * electrode.shape[1])
-    spec = np.array([layer.specific_capacity_mah_g for layer in electrode.layers])[electrode.layer_index_of_planes()]
-    return float(np.sum(nmc * h_cm * electrode.nmc_density_planes_g_cm3() * spec))
 
 
 def _particle_means(grid: Grid, electrode: Electrode, c_max: float, x0: float):
@@ -118,7 +111,7 @@ def run_key(electrode: Electrode, params: ParameterSet, current_ma_cm2: float, c
 
 
 def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm2: float | None = None,
-             cutoff_v: float = 3.0, params: ParameterSet | str | Path = "chen2020-nyman2008",
+             cutoff_v: float = DEFAULT_CUTOFF_V, params: ParameterSet | str | Path = DEFAULT_PARAMETER_SET,
              t_end_s: float | None = None, options: SolverOptions | None = None,
              run_dir: Path | None = None, checkpoint_every_s: float = 180.0,
              on_step: Callable[[float, float, float], None] | None = None, force: bool = False) -> Discharge:
@@ -144,7 +137,7 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
     if cutoff_v < lowest_v:
         raise SimulationError(f"cut-off {cutoff_v:g} V is below {lowest_v:.3f} V, which no discharge with "
                               f"parameter set {p.name} can reach (its lowest OCP less {KINETIC_ALLOWANCE_V:g} V)")
-    nominal = nominal_capacity_mah_cm2(electrode)
+    nominal = electrode.nominal_capacity_mah_cm2
     if current_ma_cm2 is None:
         current_ma_cm2 = float(c_rate) * nominal
     c_rate = current_ma_cm2 / nominal

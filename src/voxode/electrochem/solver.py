@@ -26,8 +26,8 @@ from enum import Enum
 
 import numpy as np
 
-from .linear import LinearSolver
-from .model import Model
+from voxode.electrochem.linear import LinearSolver
+from voxode.electrochem.model import Model
 
 NEWTON_TOL = 1e-9
 MAX_POTENTIAL_UPDATE_V = 0.25

@@ -56,12 +56,15 @@ _SPHERE = fibonacci_sphere(_QUADRATURE_POINTS)
 _SPHERE_Y = real_harmonics(_SPHERE)
 
 
-def relative_radius(u: np.ndarray, axis: np.ndarray, aspect: float, coeffs: np.ndarray) -> np.ndarray:
-    """Radial function r(u) / r0 at unit vectors ``u`` (n, 3) for one particle."""
+def relative_radius(u: np.ndarray, axis: np.ndarray, aspect: float, coeffs: np.ndarray,
+                    harmonics: np.ndarray | None = None) -> np.ndarray:
+    """Radial function r(u) / r0 at unit vectors ``u`` (n, 3) for one particle: a spheroid of
+    ``aspect`` along ``axis`` times the harmonic perturbation ``1 + Y(u) @ coeffs`` (floored).
+    ``harmonics``: ``real_harmonics(u)`` when already known."""
     t2 = np.clip(u @ axis, -1.0, 1.0) ** 2
     spheroid = 1.0 / np.sqrt((1.0 - t2) + t2 / (aspect * aspect))
-    perturb = np.maximum(1.0 + real_harmonics(u) @ coeffs, MIN_RELATIVE_RADIUS)
-    return spheroid * perturb
+    y = real_harmonics(u) if harmonics is None else harmonics
+    return spheroid * np.maximum(1.0 + y @ coeffs, MIN_RELATIVE_RADIUS)
 
 
 def shape_scale(axis: np.ndarray, aspect: float, coeffs: np.ndarray) -> tuple[float, float]:
@@ -69,9 +72,7 @@ def shape_scale(axis: np.ndarray, aspect: float, coeffs: np.ndarray) -> tuple[fl
 
     Volume of a star-shaped body: V = (1/3) * integral of r(u)^3 over the unit sphere.
     """
-    t2 = np.clip(_SPHERE @ axis, -1.0, 1.0) ** 2
-    g = 1.0 / np.sqrt((1.0 - t2) + t2 / (aspect * aspect)) * np.maximum(1.0 + _SPHERE_Y @ coeffs,
-                                                                        MIN_RELATIVE_RADIUS)
+    g = relative_radius(_SPHERE, axis, aspect, coeffs, _SPHERE_Y)
     r0 = (1.0 / np.mean(g**3)) ** (1.0 / 3.0)  # (4 pi / 3) r_eq^3 = (4 pi / 3) r0^3 mean(g^3)
     bounding = 1.03 * r0 * float(g.max())  # margin for directions between quadrature points
     return float(r0), bounding

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from voxode.generate.shapes import MIN_RELATIVE_RADIUS, real_harmonics
+from voxode.generate.shapes import relative_radius
 
 
 @dataclass
@@ -109,10 +109,7 @@ def _normalised_radius(p: ParticleArrays, i: int, centre: np.ndarray, voxel_um: 
     d = np.stack(np.meshgrid(gx, gy, gz, indexing="ij"), axis=-1).reshape(-1, 3)
     rho = np.linalg.norm(d, axis=1)
     u = d / np.maximum(rho, 1e-12)[:, None]
-    t2 = np.clip(u @ p.axis[i], -1.0, 1.0) ** 2
-    a = p.aspect[i]
-    radius = p.r0[i] / np.sqrt((1.0 - t2) + t2 / (a * a))
-    radius *= np.maximum(1.0 + real_harmonics(u) @ p.coeffs[i], MIN_RELATIVE_RADIUS)
+    radius = p.r0[i] * relative_radius(u, p.axis[i], p.aspect[i], p.coeffs[i])
     s = (rho / radius).astype(np.float32).reshape(len(gx), len(gy), len(gz))
     s[:, :, zc > p.clip_z_max[i]] = np.inf
     return s

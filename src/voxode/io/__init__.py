@@ -1,1 +1,1 @@
-"""File formats: atomic writes, npz electrodes, TIFF stacks, VTK images."""
+"""File formats: TIFF stacks, VTK images, tables, figures (atomic writes are in :mod:`voxode.atomic`)."""

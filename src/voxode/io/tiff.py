@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from voxode.atomic import atomic_path
 from voxode.electrode import Electrode
 from voxode.errors import ElectrodeFileError, ImageError
-from voxode.io.atomic import atomic_path
 
 _UINT16_MAX = int(np.iinfo(np.uint16).max)
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
+from voxode.atomic import atomic_path
 from voxode.electrode import Electrode
 from voxode.errors import ImageError
-from voxode.io.atomic import atomic_path
+from voxode.extras import require
 
 
 def write_vti(electrode: Electrode, path: Path, fields: dict[str, np.ndarray] | None = None) -> Path:
@@ -19,7 +20,7 @@ def write_vti(electrode: Electrode, path: Path, fields: dict[str, np.ndarray] | 
     """
     path = Path(path)
     arrays = {"phase": electrode.phases, "particle_id": electrode.particle_ids, **(fields or {})}
-    import pyvista as pv  # VTK is slow to import and only needed here
+    pv = require("pyvista", "pyvista", "VTK export")  # VTK is slow to import and only needed here
 
     grid = pv.ImageData(dimensions=tuple(n + 1 for n in electrode.shape),
                         spacing=(electrode.voxel_um,) * 3, origin=(0.0, 0.0, 0.0))

@@ -13,8 +13,7 @@ Names are imported on first use, so that ``voxode --help`` does not pay for scik
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from voxode.lazy import lazy_exports
 
 _WHERE = {
     "Explanation": "explanation", "explain": "explanation", "shap_values": "explanation",
@@ -23,9 +22,4 @@ _WHERE = {
     "predict": "prediction", "train": "training",
 }
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 
 from voxode.errors import DatasetError, VoxodeError
 from voxode.io.tables import TABLE_SUFFIXES, check_table_path, json_safe, read_table, write_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Jobs = Annotated[int, typer.Option("--jobs", "-j", help="Processes/threads to use.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
@@ -109,11 +111,21 @@ def explain_command(
     quiet: Quiet = False,
 ) -> None:
     """SHAP values of every row, feature ranking across grouped folds, permutation importance, figures."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from voxode.surrogate.explanation import explain
 
     if output.exists() and not output.is_dir():
         raise VoxodeError(f"--output {output} is a file; give a folder")
-    result = explain(model, _dataset(dataset), output, folds=folds, top=top, n_jobs=jobs)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=Console(stderr=True), disable=quiet or as_json, transient=True)
+    with progress:
+        task = progress.add_task("SHAP values of every row", total=None)   # then the folds of the ranking
+
+        def fold_done(done: int, total: int) -> None:
+            progress.update(task, description="ranking: grouped folds", completed=done, total=total)
+
+        result = explain(model, _dataset(dataset), output, folds=folds, top=top, n_jobs=jobs, on_fold=fold_done)
     ranking = result.ranking
     _emit(result.summary(), as_json, quiet, "ranking (mean |SHAP| on held-out electrodes, rank min-max):\n" + "\n".join(
         f"  {f:22s} {s:.4f} ± {e:.4f}  rank {lo}-{hi}" for f, s, e, lo, hi in

@@ -11,6 +11,7 @@ the MAE when a feature is shuffled, on the same held-out rows) is the cross-chec
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 
-from voxode.io.atomic import write_atomic, write_text_atomic
+from voxode.atomic import write_atomic, write_text_atomic
+from voxode.extras import require
 from voxode.surrogate.features import GROUP, TARGET, validate_dataset
 from voxode.surrogate.model import TrainedSurrogate
 from voxode.surrogate.prediction import as_model
@@ -34,7 +36,7 @@ PARALLEL_ROWS = 2000  # below this, starting worker processes costs more than it
 
 
 def _explainer(estimator: Any) -> Any:
-    import shap  # imported here: shap takes seconds to import
+    shap = require("shap", "shap", "SHAP explanations")  # imported here: shap takes seconds to import
 
     return shap.TreeExplainer(estimator, feature_perturbation="tree_path_dependent")
 
@@ -81,13 +83,14 @@ def _with_jobs(estimator: Any, n_jobs: int) -> Any:
     return estimator.set_params(n_jobs=n_jobs) if "n_jobs" in estimator.get_params() else estimator
 
 
-def fold_rankings(trained: TrainedSurrogate, dataset: pd.DataFrame, folds: int = 5,
-                  n_jobs: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+def fold_rankings(trained: TrainedSurrogate, dataset: pd.DataFrame, folds: int = 5, n_jobs: int = 2,
+                  on_fold: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-fold importances (long table) and their summary per feature (ranking table).
 
     Ranking columns: feature, mean_rank, min_rank, max_rank (1 = most important),
     mean_abs_shap, mean_abs_shap_std (across folds), permutation_mae_increase (+ std across
-    folds) and permutation_rank; sorted by mean rank.
+    folds) and permutation_rank; sorted by mean rank. ``on_fold(done, total)`` is called as
+    each fold ends (``total``: the number of folds, fewer than ``folds`` with fewer electrodes).
     """
     features = list(trained.features)
     data = dataset.reset_index(drop=True)
@@ -101,6 +104,8 @@ def fold_rankings(trained: TrainedSurrogate, dataset: pd.DataFrame, folds: int =
                                       n_repeats=PERMUTATION_REPEATS, random_state=trained.seed, n_jobs=1)
         rows += [{"fold": k, "feature": f, "mean_abs_shap": mean_abs[f], "permutation": perm.importances_mean[i]}
                  for i, f in enumerate(features)]
+        if on_fold is not None:
+            on_fold(k + 1, len(splits))
     per_fold = pd.DataFrame(rows)
     per_fold["rank"] = per_fold.groupby("fold")["mean_abs_shap"].rank(ascending=False, method="min").astype(int)
     per_fold["permutation_rank"] = per_fold.groupby("fold")["permutation"].rank(ascending=False, method="min")
@@ -132,17 +137,21 @@ class Explanation:
 
 
 def explain(model: TrainedSurrogate | str | Path, dataset: pd.DataFrame, out_dir: str | Path | None = None,
-            folds: int = 5, top: int = 3, n_jobs: int = 2) -> Explanation:
+            folds: int = 5, top: int = 3, n_jobs: int = 2,
+            on_fold: Callable[[int, int], None] | None = None) -> Explanation:
     """SHAP values and fold rankings; with ``out_dir``, also write shap_values.parquet,
     ranking.csv, ranking_per_fold.csv, summary.json and the figures (beeswarm.png,
-    ranking.png, dependence_<feature>.png for the ``top`` features)."""
+    ranking.png, dependence_<feature>.png for the ``top`` features).
+
+    The SHAP values of every row come first, then the folds, each reported by ``on_fold(done,
+    total)`` (see :func:`fold_rankings`)."""
     check(folds=folds, top=top, jobs=n_jobs)
     from voxode.surrogate.shap_plots import plot_beeswarm, plot_dependence, plot_ranking
 
     trained = as_model(model)
     validate_dataset(dataset, trained.features)
     values = shap_values(trained, dataset, n_jobs)
-    per_fold, ranking = fold_rankings(trained, dataset, folds, n_jobs)
+    per_fold, ranking = fold_rankings(trained, dataset, folds, n_jobs, on_fold)
     result = Explanation(shap=values, ranking=ranking, per_fold=per_fold)
     if out_dir is None:
         return result

@@ -17,21 +17,13 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from voxode.errors import DatasetError
-from voxode.io.atomic import atomic_path
+from voxode.io.figures import save_figure
 from voxode.surrogate.features import DOD, LABELS, PREDICTION, TARGET, require_columns
 from voxode.options import check
 
 DPI = 200
 SIZE_CLASSES = ("small", "medium", "large")
 SIZE_COLOURS = ("#4477AA", "#228833", "#EE6677")  # Paul Tol's bright scheme
-
-
-def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Write a figure atomically, format from the suffix."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    return path
 
 
 def plot_parity(frame: pd.DataFrame, path: str | Path, mae: float | None = None) -> Path:
@@ -50,7 +42,7 @@ def plot_parity(frame: pd.DataFrame, path: str | Path, mae: float | None = None)
     ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel="simulated SOD", ylabel="surrogate SOD (held-out electrode)")
     ax.legend(loc="upper left", fontsize=7, markerscale=3)
     ax.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
 
 
 def _dod_colours(dods: np.ndarray) -> list[tuple[float, ...]]:
@@ -107,7 +99,7 @@ def plot_sod_vs_depth(frame: pd.DataFrame, path: str | Path, profile: pd.DataFra
     twin.set_ylabel("electrolyte tortuosity, separator to depth")
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="lower right", fontsize=7)
-    return save_figure(fig, path)
+    return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
 
 
 def size_classes(frame: pd.DataFrame, thickness_um: float | None = None) -> pd.DataFrame:
@@ -135,7 +127,7 @@ def plot_sod_by_size(frame: pd.DataFrame, path: str | Path, thickness_um: float 
     for ax, column in zip(np.atleast_1d(fig.subplots(1, len(columns), sharey=True)), columns):
         _histograms(ax, classes, column)
         ax.set_title("simulated" if column == TARGET else "surrogate", fontsize=9)
-    return save_figure(fig, path)
+    return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
 
 
 def _histograms(ax: Axes, classes: pd.DataFrame, column: str) -> None:

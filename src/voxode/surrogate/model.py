@@ -19,8 +19,8 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from voxode.atomic import write_atomic, write_text_atomic
 from voxode.errors import ModelError
-from voxode.io.atomic import write_atomic, write_text_atomic
 from voxode.io.tables import json_safe
 from voxode.surrogate.features import check_features
 

@@ -15,8 +15,9 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from voxode.io.figures import save_figure
 from voxode.surrogate.features import DOD, LABELS
-from voxode.surrogate.figures import save_figure
+from voxode.surrogate.figures import DPI
 
 CMAP = colormaps["coolwarm"]
 MAX_POINTS = 5000  # per feature row of the beeswarm: more only blurs the picture
@@ -59,7 +60,7 @@ def plot_beeswarm(shap: pd.DataFrame, x: pd.DataFrame, path: str | Path, seed: i
     bar = fig.colorbar(ax.collections[0], ax=ax, ticks=[])
     bar.set_label("feature value: low → high")
     ax.grid(axis="x", alpha=0.3)
-    return save_figure(fig, path)
+    return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
 
 
 def plot_ranking(ranking: pd.DataFrame, path: str | Path) -> Path:
@@ -82,7 +83,7 @@ def plot_ranking(ranking: pd.DataFrame, path: str | Path) -> Path:
     for ax in (ax_shap, ax_perm):
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("feature importance across grouped folds (mean ± std)", fontsize=9)
-    return save_figure(fig, path)
+    return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
 
 
 def plot_dependence(shap: pd.DataFrame, x: pd.DataFrame, feature: str, path: str | Path) -> Path:
@@ -98,4 +99,4 @@ def plot_dependence(shap: pd.DataFrame, x: pd.DataFrame, feature: str, path: str
     ax.set_xlabel(_label(feature))
     ax.set_ylabel(f"SHAP value of {feature}")
     ax.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
