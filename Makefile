@@ -40,6 +40,7 @@ bench: $(TEST_STAMP)
 	$(PY) benchmarks/bench_characterize.py
 	$(PY) benchmarks/bench_simulate.py
 	$(PY) benchmarks/bench_refinement.py
+	$(PY) benchmarks/bench_memory.py
 
 clean:
 	rm -rf $(VENV) $(OUT)
