@@ -24,8 +24,8 @@ import numpy as np
 import pyamg
 import scipy.sparse as sp
 
-from voxode.characterize.percolation import spanning_mask
 from voxode.characterize.transport import TransportFields, binary_fields
+from voxode.connectivity import connected_to_planes
 
 Boundary = Literal["faces", "ghost"]
 AXIS_NAMES: tuple[str, str, str] = ("x", "y", "z")
@@ -159,7 +159,7 @@ def tortuosity(image: TransportFields | np.ndarray, axis: int = 2, boundary: Bou
     liquid = np.moveaxis(fields.liquid, axis, 2)
     length = d.shape[2] + extra
     porosity = float(liquid.mean())
-    mask = spanning_mask(d > 0, axis=2)
+    mask = connected_to_planes(d > 0, axis=2)
     perc = float(liquid[mask].sum() / liquid.size)
     fraction = perc / porosity if porosity > 0 else 0.0
     if not mask.any():
