@@ -36,7 +36,7 @@ BAD_RECIPES = {
                                ["composition_wt", "100"]),
     "porosity above 1": ("layers:\n  - porosity: 1.2\n", ["porosity"]),
     "porosity zero": ("layers:\n  - porosity: 0.0\n", ["porosity"]),
-    "voxel too coarse": ("voxel_um: 2.0\n", ["voxel_um", "too coarse"]),
+    "voxel too coarse": ("voxel_um: 2.5\n", ["voxel_um", "too coarse"]),
     "box smaller than the largest particle": ("box_um: [15, 15, 150]\n", ["box_um", "d_max_um"]),
     "unknown field": ("layers:\n  - porosty: 0.3\n", ["porosty"]),
     "not YAML": ("layers: [\n", ["YAML"]),

@@ -84,19 +84,44 @@ def generate(
 
 
 @app.command()
-def info(electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")], as_json: AsJson = False) -> None:
-    """Phase fractions, porosity, loading, capacity and particle sizes of an electrode."""
+def info(
+    electrodes: Annotated[list[Path], typer.Argument(help="Electrode file(s) (.npz).")],
+    transport: Annotated[bool, typer.Option("--transport", help="Also the effective transport numbers: tau of the "
+                                            "electrolyte with and without CBD, percolating fractions, CBD "
+                                            "connectivity (tortuosity solves: seconds per electrode).")] = False,
+    compare: Annotated[bool, typer.Option("--compare", help="One table, a column per electrode, transport numbers "
+                                          "included (e.g. one seed at several voxel sizes).")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Phase fractions, porosity, loading, capacity and particle sizes of an electrode (or several, side by side)."""
     from voxode.summary import electrode_summary
 
-    summary = electrode_summary(Electrode.load(electrode))
+    loaded = [Electrode.load(path) for path in electrodes]
+    summaries = [electrode_summary(e) for e in loaded]
+    if transport or compare:
+        from voxode.characterize.effective import effective_transport
+
+        summaries = [s | effective_transport(e) for s, e in zip(summaries, loaded)]
     if as_json:
-        _print_json(summary)
+        _print_json(summaries[0] if len(summaries) == 1 and not compare
+                    else {str(path): s for path, s in zip(electrodes, summaries)})
         return
     from rich.table import Table
 
-    table = Table(title=str(electrode), show_header=False)
-    for key, value in summary.items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    def cell(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    if len(summaries) == 1 and not compare:
+        table = Table(title=str(electrodes[0]), show_header=False)
+        for key, value in summaries[0].items():
+            table.add_row(key, cell(value))
+    else:
+        table = Table()
+        table.add_column("")
+        for path in electrodes:
+            table.add_column(path.name)
+        for key in summaries[0]:
+            table.add_row(key, *(cell(s.get(key)) for s in summaries))
     out.print(table)
 
 

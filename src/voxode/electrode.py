@@ -55,6 +55,21 @@ class Layer:
         return dict(self.__dict__)
 
 
+def layer_index_of_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.ndarray:
+    """Index into ``layers`` of each of ``nz`` z planes of edge ``voxel_um`` (by the plane centre)."""
+    z = (np.arange(nz) + 0.5) * voxel_um
+    idx = np.zeros(z.shape, dtype=np.int64)
+    for i, layer in enumerate(layers):
+        idx[(z >= layer.z0_um) & (z < layer.z1_um)] = i
+    return idx
+
+
+def cbd_nanoporosity_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.ndarray:
+    """CBD nanoporosity of each of ``nz`` z planes (from the layer the plane belongs to)."""
+    eps = np.array([layer.cbd_nanoporosity for layer in layers], dtype=float)
+    return eps[layer_index_of_planes(layers, voxel_um, nz)]
+
+
 @dataclass
 class Electrode:
     """A voxelised electrode: phases, particle ids, voxel size, particle list, layers, provenance."""
@@ -102,16 +117,11 @@ class Electrode:
 
     def layer_index_of_planes(self) -> np.ndarray:
         """Index into ``layers`` of every z plane (int array of length nz)."""
-        z = self.z_centres_um()
-        idx = np.zeros(z.shape, dtype=np.int64)
-        for i, layer in enumerate(self.layers):
-            idx[(z >= layer.z0_um) & (z < layer.z1_um)] = i
-        return idx
+        return layer_index_of_planes(self.layers, self.voxel_um, self.shape[2])
 
     def cbd_nanoporosity_planes(self) -> np.ndarray:
         """CBD nanoporosity of each z plane (from the layer the plane belongs to)."""
-        eps = np.array([layer.cbd_nanoporosity for layer in self.layers], dtype=float)
-        return eps[self.layer_index_of_planes()]
+        return cbd_nanoporosity_planes(self.layers, self.voxel_um, self.shape[2])
 
     def nmc_density_planes_g_cm3(self) -> np.ndarray:
         dens = np.array([layer.nmc_density_g_cm3 for layer in self.layers], dtype=float)

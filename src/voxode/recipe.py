@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from voxode.errors import RecipeError
 
 Z90 = 1.2815515655446004  # standard-normal quantile of 0.9
-MIN_VOXELS_PER_PARTICLE = 2.0  # smallest particle diameter, in voxels, that still voxelises as one piece
+MIN_VOXELS_PER_PARTICLE = 1.5  # smallest particle diameter, in voxels (the shrunk 1.5 um particles of the bi-layers at 1 um)
 MIN_VOXELS_PER_FIBRE = 2.0  # fibre diameter, in voxels of the CBD grid, that still draws as a tube
 
 

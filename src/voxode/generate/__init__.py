@@ -10,14 +10,16 @@ layers (same recipes and seeds) share them voxel for voxel, e.g. paper-pristine 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from voxode import __version__
-from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
+from voxode.electrode import CBD, NMC, PORE, Electrode, Layer, cbd_nanoporosity_planes
 from voxode.errors import PackingError
-from voxode.generate.cbd import cbd_ranking, coverage_ranking
+from voxode.generate.cbd import cbd_ranking, score_ranking
+from voxode.generate.coarse_cbd import match_tortuosity
 from voxode.generate.layers import LayerParticles, pack_layer
 from voxode.generate.pore_paths import place_cbd
 from voxode.generate.shapes import N_HARMONICS
@@ -30,6 +32,7 @@ _COEFF_COLUMNS = [f"c{i}" for i in range(N_HARMONICS)]
 
 
 MAX_PACKING_ATTEMPTS = 3  # seeds tried per layer: the recipe's own stream, then derived ones
+TAU_SOLVE_RTOL = 1e-4  # CG tolerance of the tortuosity solves that match the coarse CBD (tau to ~1e-8, quadratic)
 
 
 def layer_rngs(recipe: Recipe, index: int, attempt: int = 0) -> tuple[np.random.Generator, np.random.Generator]:
@@ -61,15 +64,14 @@ def generate(recipe: Recipe, on_stage: Callable[[str], None] | None = None) -> E
     say("voxelising particles")
     ids, ras, present = _voxelise(arrays, recipe, recipe.voxel_um)
     phases = np.where(ids > 0, NMC, PORE).astype(np.uint8)
-    say("carbon-binder domain")
-    released = _add_cbd(recipe, arrays, phases, attempts)
-    table = _particle_table(recipe, placed, layer_of, ras.particle[present], ras.shift_um[present])
     layers = [Layer(name=lay.name, z0_um=z0, z1_um=z1, cbd_nanoporosity=lay.cbd_nanoporosity,
                     nmc_density_g_cm3=lay.densities_g_cm3.nmc, specific_capacity_mah_g=recipe.specific_capacity_mah_g)
               for lay, (z0, z1) in zip(recipe.layers, bounds)]
+    say("carbon-binder domain")
+    cbd_info = _add_cbd(recipe, arrays, phases, attempts, layers)
+    table = _particle_table(recipe, placed, layer_of, ras.particle[present], ras.shift_um[present])
     provenance = {"source": "voxode.generate", "seed": recipe.seed, "voxode_version": __version__,
-                  "packing_attempts": {lay.name: a + 1 for lay, a in zip(recipe.layers, attempts)},
-                  "cbd_grid_um": recipe.cbd_grid_um, "cbd_throat_voxels_left_open": released}
+                  "packing_attempts": {lay.name: a + 1 for lay, a in zip(recipe.layers, attempts)}} | cbd_info
     return Electrode(phases=phases, particle_ids=ids, voxel_um=recipe.voxel_um, particles=table, layers=layers,
                      recipe=recipe.model_dump(mode="json"), provenance=provenance)
 
@@ -106,9 +108,10 @@ def _voxelise(arrays: ParticleArrays, recipe: Recipe, voxel_um: float) -> tuple[
     return remap[ras.labels], ras, present
 
 
-def _add_cbd(recipe: Recipe, arrays: ParticleArrays, phases: np.ndarray, attempts: list[int]) -> int:
-    """Lay every layer's CBD on the CBD grid, rasterise it at the voxel size into ``phases`` (in place),
-    keeping the pore space connected; return the throat voxels left open at the voxel size."""
+def _add_cbd(recipe: Recipe, arrays: ParticleArrays, phases: np.ndarray, attempts: list[int],
+             layers: list[Layer]) -> dict[str, Any]:
+    """Lay every layer's CBD on the CBD grid and rasterise it at the voxel size into ``phases`` (in place),
+    keeping the pore space connected and, at a coarser voxel, the tortuosity with CBD; return provenance."""
     fine_um, voxel_um = recipe.cbd_grid_um, recipe.voxel_um
     fine = phases if fine_um == voxel_um else np.where(_voxelise(arrays, recipe, fine_um)[0] > 0, NMC, PORE)
 
@@ -118,15 +121,28 @@ def _add_cbd(recipe: Recipe, arrays: ParticleArrays, phases: np.ndarray, attempt
                            layer_rngs(recipe, index, attempts[index])[1])
 
     released = _place_layers(recipe, fine, fine_um, laid)
+    info: dict[str, Any] = {"cbd_grid_um": fine_um}
     if fine is phases:
-        return released
+        return info | {"cbd_throat_voxels_left_open": released}
+    from voxode.characterize.tortuosity import tortuosity
+    from voxode.characterize.transport import phase_fields
+
+    def tau_with_cbd(image: np.ndarray, image_voxel_um: float) -> float:
+        eps_n = cbd_nanoporosity_planes(layers, image_voxel_um, image.shape[2])
+        return tortuosity(phase_fields(image, (PORE, CBD), eps_n), rtol=TAU_SOLVE_RTOL).tau
+
+    def place(image: np.ndarray, score: np.ndarray) -> int:
+        def ranked(index: int, slab: np.ndarray, _count: int) -> np.ndarray:
+            k0, k1 = recipe.layer_planes(index, voxel_um)
+            return score_ranking(slab, score[:, :, k0:k1], recipe.layers[index].cbd.binder_scale_um / voxel_um)
+        return _place_layers(recipe, image, voxel_um, ranked)
+
+    target = tau_with_cbd(fine, fine_um)
     cover = coverage_fraction(fine == CBD, fine_um, phases.shape, voxel_um)
-
-    def covered(index: int, slab: np.ndarray, _count: int) -> np.ndarray:
-        k0, k1 = recipe.layer_planes(index, voxel_um)
-        return coverage_ranking(slab, cover[:, :, k0:k1], recipe.layers[index].cbd.binder_scale_um / voxel_um)
-
-    return _place_layers(recipe, phases, voxel_um, covered)
+    placed, released, lam = match_tortuosity(phases, cover, target, place, lambda im: tau_with_cbd(im, voxel_um))
+    phases[...] = placed
+    return info | {"cbd_throat_voxels_left_open": released, "cbd_flux_weight": lam,
+                   "tau_electrolyte_cbd_of_cbd_grid": target}
 
 
 def _place_layers(recipe: Recipe, phases: np.ndarray, voxel_um: float,

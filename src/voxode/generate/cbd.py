@@ -4,8 +4,9 @@ On the CBD grid (``Recipe.cbd_grid_um``, the same for every voxel size at or abo
 packing grid), fibres are laid as straight tubes from NMC surfaces (lengths and diameters in
 um), then binder takes the pore space most enclosed by solid. The ranking lists the fibre
 voxels in the order they were laid, then the remaining pore voxels by enclosure. At a
-coarser voxel size the ranking is by the fraction of each voxel that the CBD-grid CBD
-covers, so one seed gives one CBD geometry, rasterised at each voxel size.
+coarser voxel size the ranking is by a score (:func:`score_ranking`): the fraction of each
+voxel that the CBD-grid CBD covers, corrected so that transport is kept
+(:mod:`voxode.generate.coarse_cbd`); one seed gives one CBD geometry, rasterised at each voxel size.
 :func:`voxode.generate.pore_paths.place_cbd` turns the head of each ranking into CBD.
 Laterally periodic like the particles (fibres wrap around the x and y faces).
 """
@@ -48,10 +49,10 @@ def binder_ranking(slab: np.ndarray, scale_vox: float, rng: np.random.Generator)
     return pores[np.argsort(-score, kind="stable")]
 
 
-def coverage_ranking(slab: np.ndarray, coverage: np.ndarray, scale_vox: float) -> np.ndarray:
-    """Flat indices of the pore voxels of ``slab``, most covered by the CBD-grid CBD first, then most enclosed."""
+def score_ranking(slab: np.ndarray, score: np.ndarray, scale_vox: float) -> np.ndarray:
+    """Flat indices of the pore voxels of ``slab``, highest ``score`` first, then most enclosed by solid."""
     pores = np.flatnonzero(slab == PORE)
-    score = coverage.ravel()[pores] + 1e-3 * enclosure(slab, scale_vox).ravel()[pores]
+    score = score.ravel()[pores] + 1e-3 * enclosure(slab, scale_vox).ravel()[pores]
     return pores[np.argsort(-score, kind="stable")]
 
 
