@@ -51,7 +51,8 @@ def main() -> None:
                     t0 = time.perf_counter()
                     try:
                         e = generate(load_preset(preset).with_overrides(voxel_um=voxel, seed=seed))
-                        row |= {"status": "ok", "packing_retries": sum(a - 1 for a in e.provenance["packing_attempts"].values()),
+                        retries = sum(a - 1 for a in e.provenance["packing_attempts"].values())
+                        row |= {"status": "ok", "packing_retries": retries,
                                 "throat_voxels_left_open": e.provenance["cbd_throat_voxels_left_open"]}
                     except VoxodeError as exc:
                         row |= {"status": type(exc).__name__, "error": str(exc)}

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from voxode.errors import RecipeError
 
 Z90 = 1.2815515655446004  # standard-normal quantile of 0.9
-MIN_VOXELS_PER_PARTICLE = 1.5  # smallest particle diameter, in voxels (the shrunk 1.5 um particles of the bi-layers at 1 um)
+MIN_VOXELS_PER_PARTICLE = 1.5  # smallest particle diameter in voxels (bi-layers' 1.5 um shrunk particles at 1 um)
 MIN_VOXELS_PER_FIBRE = 2.0  # fibre diameter, in voxels of the CBD grid, that still draws as a tube
 
 
@@ -118,7 +118,9 @@ class CarbonBinder(_Strict):
     and stop where they meet a particle; ``fibre_volume_share`` of the CBD phase is laid as
     fibres (default: the carbon's share of the dense CBD volume, from the composition). The
     rest is binder that fills first the pore space most enclosed by solid (particle necks and
-    crevices), judged by the solid fraction smoothed over ``binder_scale_um``.
+    crevices), judged by the solid fraction smoothed over ``binder_scale_um``. All lengths are
+    in um and the CBD is laid on the recipe's CBD grid (``Recipe.cbd_grid_um``), then
+    rasterised at the voxel size.
     """
 
     fibre_diameter_um: float = Field(1.0, gt=0)

@@ -6,8 +6,9 @@ most are the pore throats. On paper-pristine (seed 1) that raised the through-pl
 tortuosity factor with CBD by 12 % at 0.75 um, 27 % at 1 um and 66 % at 1.5 um over the CBD
 grid's. So the ranking score is ``coverage - lam * flux``: ``flux`` is the steady electrolyte
 flux through each voxel of the particles-only pore space (scaled to [0, 1]), and ``lam >= 0``
-is found by false position (the tortuosity falls smoothly as ``lam`` grows) to bring the tortuosity factor with CBD within
-``TAU_RTOL`` of the CBD grid's. Phase fractions stay exact; the result is deterministic.
+is found by false position (the tortuosity falls smoothly as ``lam`` grows) so that the
+tortuosity factor with CBD comes within ``TAU_RTOL`` of the CBD grid's (or as close as
+``LAMBDA_MAX`` allows). Phase fractions stay exact; the result is deterministic.
 """
 
 from __future__ import annotations
