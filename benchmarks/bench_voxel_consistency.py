@@ -46,6 +46,7 @@ def measure(preset: str, seed: int, voxel: float, dfn: bool) -> dict:
     row |= {f"fraction_{name}": float(np.mean(e.phases == label))
             for name, label in (("pore", PORE), ("nmc", NMC), ("cbd", CBD))}
     row |= effective_transport(e)
+    row |= {key: e.provenance.get(key, 0.0) for key in ("cbd_flux_weight", "cbd_throat_voxels_left_open")}
     if dfn:
         row["capacity_1c_dfn_mah_cm2"] = dfn_capacity_mah_cm2(e)
     return row

@@ -20,7 +20,7 @@ import numpy as np
 from voxode.electrode import NMC
 
 TAU_RTOL = 0.02  # accepted relative tortuosity difference from the CBD grid's
-LAMBDA_START = 4.0  # first nonzero weight of the flux in the score (about the weight needed at 1 um)
+LAMBDA_START = 4.0  # first weight of the flux tried (about the weight needed at 1 um)
 LAMBDA_MAX = 256.0  # beyond this the flux alone decides the ranking
 FALSE_POSITION_STEPS = 6
 
@@ -58,13 +58,15 @@ def match_tortuosity(phases: np.ndarray, coverage: np.ndarray, target_tau: float
         released = place(out, coverage - lam * flux)
         return tau_of(out) / target_tau - 1.0, out, released
 
-    tried = {0.0: trial(0.0)}
+    tried = {LAMBDA_START: trial(LAMBDA_START)}
     lo, hi = 0.0, LAMBDA_START
-    if tried[lo][0] > TAU_RTOL:
-        tried[hi] = trial(hi)
-        while tried[hi][0] > TAU_RTOL and hi < LAMBDA_MAX:  # widen until the tortuosity falls to the target
+    if tried[hi][0] > TAU_RTOL:  # widen until the tortuosity falls to the target
+        while tried[hi][0] > TAU_RTOL and hi < LAMBDA_MAX:
             lo, hi = hi, 4.0 * hi
             tried[hi] = trial(hi)
+    elif tried[hi][0] < -TAU_RTOL:
+        tried[lo] = trial(lo)
+    if lo in tried and tried[lo][0] > TAU_RTOL:
         for _ in range(FALSE_POSITION_STEPS):  # err(lo) > tol; stop once err(hi) is within tol
             e_lo, e_hi = tried[lo][0], tried[hi][0]
             if e_hi >= -TAU_RTOL:
