@@ -124,25 +124,38 @@ def _add_cbd(recipe: Recipe, arrays: ParticleArrays, phases: np.ndarray, attempt
     info: dict[str, Any] = {"cbd_grid_um": fine_um}
     if fine is phases:
         return info | {"cbd_throat_voxels_left_open": released}
-    from voxode.characterize.tortuosity import tortuosity
+    from voxode.characterize.tortuosity import flux_field, tortuosity
     from voxode.characterize.transport import phase_fields
 
-    def tau_with_cbd(image: np.ndarray, image_voxel_um: float) -> float:
-        eps_n = cbd_nanoporosity_planes(layers, image_voxel_um, image.shape[2])
-        return tortuosity(phase_fields(image, (PORE, CBD), eps_n), rtol=TAU_SOLVE_RTOL).tau
+    def tau_with_cbd(slab: np.ndarray, eps_n: np.ndarray) -> float:
+        return tortuosity(phase_fields(slab, (PORE, CBD), eps_n), rtol=TAU_SOLVE_RTOL).tau
 
-    def place(image: np.ndarray, score: np.ndarray) -> int:
-        def ranked(index: int, slab: np.ndarray, _count: int) -> np.ndarray:
-            k0, k1 = recipe.layer_planes(index, voxel_um)
-            return score_ranking(slab, score[:, :, k0:k1], recipe.layers[index].cbd.binder_scale_um / voxel_um)
-        return _place_layers(recipe, image, voxel_um, ranked)
-
-    target = tau_with_cbd(fine, fine_um)
+    eps_fine = cbd_nanoporosity_planes(layers, fine_um, fine.shape[2])
+    eps = cbd_nanoporosity_planes(layers, voxel_um, phases.shape[2])
     cover = coverage_fraction(fine == CBD, fine_um, phases.shape, voxel_um)
-    placed, released, lam = match_tortuosity(phases, cover, target, place, lambda im: tau_with_cbd(im, voxel_um))
-    phases[...] = placed
-    return info | {"cbd_throat_voxels_left_open": released, "cbd_flux_weight": lam,
-                   "tau_electrolyte_cbd_of_cbd_grid": target}
+    released, weights, targets = 0, {}, {}
+    for index in reversed(range(len(recipe.layers))):  # each layer matched in its own slab: designs share layers
+        layer = recipe.layers[index]
+        f0, f1 = recipe.layer_planes(index, fine_um)
+        k0, k1 = recipe.layer_planes(index, voxel_um)
+        count = int(round(layer.cbd_phase_fraction * phases[:, :, k0:k1].size))
+        scale_vox = layer.cbd.binder_scale_um / voxel_um
+
+        def place(image: np.ndarray, score: np.ndarray, k0: int = k0, k1: int = k1, count: int = count,
+                  scale_vox: float = scale_vox, name: str = layer.name) -> int:
+            slab = image[:, :, k0:k1]
+            ranking = _to_full(score_ranking(slab, score, scale_vox), slab.shape, k0, image.shape)
+            return place_cbd(image, ranking, count, k0, name)
+
+        targets[layer.name] = tau_with_cbd(fine[:, :, f0:f1], eps_fine[f0:f1])
+        flux = flux_field(phases[:, :, k0:k1] != NMC)
+        placed, n_open, weights[layer.name] = match_tortuosity(
+            phases, cover[:, :, k0:k1], flux, targets[layer.name], place,
+            lambda image, k0=k0, k1=k1: tau_with_cbd(image[:, :, k0:k1], eps[k0:k1]))
+        phases[...] = placed
+        released += n_open
+    return info | {"cbd_throat_voxels_left_open": released, "cbd_flux_weight": weights,
+                   "tau_electrolyte_cbd_of_cbd_grid": targets}
 
 
 def _place_layers(recipe: Recipe, phases: np.ndarray, voxel_um: float,

@@ -4,7 +4,8 @@ Ranking coarse pore voxels by the fraction the fine CBD covers is not enough: bi
 particle necks and crevices narrower than a coarse voxel, and the coarse voxels it covers
 most are the pore throats. On paper-pristine (seed 1) that raised the through-plane
 tortuosity factor with CBD by 12 % at 0.75 um, 27 % at 1 um and 66 % at 1.5 um over the CBD
-grid's. So the ranking score is ``coverage - lam * flux``: ``flux`` is the steady electrolyte
+grid's. So, layer by layer in its own slab (so that designs sharing a layer share its CBD),
+the ranking score is ``coverage - lam * flux``: ``flux`` is the steady electrolyte
 flux through each voxel of the particles-only pore space (scaled to [0, 1]), and ``lam >= 0``
 is found by false position (the tortuosity falls smoothly as ``lam`` grows) so that the
 tortuosity factor with CBD comes within ``TAU_RTOL`` of the CBD grid's (or as close as
@@ -17,7 +18,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from voxode.electrode import NMC
 
 TAU_RTOL = 0.02  # accepted relative tortuosity difference from the CBD grid's
 LAMBDA_START = 4.0  # first weight of the flux tried (about the weight needed at 1 um)
@@ -25,33 +25,32 @@ LAMBDA_MAX = 256.0  # beyond this the flux alone decides the ranking
 FALSE_POSITION_STEPS = 6
 
 
-def match_tortuosity(phases: np.ndarray, coverage: np.ndarray, target_tau: float,
+def match_tortuosity(phases: np.ndarray, coverage: np.ndarray, flux: np.ndarray, target_tau: float,
                      place: Callable[[np.ndarray, np.ndarray], int],
                      tau_of: Callable[[np.ndarray], float]) -> tuple[np.ndarray, int, float]:
-    """Coarse phases with CBD whose tortuosity factor with CBD is closest to ``target_tau``.
+    """Phases with one layer's CBD placed so that its tortuosity factor with CBD is closest to ``target_tau``.
 
     Parameters
     ----------
     phases : (nx, ny, nz) uint8 ndarray
-        Coarse phases with NMC and no CBD (not changed).
-    coverage : (nx, ny, nz) float ndarray
-        Fraction of each coarse voxel covered by the CBD of the CBD grid.
+        Coarse phases, the layer without CBD (not changed).
+    coverage : ndarray
+        Fraction of each voxel of the layer's slab covered by the CBD of the CBD grid.
+    flux : ndarray
+        Steady electrolyte flux through each voxel of the slab's particles-only pore space.
     target_tau : float
-        Tortuosity factor (electrolyte + CBD, through-plane) on the CBD grid.
+        Tortuosity factor (electrolyte + CBD, through the slab) on the CBD grid.
     place : callable
-        ``place(phases_copy, score)`` places every layer's CBD by descending ``score`` (in place)
-        and returns the throat voxels left open.
+        ``place(phases_copy, score)`` places the layer's CBD by descending ``score`` (slab-shaped),
+        in place, and returns the throat voxels left open.
     tau_of : callable
-        Tortuosity factor with CBD of a phase image.
+        Tortuosity factor with CBD of the layer's slab of a phase image.
 
     Returns
     -------
-    phases with CBD, throat voxels left open, and the weight ``lam`` used.
+    phases with the layer's CBD, throat voxels left open, and the weight ``lam`` used.
     """
-    from voxode.characterize.tortuosity import flux_field
-
-    flux = flux_field(phases != NMC)
-    flux /= max(float(flux.max()), 1e-300)
+    flux = flux / max(float(flux.max()), 1e-300)
 
     def trial(lam: float) -> tuple[float, np.ndarray, int]:
         out = phases.copy()
