@@ -32,7 +32,7 @@ def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def tight_recipe():
     """The tiny recipe at 5 % porosity: no seed packs it (PackingError), so its cases fail."""
-    data = tiny_recipe().model_dump()
+    data = tiny_recipe().model_dump(mode="json")
     data["name"] = "tight"
     data["layers"][0] |= {"porosity": 0.05, "cbd_nanoporosity": 0.0}
     return recipe_from_dict(data)
