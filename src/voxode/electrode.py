@@ -55,9 +55,14 @@ class Layer:
         return dict(self.__dict__)
 
 
+def plane_centres_um(voxel_um: float, nz: int) -> np.ndarray:
+    """Through-plane coordinate (um from the current collector) of the centres of ``nz`` z planes."""
+    return (np.arange(nz) + 0.5) * voxel_um
+
+
 def layer_index_of_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.ndarray:
     """Index into ``layers`` of each of ``nz`` z planes of edge ``voxel_um`` (by the plane centre)."""
-    z = (np.arange(nz) + 0.5) * voxel_um
+    z = plane_centres_um(voxel_um, nz)
     idx = np.zeros(z.shape, dtype=np.int64)
     for i, layer in enumerate(layers):
         idx[(z >= layer.z0_um) & (z < layer.z1_um)] = i
@@ -113,7 +118,7 @@ class Electrode:
 
     def z_centres_um(self) -> np.ndarray:
         """Through-plane coordinate (um from the current collector) of each voxel plane centre."""
-        return (np.arange(self.shape[2]) + 0.5) * self.voxel_um
+        return plane_centres_um(self.voxel_um, self.shape[2])
 
     def layer_index_of_planes(self) -> np.ndarray:
         """Index into ``layers`` of every z plane (int array of length nz)."""
