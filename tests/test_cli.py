@@ -36,7 +36,7 @@ BAD_RECIPES = {
                                ["composition_wt", "100"]),
     "porosity above 1": ("layers:\n  - porosity: 1.2\n", ["porosity"]),
     "porosity zero": ("layers:\n  - porosity: 0.0\n", ["porosity"]),
-    "voxel too coarse": ("voxel_um: 2.0\n", ["voxel_um", "too coarse"]),
+    "voxel too coarse": ("voxel_um: 2.5\n", ["voxel_um", "too coarse"]),
     "box smaller than the largest particle": ("box_um: [15, 15, 150]\n", ["box_um", "d_max_um"]),
     "unknown field": ("layers:\n  - porosty: 0.3\n", ["porosty"]),
     "not YAML": ("layers: [\n", ["YAML"]),
@@ -87,6 +87,25 @@ def test_generate_and_info_json_round_trip(tmp_path: Path) -> None:
     assert info["seed"] == 5
     assert Electrode.load(out).voxel_um == 0.5
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary leftovers
+
+
+def test_info_compares_one_seed_at_two_voxel_sizes_with_transport_numbers(tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path, "box_um: [12, 12, 24]\nlayers:\n  - psd: {d10_um: 3, d50_um: 4, d90_um: 5, "
+                                    "d_min_um: 2, d_max_um: 6}\n")
+    paths = [tmp_path / f"e{v}.npz" for v in ("0.5", "1")]
+    for path, voxel in zip(paths, ("0.5", "1")):
+        proc = run("generate", str(recipe), "-o", str(path), "--voxel-um", voxel, "--quiet")
+        assert proc.returncode == 0, proc.stderr
+    proc = run("info", *map(str, paths), "--compare", "--json")
+    assert proc.returncode == 0, proc.stderr
+    both = json.loads(proc.stdout)
+    assert list(both) == [str(p) for p in paths]
+    for summary in both.values():
+        assert summary["tau_electrolyte_cbd"] <= summary["tau_electrolyte"]
+        assert 0.0 < summary["percolating_fraction_electrolyte"] <= 1.0
+        assert 0.0 <= summary["cbd_largest_cluster_fraction"] <= 1.0
+    table = run("info", *map(str, paths), "--compare")
+    assert table.returncode == 0 and "tau_electrolyte_cbd" in table.stdout and "e1.npz" in table.stdout
 
 
 def test_recipe_show_round_trips_through_generate_validation(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import pytest
 from scipy import ndimage
 
 from voxode.electrode import CBD, NMC, PORE, Electrode
-from voxode.generate import electrolyte_percolates, generate, own_volume_kept
+from voxode.connectivity import percolates
+from voxode.generate import generate, own_volume_kept
 from voxode.generate.sizes import volume_weighted_quantiles_um
 from voxode.recipe import load_preset
 from voxode.summary import particle_diameters_um
@@ -44,7 +45,7 @@ def test_particle_ids_exactly_cover_nmc(pristine: Electrode) -> None:
 
 
 def test_electrolyte_percolates(pristine: Electrode) -> None:
-    assert electrolyte_percolates(pristine.phases)
+    assert percolates(pristine.phases == PORE)
 
 
 def test_particles_keep_most_of_their_own_volume(pristine: Electrode) -> None:

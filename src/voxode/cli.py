@@ -19,6 +19,7 @@ from voxode.campaign_commands import register as register_campaign
 from voxode.characterize.commands import register as register_characterize
 from voxode.design.commands import register as register_design
 from voxode.electrochem.commands import register as register_simulate
+from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
 from voxode.electrode import Electrode
 from voxode.errors import RunFailure, VoxodeError
 from voxode.options import check
@@ -90,27 +91,54 @@ def generate(
 
 
 @app.command()
-def info(electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
-         params: Annotated[str, typer.Option("--params", help="Parameter set of the simulate estimate.")]
-         = "chen2020-nyman2008",
-         as_json: AsJson = False) -> None:
-    """Phase fractions, porosity, loading, capacity, particle sizes, and the memory a discharge needs."""
+def info(
+    electrodes: Annotated[list[Path], typer.Argument(help="Electrode file(s) (.npz).")],
+    transport: Annotated[bool, typer.Option("--transport", help="Also the effective transport numbers: tau of the "
+                                            "electrolyte with and without CBD, percolating fractions, CBD "
+                                            "connectivity (tortuosity solves: seconds per electrode).")] = False,
+    compare: Annotated[bool, typer.Option("--compare", help="One table, a column per electrode, transport numbers "
+                                          "included (e.g. one seed at several voxel sizes).")] = False,
+    params: Annotated[str, typer.Option("--params", help="Parameter set of the discharge's memory estimate.")]
+    = DEFAULT_PARAMETER_SET,
+    as_json: AsJson = False,
+) -> None:
+    """Phase fractions, porosity, loading, capacity, particle sizes and the memory a discharge needs, of an
+    electrode (or several, side by side)."""
     from voxode.electrochem.materials import load_parameters
     from voxode.electrochem.simulate import estimate_memory
     from voxode.summary import electrode_summary
 
-    loaded = Electrode.load(electrode)
-    estimate = estimate_memory(loaded, load_parameters(params))
-    summary = electrode_summary(loaded) | {"simulate_unknowns": estimate.unknowns,
-                                           "simulate_memory_gib": estimate.to_dict()["gib"]}
+    loaded = [Electrode.load(path) for path in electrodes]
+    parameters = load_parameters(params)
+    summaries = []
+    for e in loaded:
+        estimate = estimate_memory(e, parameters)
+        summaries.append(electrode_summary(e) | {"simulate_unknowns": estimate.unknowns,
+                                                 "simulate_memory_gib": estimate.to_dict()["gib"]})
+    if transport or compare:
+        from voxode.characterize.effective import effective_transport
+
+        summaries = [s | effective_transport(e) for s, e in zip(summaries, loaded)]
     if as_json:
-        _print_json(summary)
+        _print_json(summaries[0] if len(summaries) == 1 and not compare
+                    else {str(path): s for path, s in zip(electrodes, summaries)})
         return
     from rich.table import Table
 
-    table = Table(title=str(electrode), show_header=False)
-    for key, value in summary.items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    def cell(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    if len(summaries) == 1 and not compare:
+        table = Table(title=str(electrodes[0]), show_header=False)
+        for key, value in summaries[0].items():
+            table.add_row(key, cell(value))
+    else:
+        table = Table()
+        table.add_column("")
+        for path in electrodes:
+            table.add_column(path.name)
+        for key in summaries[0]:
+            table.add_row(key, *(cell(s.get(key)) for s in summaries))
     out.print(table)
 
 
@@ -239,7 +267,7 @@ def main() -> None:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except RunFailure as exc:
-        err.print(f"[bold red]failed:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

@@ -62,6 +62,26 @@ class Layer:
         return dict(self.__dict__)
 
 
+def plane_centres_um(voxel_um: float, nz: int) -> np.ndarray:
+    """Through-plane coordinate (um from the current collector) of the centres of ``nz`` z planes."""
+    return (np.arange(nz) + 0.5) * voxel_um
+
+
+def layer_index_of_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.ndarray:
+    """Index into ``layers`` of each of ``nz`` z planes of edge ``voxel_um`` (by the plane centre)."""
+    z = plane_centres_um(voxel_um, nz)
+    idx = np.zeros(z.shape, dtype=np.int64)
+    for i, layer in enumerate(layers):
+        idx[(z >= layer.z0_um) & (z < layer.z1_um)] = i
+    return idx
+
+
+def cbd_nanoporosity_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.ndarray:
+    """CBD nanoporosity of each of ``nz`` z planes (from the layer the plane belongs to)."""
+    eps = np.array([layer.cbd_nanoporosity for layer in layers], dtype=float)
+    return eps[layer_index_of_planes(layers, voxel_um, nz)]
+
+
 @dataclass
 class Electrode:
     """A voxelised electrode: phases, particle ids, voxel size, particle list, layers, provenance."""
@@ -111,20 +131,15 @@ class Electrode:
 
     def z_centres_um(self) -> np.ndarray:
         """Through-plane coordinate (um from the current collector) of each voxel plane centre."""
-        return (np.arange(self.shape[2]) + 0.5) * self.voxel_um
+        return plane_centres_um(self.voxel_um, self.shape[2])
 
     def layer_index_of_planes(self) -> np.ndarray:
         """Index into ``layers`` of every z plane (int array of length nz)."""
-        z = self.z_centres_um()
-        idx = np.zeros(z.shape, dtype=np.int64)
-        for i, layer in enumerate(self.layers):
-            idx[(z >= layer.z0_um) & (z < layer.z1_um)] = i
-        return idx
+        return layer_index_of_planes(self.layers, self.voxel_um, self.shape[2])
 
     def cbd_nanoporosity_planes(self) -> np.ndarray:
         """CBD nanoporosity of each z plane (from the layer the plane belongs to)."""
-        eps = np.array([layer.cbd_nanoporosity for layer in self.layers], dtype=float)
-        return eps[self.layer_index_of_planes()]
+        return cbd_nanoporosity_planes(self.layers, self.voxel_um, self.shape[2])
 
     def nmc_density_planes_g_cm3(self) -> np.ndarray:
         """NMC density (g/cm^3) of each z plane (from the layer the plane belongs to)."""

@@ -19,7 +19,8 @@ from voxode.errors import RecipeError
 from voxode.validation import load_validated, validated
 
 Z90 = 1.2815515655446004  # standard-normal quantile of 0.9
-MIN_VOXELS_PER_PARTICLE = 2.0  # smallest particle diameter, in voxels, that still voxelises as one piece
+MIN_VOXELS_PER_PARTICLE = 1.5  # smallest particle diameter in voxels (bi-layers' 1.5 um shrunk particles at 1 um)
+MIN_VOXELS_PER_FIBRE = 2.0  # fibre diameter, in voxels of the CBD grid, that still draws as a tube
 
 
 class _Strict(BaseModel):
@@ -117,7 +118,9 @@ class CarbonBinder(_Strict):
     and stop where they meet a particle; ``fibre_volume_share`` of the CBD phase is laid as
     fibres (default: the carbon's share of the dense CBD volume, from the composition). The
     rest is binder that fills first the pore space most enclosed by solid (particle necks and
-    crevices), judged by the solid fraction smoothed over ``binder_scale_um``.
+    crevices), judged by the solid fraction smoothed over ``binder_scale_um``. All lengths are
+    in um and the CBD is laid on the recipe's CBD grid (``Recipe.cbd_grid_um``), then
+    rasterised at the voxel size.
     """
 
     fibre_diameter_um: float = Field(1.0, gt=0)
@@ -256,7 +259,18 @@ class Recipe(_Strict):
                         raise ValueError(
                             f"{what} {grid:g} is too coarse: the smallest particles of layers[{i}] "
                             f"population '{pop.name}' ({d_min:g} um) would span fewer than {MIN_VOXELS_PER_PARTICLE:g} voxels")
+            if layer.cbd.fibre_diameter_um < MIN_VOXELS_PER_FIBRE * self.cbd_grid_um:
+                raise ValueError(
+                    f"the CBD grid ({self.cbd_grid_um:g} um: the finer of voxel_um and packing.grid_um) is too coarse "
+                    f"for the fibres of layers[{i}] ({layer.cbd.fibre_diameter_um:g} um would span fewer than "
+                    f"{MIN_VOXELS_PER_FIBRE:g} voxels): lower packing.grid_um or raise cbd.fibre_diameter_um")
         return self
+
+    @property
+    def cbd_grid_um(self) -> float:
+        """Voxel size (um) on which the carbon-binder domain is laid: the finer of the packing grid and the
+        voxel, so that one seed gives the same CBD geometry at every coarser voxel size."""
+        return min(self.voxel_um, self.packing.grid_um)
 
     def layer_bounds_um(self) -> list[tuple[float, float]]:
         """(z0, z1) of each layer in um from the current collector."""

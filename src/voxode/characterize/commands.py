@@ -66,6 +66,7 @@ def characterize_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Measure every particle: volume, areas, centroid, sphericity, tortuosity to the separator."""
+    from voxode.characterize.effective import effective_transport
     from voxode.characterize.features import characterization
     from voxode.characterize.figures import plot_depth_profile, plot_feature_histograms
 
@@ -84,6 +85,7 @@ def characterize_command(
                            figures / "depth_profile.png")
         plot_feature_histograms(result.particles, figures / "feature_histograms.png")
     table = result.particles
+    transport = effective_transport(loaded)
     summary = {
         "electrode": str(electrode), "output": str(output), "n_particles": int(len(table)),
         "n_border": int(table["border"].sum()),
@@ -91,6 +93,7 @@ def characterize_command(
         "tau_electrolyte_cbd_full": json_safe(result.electrolyte_cbd.tau[0]),
         "porosity_electrolyte": json_safe(result.electrolyte.porosity[0]),
         "active_area_um2_total": json_safe(table["active_area_um2"].sum()),
+        **{key: json_safe(value) for key, value in transport.items()},
         "seconds": round(time.perf_counter() - start, 3),
     }
     if json_out:
@@ -101,6 +104,10 @@ def characterize_command(
                       f"-> {output}")
         console.print(f"tau electrolyte (separator to current collector) {result.electrolyte.tau[0]:.4g}, "
                       f"electrolyte + CBD {result.electrolyte_cbd.tau[0]:.4g}; {summary['seconds']} s")
+        console.print(f"percolating: electrolyte {transport['percolating_fraction_electrolyte']:.3f}, "
+                      f"electrolyte + CBD {transport['percolating_fraction_electrolyte_cbd']:.3f}; CBD spanning "
+                      f"{transport['cbd_percolating_fraction']:.3f}, largest CBD cluster "
+                      f"{transport['cbd_largest_cluster_fraction']:.3f}")
 
 
 def _print_result(result: "TortuosityResult", console: Console) -> None:

@@ -1,4 +1,4 @@
-"""Connectivity of the conducting phase: spanning clusters and a top-down layer sweep.
+"""Connectivity of the conducting phase layer by layer: a top-down sweep of 6-connected clusters.
 
 A voxel *percolates* between two planes when a 6-connected path of conducting voxels links it
 to both planes. Only percolating voxels carry a steady flux; isolated pores and clusters that
@@ -9,24 +9,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from scipy import ndimage
-
-_SIX = ndimage.generate_binary_structure(3, 1)
-
-
-def spanning_mask(conducting: np.ndarray, axis: int) -> np.ndarray:
-    """Voxels of ``conducting`` 6-connected to both end planes normal to ``axis`` (bool array)."""
-    labels, n = ndimage.label(conducting, structure=_SIX)
-    if n == 0:
-        return np.zeros(conducting.shape, dtype=bool)
-    first = np.unique(np.take(labels, 0, axis=axis))
-    last = np.unique(np.take(labels, -1, axis=axis))
-    keep = np.intersect1d(first[first > 0], last[last > 0])
-    if keep.size == 0:
-        return np.zeros(conducting.shape, dtype=bool)
-    lookup = np.zeros(n + 1, dtype=bool)
-    lookup[keep] = True
-    return lookup[labels]
 
 
 @numba.njit(cache=True, inline="always")

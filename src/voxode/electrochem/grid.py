@@ -20,16 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from voxode.characterize.areas import interface_faces
 from voxode.characterize.features import CBD_REGION, PORE_REGION, region_labels
+from voxode.connectivity import connected_to_planes
 from voxode.electrochem.materials import ParameterSet
 from voxode.electrode import CBD, NMC, PORE, Electrode
 from voxode.errors import VoxodeError
 
 SEPARATOR_GROWTH = 1.3
-_SIX = ndimage.generate_binary_structure(3, 1)
 
 
 @dataclass(frozen=True)
@@ -93,17 +92,6 @@ def separator_layers_m(thickness_m: float, h_m: float) -> np.ndarray:
     return np.array(half + [middle] + half[::-1])
 
 
-def _connected_to(mask: np.ndarray, plane: int) -> np.ndarray:
-    """Voxels of ``mask`` 6-connected to the z plane ``plane`` (0 or -1)."""
-    labels, n = ndimage.label(mask, structure=_SIX)
-    if n == 0:
-        return np.zeros(mask.shape, dtype=bool)
-    hit = np.unique(labels[:, :, plane])
-    keep = np.zeros(n + 1, dtype=bool)
-    keep[hit[hit > 0]] = True
-    return keep[labels]
-
-
 def _neighbour_pairs(mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, int]]:
     """(flat lo, flat hi, axis) of faces whose both voxels are in ``mask``, per axis."""
     flat = np.arange(mask.size, dtype=np.int64).reshape(mask.shape)
@@ -136,11 +124,11 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
     cbd = params.cbd
 
     conducts_ions = (phases == PORE) | ((phases == CBD) & (cbd.liquid_fraction(eps_n) > 0))
-    liquid_mask = _connected_to(conducts_ions, -1)
+    liquid_mask = connected_to_planes(conducts_ions, planes=(-1,))
     if not liquid_mask[:, :, 0].any():
         raise GridError("the electrolyte does not connect the separator to the current collector "
                         "(no percolating pore path); the electrode cannot be discharged")
-    solid_mask = _connected_to(phases != PORE, 0)
+    solid_mask = connected_to_planes(phases != PORE, planes=(0,))
     nmc_mask = solid_mask & (phases == NMC)
     if not nmc_mask.any():
         raise GridError("no NMC voxel has an electronic path to the current collector")

@@ -1,6 +1,13 @@
-"""Carbon-binder domain: fibres from particle surfaces, then binder in necks and crevices.
+"""Carbon-binder domain as a *ranking* of pore voxels: which ones a layer's CBD takes first.
 
-Works on one layer's slab of the phase image in place, to that layer's CBD phase fraction.
+On the CBD grid (``Recipe.cbd_grid_um``, the same for every voxel size at or above the
+packing grid), fibres are laid as straight tubes from NMC surfaces (lengths and diameters in
+um), then binder takes the pore space most enclosed by solid. The ranking lists the fibre
+voxels in the order they were laid, then the remaining pore voxels by enclosure. At a
+coarser voxel size the ranking is by a score (:func:`score_ranking`): the fraction of each
+voxel that the CBD-grid CBD covers, corrected so that transport is kept
+(:mod:`voxode.generate.coarse_cbd`); one seed gives one CBD geometry, rasterised at each voxel size.
+:func:`voxode.generate.pore_paths.place_cbd` turns the head of each ranking into CBD.
 Laterally periodic like the particles (fibres wrap around the x and y faces).
 """
 
@@ -13,17 +20,40 @@ from voxode.electrode import CBD, NMC, PORE
 from voxode.recipe import CarbonBinder
 
 _FIBRE_LENGTH_SPREAD = (0.5, 1.5)  # fibre lengths uniform in this range times the recipe length
+_PERIODIC_XY = ("wrap", "wrap", "nearest")
 
 
-def add_cbd(slab: np.ndarray, target_voxels: int, fibre_share: float, spec: CarbonBinder, voxel_um: float,
-            rng: np.random.Generator) -> None:
-    """Turn pore voxels of ``slab`` (phases, [x, y, z]) into CBD until it holds ``target_voxels`` CBD voxels.
+def cbd_ranking(slab: np.ndarray, target_voxels: int, fibre_share: float, spec: CarbonBinder, grid_um: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """Flat indices (C order) of the pore voxels of ``slab`` (phases, [x, y, z]) in the order the CBD takes them.
 
-    ``fibre_share`` of them are laid as fibres, the rest as binder.
+    ``fibre_share`` of ``target_voxels`` are laid as fibres first; ``grid_um`` is the slab's voxel size.
+    ``slab`` is not changed.
     """
-    fibre_target = int(round(fibre_share * target_voxels))
-    lay_fibres(slab, fibre_target, spec.fibre_diameter_um / voxel_um, spec.fibre_length_um / voxel_um, rng)
-    fill_binder(slab, target_voxels - int(np.count_nonzero(slab == CBD)), spec.binder_scale_um / voxel_um, rng)
+    work = slab.copy()
+    fibres = lay_fibres(work, int(round(fibre_share * target_voxels)), spec.fibre_diameter_um / grid_um,
+                        spec.fibre_length_um / grid_um, rng)
+    return np.concatenate([fibres, binder_ranking(work, spec.binder_scale_um / grid_um, rng)])
+
+
+def enclosure(slab: np.ndarray, scale_vox: float) -> np.ndarray:
+    """Solid fraction (NMC or CBD) smoothed over ``scale_vox`` voxels: high in particle necks and crevices."""
+    solid = (slab != PORE).astype(np.float32)
+    return ndimage.gaussian_filter(solid, scale_vox, mode=_PERIODIC_XY)
+
+
+def binder_ranking(slab: np.ndarray, scale_vox: float, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices of the pore voxels of ``slab``, most enclosed by solid first (random tie-break)."""
+    pores = np.flatnonzero(slab == PORE)
+    score = enclosure(slab, scale_vox).ravel()[pores] + rng.uniform(0.0, 1e-4, size=len(pores)).astype(np.float32)
+    return pores[np.argsort(-score, kind="stable")]
+
+
+def score_ranking(slab: np.ndarray, score: np.ndarray, scale_vox: float) -> np.ndarray:
+    """Flat indices of the pore voxels of ``slab``, highest ``score`` first, then most enclosed by solid."""
+    pores = np.flatnonzero(slab == PORE)
+    score = score.ravel()[pores] + 1e-3 * enclosure(slab, scale_vox).ravel()[pores]
+    return pores[np.argsort(-score, kind="stable")]
 
 
 def _ball_offsets(radius_vox: float) -> np.ndarray:
@@ -35,13 +65,18 @@ def _ball_offsets(radius_vox: float) -> np.ndarray:
 
 
 def lay_fibres(slab: np.ndarray, target_voxels: int, diameter_vox: float, length_vox: float,
-               rng: np.random.Generator) -> None:
-    """Add straight fibres that start on NMC surfaces, point away from them and stop at the next particle."""
+               rng: np.random.Generator) -> np.ndarray:
+    """Lay straight fibres that start on NMC surfaces, point away from them and stop at the next particle.
+
+    Marks them CBD in ``slab`` and returns their flat indices in the order laid (``target_voxels`` of them,
+    fewer when the slab has no NMC surface).
+    """
     nmc = slab == NMC
     start_pool = np.argwhere((slab == PORE) & ndimage.binary_dilation(nmc))
+    laid: list[np.ndarray] = []
     if target_voxels <= 0 or len(start_pool) == 0:
-        return
-    smooth = ndimage.gaussian_filter(nmc.astype(np.float32), 1.0, mode=("wrap", "wrap", "nearest"))
+        return np.zeros(0, np.int64)
+    smooth = ndimage.gaussian_filter(nmc.astype(np.float32), 1.0, mode=_PERIODIC_XY)
     outward = -np.stack(np.gradient(smooth), axis=-1)
     offsets = _ball_offsets(diameter_vox / 2.0)
     shape = np.array(slab.shape)
@@ -51,7 +86,7 @@ def lay_fibres(slab: np.ndarray, target_voxels: int, diameter_vox: float, length
     added = 0
     for _ in range(200):
         if added >= target_voxels:
-            return
+            break
         batch = int((target_voxels - added) / per_fibre) + 8
         starts = start_pool[rng.integers(0, len(start_pool), batch)]
         dirs = rng.normal(size=(batch, 3))
@@ -81,17 +116,6 @@ def lay_fibres(slab: np.ndarray, target_voxels: int, diameter_vox: float, length
         if added + len(vox) > target_voxels:  # the last batch: keep a random part, not the low-x end
             vox = vox[rng.permutation(len(vox))[: target_voxels - added]]
         slab[vox[:, 0], vox[:, 1], vox[:, 2]] = CBD
+        laid.append(np.ravel_multi_index(vox.T, slab.shape))
         added += len(vox)
-
-
-def fill_binder(slab: np.ndarray, n_voxels: int, scale_vox: float, rng: np.random.Generator) -> None:
-    """Turn the ``n_voxels`` pore voxels most enclosed by solid (smoothed solid fraction) into CBD."""
-    if n_voxels <= 0:
-        return
-    solid = (slab != PORE).astype(np.float32)
-    score = ndimage.gaussian_filter(solid, scale_vox, mode=("wrap", "wrap", "nearest"))
-    pores = np.nonzero(slab == PORE)
-    n_voxels = min(n_voxels, len(pores[0]))
-    s = score[pores] + rng.uniform(0.0, 1e-4, size=len(pores[0])).astype(np.float32)
-    chosen = np.argpartition(-s, n_voxels - 1)[:n_voxels]
-    slab[tuple(p[chosen] for p in pores)] = CBD
+    return np.concatenate(laid) if laid else np.zeros(0, np.int64)

@@ -148,3 +148,22 @@ def repair_connectivity(labels: np.ndarray) -> int:
         if changed == 0:
             break
     return moved
+
+
+def _overlap_weights(n_fine: int, fine_um: float, n_coarse: int, coarse_um: float) -> np.ndarray:
+    """(n_coarse, n_fine): length of each fine cell inside each coarse cell, over the coarse cell's length."""
+    fine = np.arange(n_fine + 1) * fine_um
+    coarse = np.arange(n_coarse + 1) * coarse_um
+    lo = np.maximum(coarse[:-1, None], fine[None, :-1])
+    hi = np.minimum(coarse[1:, None], fine[None, 1:])
+    return np.clip(hi - lo, 0.0, None) / coarse_um
+
+
+def coverage_fraction(mask: np.ndarray, mask_voxel_um: float, shape: tuple[int, int, int],
+                      voxel_um: float) -> np.ndarray:
+    """Fraction of each voxel of a ``shape`` grid (edge ``voxel_um``) covered by ``mask`` (edge ``mask_voxel_um``).
+
+    Both grids start at the origin; the result is float32 ``shape``, in [0, 1].
+    """
+    wx, wy, wz = (_overlap_weights(n_f, mask_voxel_um, n_c, voxel_um) for n_f, n_c in zip(mask.shape, shape))
+    return np.einsum("ai,bj,ck,ijk->abc", wx, wy, wz, mask.astype(np.float64), optimize=True).astype(np.float32)
