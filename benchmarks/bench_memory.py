@@ -16,7 +16,6 @@ import json
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 SETUP = """
 from voxode.recipe import load_preset
@@ -29,7 +28,6 @@ write_tiff_stacks(e, __import__("pathlib").Path({folder!r}) / "e")
 
 STAGE = """
 import json, resource, sys
-from pathlib import Path
 from voxode.errors import VoxodeError
 folder, stage, voxel, sim_s = Path({folder!r}), {stage!r}, {voxel}, {sim_s}
 try:

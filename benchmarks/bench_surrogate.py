@@ -42,9 +42,9 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pandas as pd  # noqa: E402
-from surrogate_data import case_name, known_dataset, with_case  # noqa: E402
 from timing import timed  # noqa: E402  (benchmarks/timing.py)
 
+from surrogate_data import case_name, known_dataset, with_case  # noqa: E402
 from voxode.characterize import characterize  # noqa: E402
 from voxode.generate import generate  # noqa: E402
 from voxode.recipe import load_preset  # noqa: E402

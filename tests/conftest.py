@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 import typer
 
+from helpers import small_recipe
 from voxode.characterize.commands import register
 from voxode.electrode import Electrode
 from voxode.generate import generate
 from voxode.recipe import load_preset
-
-from helpers import small_recipe
 
 
 @pytest.fixture(scope="session")

@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers import small_recipe
 from voxode.characterize import characterize
 from voxode.generate import generate
 from voxode.recipe import Recipe
 from voxode.surrogate.features import DATASET_COLUMNS
-
-from helpers import small_recipe
 
 DODS = (0.25, 0.5, 0.75, 1.0)
 NOISE = 0.01  # standard deviation of the noise added to the known SOD

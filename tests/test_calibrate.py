@@ -72,8 +72,8 @@ def test_calibrate_recovers_known_parameters(synthetic, tmp_path):
 def test_profile_gives_the_range_within_the_uncertainty(synthetic, tmp_path):
     """One parameter profiled over its bounds: the truth lies in the range of values whose
     fit stays within sigma at every rate, and the range is narrower than the bounds."""
-    from voxode.electrode import Electrode
     from voxode.electrochem.calibrate import calibrate, write_calibration
+    from voxode.electrode import Electrode
 
     electrode_path, data, _ = synthetic
     base = load_parameters(BASE)
@@ -145,8 +145,8 @@ def test_reads_the_papers_rate_test():
 def test_verify_3d_discharges_the_image_with_the_fitted_set(synthetic):
     """--verify-3d: the 3D model on the same image with the fitted set lands near the DFN it
     was fitted with (one rate, one parameter to keep it short)."""
-    from voxode.electrode import Electrode
     from voxode.electrochem.calibrate import calibrate
+    from voxode.electrode import Electrode
 
     electrode_path, data, _ = synthetic
     base = load_parameters(BASE)

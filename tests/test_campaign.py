@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import tiny_recipe
 
+from helpers import tiny_recipe
 from voxode.campaign import CampaignError, CampaignSpec, Case, campaign_results, load_campaign, run_campaign
 from voxode.characterize import COLUMNS
 from voxode.design.study import seed_list

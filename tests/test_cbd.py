@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import voxode.generate as gen
+from conftest import small_recipe
 from voxode.characterize.effective import effective_transport
 from voxode.connectivity import percolates
 from voxode.electrode import CBD, NMC, PORE, Electrode
@@ -14,8 +15,6 @@ from voxode.generate import generate
 from voxode.generate.pore_paths import place_cbd
 from voxode.generate.voxelize import coverage_fraction
 from voxode.recipe import recipe_from_dict
-
-from conftest import small_recipe
 
 
 @pytest.fixture(scope="module")

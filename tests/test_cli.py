@@ -139,9 +139,8 @@ def test_import_rejects_unknown_labels_and_missing_stacks(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_characterization_commands_fail_in_one_line(tmp_path: Path) -> None:
-    from voxode.generate import generate
-
     from helpers import small_recipe
+    from voxode.generate import generate
 
     electrode = tmp_path / "e.npz"
     generate(small_recipe().with_overrides(voxel_um=1.0)).save(electrode)

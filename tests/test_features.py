@@ -10,11 +10,18 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from voxode.characterize import (COLUMNS, characterization, characterize, electrode_fields, interface_faces,
-                                 region_labels, tortuosity)
-from voxode.characterize.transport import TransportFields
-from voxode.characterize.figures import plot_depth_profile, plot_feature_histograms
 from synthetic_images import sphere_packing
+from voxode.characterize import (
+    COLUMNS,
+    characterization,
+    characterize,
+    electrode_fields,
+    interface_faces,
+    region_labels,
+    tortuosity,
+)
+from voxode.characterize.figures import plot_depth_profile, plot_feature_histograms
+from voxode.characterize.transport import TransportFields
 from voxode.electrode import Electrode, Layer
 from voxode.errors import ElectrodeFileError, VoxodeError
 

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from voxode.electrode import CBD, NMC, PORE, Electrode
+from helpers import small_recipe
 from voxode.connectivity import percolates
+from voxode.electrode import CBD, NMC, PORE, Electrode
 from voxode.generate import generate, own_volume_kept
 from voxode.generate.sizes import volume_weighted_quantiles_um
 from voxode.recipe import load_preset
 from voxode.summary import particle_diameters_um
-
-from helpers import small_recipe
 
 
 def test_pristine_phase_fractions_match_recipe(pristine: Electrode) -> None:

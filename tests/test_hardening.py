@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 import tifffile
 import yaml
-from helpers import tiny_recipe
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from helpers import tiny_recipe
 from voxode.cli import main
 from voxode.electrode import Electrode
 from voxode.errors import VoxodeError

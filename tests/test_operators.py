@@ -14,8 +14,8 @@ from scipy.sparse.linalg import expm_multiply
 from voxode.electrochem.grid import build_grid
 from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet, load_parameters, with_values
 from voxode.electrochem.model import Model
-from voxode.electrochem.solver import EndReason
 from voxode.electrochem.simulate import Discharge, simulate
+from voxode.electrochem.solver import EndReason
 from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
 
 VOXEL_UM = 1.0

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from synthetic_images import sphere_packing
-from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
 from voxode.electrochem.grid import build_grid
 from voxode.electrochem.materials import ParameterError, load_parameters, with_values
 from voxode.electrochem.model import Model
-from voxode.electrochem.solver import EndReason
 from voxode.electrochem.simulate import simulate
+from voxode.electrochem.solver import EndReason
+from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
 
 # A D_s that rises with x (6.3e-15 m^2/s at the start, 2.1e-14 at x = 1): the particle's
 # diffusion layer stays resolved by 1 um voxels, so 3D and DFN solve the same problem.

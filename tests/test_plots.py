@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from helpers import small_recipe
 from voxode.electrode import Electrode
 from voxode.errors import VoxodeError
 from voxode.generate import generate
@@ -17,8 +18,6 @@ from voxode.io.importing import import_tiff
 from voxode.io.tiff import write_tiff_stacks
 from voxode.plots import plot_electrode, target_cdf
 from voxode.recipe import Recipe, load_preset
-
-from helpers import small_recipe
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from surrogate_data import known_dataset, tiny_tables
 
+from surrogate_data import known_dataset, tiny_tables
 from voxode.design.screen import ScreenSpace, design_recipe, load_space, sample, screen
 from voxode.design.study import DesignError
 from voxode.recipe import load_preset
@@ -70,7 +70,7 @@ def test_bad_screening_files_are_one_line_errors(tmp_path, fields, words):
 
 @pytest.mark.slow
 def test_screening_scores_every_design_and_simulates_the_best(tmp_path):
-    model_dir = train(known_dataset(tiny_tables()), params={"n_estimators": 40, "min_samples_leaf": 3}).save(
+    train(known_dataset(tiny_tables()), params={"n_estimators": 40, "min_samples_leaf": 3}).save(
         tmp_path / "model")
     base = load_preset("mini-bilayer").model_dump(mode="json")
     base |= {"name": "small", "box_um": [10.0, 10.0, 16.0], "seed": 3, "voxel_um": 0.5}  # the model's voxels

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic_images import sphere_packing
 
+from synthetic_images import sphere_packing
 from voxode.electrochem.materials import ParameterError, load_parameters
 from voxode.electrochem.plots import plot_voltage_curves
 from voxode.electrochem.result import discharge_to_folder, particle_table, voltage_table, write_outputs

@@ -10,13 +10,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from helpers import small_recipe
 from surrogate_data import known_dataset, tiny_tables
-
 from voxode.errors import DatasetError, ModelError, VoxodeError
 from voxode.generate import generate
-from voxode.surrogate import PAPER_FEATURES, default_features, explain, load, plot_paper_figures, predict, \
-    shap_values, train
+from voxode.surrogate import (
+    PAPER_FEATURES,
+    default_features,
+    explain,
+    load,
+    plot_paper_figures,
+    predict,
+    shap_values,
+    train,
+)
 from voxode.surrogate import explanation as explanation_module
 from voxode.surrogate.figures import size_classes
 from voxode.surrogate.validation import grouped_splits, metrics

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
+
 from helpers import small_recipe
 from surrogate_data import TINY_BOX_UM, known_dataset, tiny_tables
 from test_cli import assert_clean_error, run
-from typer.testing import CliRunner
-
 from voxode.cli import app
 from voxode.generate import generate
 from voxode.render import render_particle_values, render_side_by_side

@@ -14,8 +14,8 @@ import typer
 from scipy import ndimage
 from typer.testing import CliRunner
 
-from voxode.characterize import binary_fields, depth_profile, electrode_fields, phase_fields, tortuosity
 from synthetic_images import sphere_packing
+from voxode.characterize import binary_fields, depth_profile, electrode_fields, phase_fields, tortuosity
 from voxode.characterize.transport import TransportFields
 from voxode.errors import ElectrodeFileError, ImageError
 

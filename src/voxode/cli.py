@@ -228,7 +228,8 @@ def reproduce(
     as_json: AsJson = False,
 ) -> None:
     """The paper end to end: training campaign, surrogate + SHAP, designs, rate test, screening, report."""
-    from voxode.reproduce import load_reproduce_preset, reproduce as run_reproduce
+    from voxode.reproduce import load_reproduce_preset
+    from voxode.reproduce import reproduce as run_reproduce
 
     spec = load_reproduce_preset(preset)
     with err.status("reproducing", spinner="dots") if not (quiet or as_json) else nullcontext() as status:

@@ -24,12 +24,15 @@ import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from voxode.atomic import atomic_path
 from voxode.errors import ElectrodeFileError, ImageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PORE: int = 0
 NMC: int = 1

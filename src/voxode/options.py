@@ -20,7 +20,6 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-DepthOfDischarge = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 Seed = Annotated[int, Field(ge=0, lt=2**32)]      # numpy RandomState and scikit-learn take 32-bit seeds
@@ -39,7 +38,6 @@ RULES: dict[str, Any] = {
     "jobs": Count,
     "folds": Annotated[int, Field(ge=2)],
     "top": Count,
-    "dods": list[DepthOfDischarge],
     "sigma_mah_g": Positive,
     "profile_points": NonNegativeInt,
     "restarts": Annotated[int, Field(ge=0, le=1)],

@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from voxode.atomic import atomic_path
 from voxode.electrode import Electrode
 from voxode.errors import VoxodeError
 from voxode.extras import require
+
+if TYPE_CHECKING:
+    import pyvista as pv
 
 MAX_VOXELS = 1_200_000
 WINDOW = (1400, 700)  # pixels per panel

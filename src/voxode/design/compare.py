@@ -26,13 +26,21 @@ import pandas as pd
 
 from voxode.campaign import Case, CaseResult, run_campaign
 from voxode.design.figures import plot_gain, plot_sod_depth_groups, plot_voltage_groups
-from voxode.design.study import (CAPACITY_COLUMNS, case_row, check_rate, load_designs, records, seed_list, spread,
-                                 write_tables)
+from voxode.design.study import (
+    CAPACITY_COLUMNS,
+    case_row,
+    check_rate,
+    load_designs,
+    records,
+    seed_list,
+    spread,
+    write_tables,
+)
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.result import sod_depth_profile
 from voxode.electrode import Electrode
-from voxode.recipe import Recipe
 from voxode.options import check
+from voxode.recipe import Recipe
 
 GAIN_COLUMNS = tuple(f"gain_{col.removeprefix('capacity_')}_pct" for col in CAPACITY_COLUMNS)
 

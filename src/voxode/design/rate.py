@@ -23,11 +23,20 @@ from matplotlib import colormaps
 
 from voxode.campaign import Case, CaseResult, run_campaign
 from voxode.design.figures import plot_rate_capability, plot_voltage_groups, rate_label
-from voxode.design.study import (CAPACITY_COLUMNS, DesignError, case_row, check_rate, load_designs, records,
-                                 seed_list, spread, write_tables)
+from voxode.design.study import (
+    CAPACITY_COLUMNS,
+    DesignError,
+    case_row,
+    check_rate,
+    load_designs,
+    records,
+    seed_list,
+    spread,
+    write_tables,
+)
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
-from voxode.recipe import Recipe
 from voxode.options import check
+from voxode.recipe import Recipe
 
 EXPERIMENT_COLUMNS = ("rate", "cell", "capacity_mah_g")
 

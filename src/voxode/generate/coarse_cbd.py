@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-
 TAU_RTOL = 0.02  # accepted relative tortuosity difference from the CBD grid's
 LAMBDA_START = 4.0  # first weight of the flux tried (about the weight needed at 1 um)
 LAMBDA_MAX = 256.0  # beyond this the flux alone decides the ranking

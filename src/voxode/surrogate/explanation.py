@@ -23,12 +23,12 @@ from sklearn.inspection import permutation_importance
 
 from voxode.atomic import write_atomic, write_text_atomic
 from voxode.extras import require
+from voxode.options import check
 from voxode.surrogate.features import GROUP, TARGET, validate_dataset
 from voxode.surrogate.model import TrainedSurrogate
 from voxode.surrogate.prediction import as_model
 from voxode.surrogate.training import fit_estimator
 from voxode.surrogate.validation import grouped_splits
-from voxode.options import check
 
 BASE_VALUE = "base_value"
 PERMUTATION_REPEATS = 5

@@ -18,8 +18,8 @@ from scipy import stats
 
 from voxode.errors import DatasetError
 from voxode.io.figures import save_figure
-from voxode.surrogate.features import DOD, LABELS, PREDICTION, TARGET, require_columns
 from voxode.options import check
+from voxode.surrogate.features import DOD, LABELS, PREDICTION, TARGET, require_columns
 
 DPI = 200
 SIZE_CLASSES = ("small", "medium", "large")

@@ -10,9 +10,9 @@ import pandas as pd
 from voxode.characterize import characterize
 from voxode.electrode import Electrode
 from voxode.errors import ModelError
+from voxode.options import check
 from voxode.surrogate.features import C_RATE, PREDICTION, feature_rows
 from voxode.surrogate.model import TrainedSurrogate, load
-from voxode.options import check
 
 DODS = (0.25, 0.5, 0.75, 1.0)
 
@@ -30,7 +30,7 @@ def predict(model: TrainedSurrogate | str | Path, electrode: Electrode | pd.Data
     A model that uses the C-rate needs ``c_rate``; a table lacking a model feature raises
     :class:`voxode.errors.DatasetError`.
     """
-    check(dods=list(dods), c_rate=c_rate)
+    check(c_rate=c_rate)
     trained = as_model(model)
     if C_RATE in trained.features and c_rate is None:
         raise ModelError(f"the model uses the C-rate (trained on {trained.dataset.get('c_rates')}); give c_rate")

@@ -20,10 +20,10 @@ from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegresso
 from threadpoolctl import threadpool_limits
 
 from voxode.errors import DatasetError
+from voxode.options import check
 from voxode.surrogate.features import DOD, GROUP, PREDICTION, TARGET, default_features, validate_dataset
 from voxode.surrogate.model import TrainedSurrogate
 from voxode.surrogate.validation import REL_FLOOR, grouped_splits, metrics, out_of_fold, random_splits
-from voxode.options import check
 
 MODELS = ("random-forest", "gradient-boosting")
 FOREST = {"n_estimators": 100, "max_samples": 0.5, "max_depth": 10, "min_samples_leaf": 10}
