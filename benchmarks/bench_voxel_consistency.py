@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_yield import seeds_of
 
 from voxode.characterize.effective import effective_transport
 from voxode.electrode import CBD, NMC, PORE
@@ -76,10 +77,9 @@ def main() -> None:
     parser.add_argument("--voxels", default="0.5,0.75,1,1.5")
     parser.add_argument("--dfn", action="store_true")
     args = parser.parse_args()
-    lo, _, hi = args.seeds.partition("-")
     rows = []
     for preset in args.presets.split(","):
-        for seed in range(int(lo), int(hi or lo) + 1):
+        for seed in seeds_of(args.seeds):
             for voxel in (float(v) for v in args.voxels.split(",")):
                 rows.append(measure(preset, seed, voxel, args.dfn))
                 print(rows[-1], flush=True)
