@@ -16,7 +16,6 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from voxode.errors import InputError
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -68,7 +67,5 @@ def check(**values: Any) -> None:
         try:
             _adapter(name).validate_python(value)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            where = "".join(f"[{p}]" for p in error["loc"])
-            message = error["msg"][0].lower() + error["msg"][1:]
-            raise InputError(f"{option_name(name)}{where} {value!r}: {message}") from None
+            message = exc.errors()[0]["msg"]
+            raise InputError(f"{option_name(name)} {value!r}: {message[0].lower()}{message[1:]}") from None

@@ -38,7 +38,6 @@ def simulate_command(
     from voxode.electrochem.simulate import SimulationError
     from voxode.electrochem.solver import EndReason, SolverOptions
 
-    check(c_rate=c_rate, current_ma_cm2=current_ma_cm2, cutoff_v=cutoff_v)
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")
     e = Electrode.load(electrode)
@@ -102,12 +101,6 @@ def calibrate_command(
     rows = read_rate_data(data, design=design)
     base = load_parameters(params)
     fits = [parse_fit(spec, base) for spec in fit]
-    if not sigma_mah_g > 0:
-        raise CalibrationError(f"--sigma-mah-g must be positive, got {sigma_mah_g:g}")
-    if profile_points < 0:
-        raise CalibrationError(f"--profile-points must be >= 0, got {profile_points}")
-    if restarts not in (0, 1):
-        raise CalibrationError(f"--restarts must be 0 or 1, got {restarts}")
     mesh = {}
     for item in dfn_mesh or []:
         key, _, number = item.partition("=")
