@@ -7,7 +7,7 @@ import pytest
 import typer
 
 from helpers import small_recipe
-from voxode.characterize.commands import register
+from voxode.cli.characterize import register
 from voxode.electrode import Electrode
 from voxode.generate import generate
 from voxode.recipe import load_preset

@@ -1,23 +1,18 @@
-"""CLI commands ``voxode characterize`` and ``voxode tortuosity`` (registered on the main app)."""
+"""Commands of the characterization stage: ``characterize`` and ``tortuosity``."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
-from rich.console import Console
 
-from voxode.electrode import Electrode
-from voxode.errors import ElectrodeFileError, ImageError, VoxodeError
-from voxode.io.tables import check_table_path, json_safe, write_table
-from voxode.options import check
+from voxode.cli.options import AsJson, ElectrodeFile, Force, Quiet
+from voxode.cli.output import err, out, print_json
 
 if TYPE_CHECKING:
-    from voxode.characterize.tortuosity import TortuosityResult
+    import numpy as np
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -25,6 +20,11 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray | float, float | None]:
     """Labelled image [x, y, z], CBD nanoporosity (per z plane for electrodes) and voxel size (um,
     None for a TIFF) of a file."""
+    import numpy as np
+
+    from voxode.electrode import Electrode
+    from voxode.errors import ElectrodeFileError, ImageError
+
     if not path.is_file():
         raise ElectrodeFileError(f"image file not found: {path}")
     suffix = path.suffix.lower()
@@ -38,10 +38,15 @@ def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray | float, float | No
         if stack.min() < 0:
             raise ImageError(f"{path} holds negative labels; labels must be >= 0")
         return np.ascontiguousarray(stack), 0.5, None
-    raise ElectrodeFileError(f"{path}: unsupported image format (use a voxode .npz electrode or a .tif stack)")
+    raise ElectrodeFileError(f"{path}: unsupported image format (use a voxode .npz electrode or a "
+                             ".tif stack)")
 
 
 def _parse_phases(text: str, labels: np.ndarray, path: Path) -> list[int]:
+    import numpy as np
+
+    from voxode.errors import ImageError, VoxodeError
+
     try:
         phases = sorted({int(item) for item in text.replace(" ", "").split(",") if item})
     except ValueError:
@@ -55,20 +60,25 @@ def _parse_phases(text: str, labels: np.ndarray, path: Path) -> list[int]:
     return phases
 
 
-def characterize_command(
-    electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz written by voxode).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Particle table (.parquet or .csv).")],
-    profile: Annotated[Path | None, typer.Option(help="Also write the depth profiles (.parquet or .csv).")] = None,
-    figures: Annotated[Path | None, typer.Option(help="Folder for depth-profile and histogram PNGs.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Start even when the memory estimate exceeds the "
-                                        "memory available.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+def characterize(
+    electrode: ElectrodeFile,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Particle table (.parquet or "
+                                         ".csv).")],
+    profile: Annotated[Path | None, typer.Option(help="Also write the depth profiles (.parquet "
+                                                 "or .csv).")] = None,
+    figures: Annotated[Path | None, typer.Option(help="Folder for depth-profile and histogram "
+                                                 "PNGs.")] = None,
+    force: Force = False,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Measure every particle: volume, areas, centroid, sphericity, tortuosity to the separator."""
     from voxode.characterize.effective import effective_transport
     from voxode.characterize.features import characterization
     from voxode.characterize.figures import plot_depth_profile, plot_feature_histograms
+    from voxode.electrode import Electrode
+    from voxode.errors import VoxodeError
+    from voxode.io.tables import check_table_path, json_safe, write_table
 
     check_table_path(output, "--output")
     check_table_path(profile, "--profile")
@@ -76,12 +86,13 @@ def characterize_command(
         raise VoxodeError(f"--figures {figures} is a file; give a folder")
     start = time.perf_counter()
     loaded = Electrode.load(electrode)
-    result = characterization(loaded, progress=not quiet and not json_out, force=force)
+    result = characterization(loaded, progress=not quiet and not as_json, force=force)
     write_table(result.particles, output)
     if profile is not None:
         write_table(result.profile_frame(), profile)
     if figures is not None:
-        plot_depth_profile({"electrolyte": result.electrolyte, "electrolyte + CBD": result.electrolyte_cbd},
+        plot_depth_profile({"electrolyte": result.electrolyte,
+                            "electrolyte + CBD": result.electrolyte_cbd},
                            figures / "depth_profile.png")
         plot_feature_histograms(result.particles, figures / "feature_histograms.png")
     table = result.particles
@@ -96,48 +107,49 @@ def characterize_command(
         **{key: json_safe(value) for key, value in transport.items()},
         "seconds": round(time.perf_counter() - start, 3),
     }
-    if json_out:
-        typer.echo(json.dumps(summary))
+    if as_json:
+        print_json(summary)
     elif not quiet:
-        console = Console()
-        console.print(f"{summary['n_particles']} particles ({summary['n_border']} cut by a lateral face) "
-                      f"-> {output}")
-        console.print(f"tau electrolyte (separator to current collector) {result.electrolyte.tau[0]:.4g}, "
-                      f"electrolyte + CBD {result.electrolyte_cbd.tau[0]:.4g}; {summary['seconds']} s")
-        console.print(f"percolating: electrolyte {transport['percolating_fraction_electrolyte']:.3f}, "
-                      f"electrolyte + CBD {transport['percolating_fraction_electrolyte_cbd']:.3f}; CBD spanning "
-                      f"{transport['cbd_percolating_fraction']:.3f}, largest CBD cluster "
-                      f"{transport['cbd_largest_cluster_fraction']:.3f}")
+        out.print(f"{summary['n_particles']} particles ({summary['n_border']} cut by a lateral "
+                  f"face) -> {output}")
+        out.print(f"tau electrolyte (separator to current collector) "
+                  f"{result.electrolyte.tau[0]:.4g}, electrolyte + CBD "
+                  f"{result.electrolyte_cbd.tau[0]:.4g}; {summary['seconds']} s")
+        out.print(f"percolating: electrolyte {transport['percolating_fraction_electrolyte']:.3f}, "
+                  f"electrolyte + CBD {transport['percolating_fraction_electrolyte_cbd']:.3f}; "
+                  f"CBD spanning {transport['cbd_percolating_fraction']:.3f}, largest CBD cluster "
+                  f"{transport['cbd_largest_cluster_fraction']:.3f}")
 
 
-def _print_result(result: "TortuosityResult", console: Console) -> None:
-    console.print(f"tau                  {result.tau:.6g}  (total porosity, TauFactor 2 convention)")
-    console.print(f"tau_percolating      {result.tau_percolating:.6g}")
-    console.print(f"porosity             {result.porosity:.6g}")
-    console.print(f"percolating fraction {result.percolating_fraction:.6g}")
-    console.print(f"D_eff / D0           {result.d_eff:.6g}")
-
-
-def tortuosity_command(
-    image: Annotated[Path, typer.Argument(help="Labelled image: voxode .npz electrode or TIFF stack (pages = z).")],
+def tortuosity(
+    image: Annotated[Path, typer.Argument(help="Labelled image: voxode .npz electrode or TIFF "
+                                          "stack (pages = z).")],
     axis: Annotated[str, typer.Option(help="Transport axis: x, y or z.")] = "z",
-    phases: Annotated[str, typer.Option(help="Conducting labels, comma-separated; label 2 is nanoporous CBD.")] = "0",
+    phases: Annotated[str, typer.Option(help="Conducting labels, comma-separated; label 2 is "
+                                        "nanoporous CBD.")] = "0",
     cbd_nanoporosity: Annotated[float | None, typer.Option(
-        help="CBD nanoporosity eps_n (D = eps_n^1.5); default: the electrode's layers, 0.5 for TIFF.")] = None,
+        help="CBD nanoporosity eps_n (D = eps_n^1.5); default: the electrode's layers, 0.5 for "
+             "TIFF.")] = None,
     boundary: Annotated[str, typer.Option(
-        help="Dirichlet planes: 'faces' (outer voxel faces, length N) or 'ghost' (length N + 1).")] = "faces",
+        help="Dirichlet planes: 'faces' (outer voxel faces, length N) or 'ghost' (length "
+             "N + 1).")] = "faces",
     profile: Annotated[Path | None, typer.Option(
         help="Also write tau from the high end of the axis to every plane (.parquet or .csv); "
              "always with Dirichlet planes on voxel faces.")] = None,
     voxel_um: Annotated[float | None, typer.Option(
-        "--voxel-um", help="Voxel size (um) for the profile's positions; default: the electrode's.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+        "--voxel-um", help="Voxel size (um) for the profile's positions; default: the "
+                           "electrode's.")] = None,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Tortuosity factor tau = eps D0 / D_eff of a labelled image along one axis."""
     from voxode.characterize.profile import depth_profile
-    from voxode.characterize.tortuosity import AXIS_NAMES, tortuosity
+    from voxode.characterize.tortuosity import AXIS_NAMES
+    from voxode.characterize.tortuosity import tortuosity as solve
     from voxode.characterize.transport import phase_fields
+    from voxode.errors import VoxodeError
+    from voxode.io.tables import check_table_path, write_table
+    from voxode.options import check
 
     if axis not in AXIS_NAMES:
         raise VoxodeError(f"--axis {axis!r} is not one of x, y, z")
@@ -148,7 +160,8 @@ def tortuosity_command(
     labels, eps_n, image_voxel_um = _read_labels(image)
     voxel = voxel_um if voxel_um is not None else image_voxel_um
     if profile is not None and voxel is None:
-        raise VoxodeError("--profile on a TIFF stack needs --voxel-um (the profile's positions are in um)")
+        raise VoxodeError("--profile on a TIFF stack needs --voxel-um (the profile's positions "
+                          "are in um)")
     if voxel is not None and not voxel > 0:
         raise VoxodeError(f"--voxel-um must be positive, got {voxel:g}")
     conducting = _parse_phases(phases, labels, image)
@@ -156,23 +169,31 @@ def tortuosity_command(
         eps_n = cbd_nanoporosity
     fields = phase_fields(labels, conducting, eps_n)
     ax = AXIS_NAMES.index(axis)
-    result = tortuosity(fields, axis=ax, boundary=boundary)  # type: ignore[arg-type]
+    result = solve(fields, axis=ax, boundary=boundary)  # type: ignore[arg-type]
     if profile is not None:
-        frame = depth_profile(fields, voxel, axis=ax, progress=not quiet and not json_out).to_frame()
+        frame = depth_profile(fields, voxel, axis=ax, progress=not quiet and not as_json).to_frame()
         write_table(frame.rename(columns={"z_um": f"{axis}_um"}), profile)
-    if json_out:
-        payload = {"image": str(image), "phases": conducting, **result.to_dict()}
-        typer.echo(json.dumps(payload))
+    if as_json:
+        print_json({"image": str(image), "phases": conducting, **result.to_dict()})
         return
     if quiet:
         return
-    console = Console()
-    _print_result(result, console)
+    out.print(f"tau                  {result.tau:.6g}  (total porosity, TauFactor 2 convention)")
+    out.print(f"tau_percolating      {result.tau_percolating:.6g}")
+    out.print(f"porosity             {result.porosity:.6g}")
+    out.print(f"percolating fraction {result.percolating_fraction:.6g}")
+    out.print(f"D_eff / D0           {result.d_eff:.6g}")
     if result.message:
-        Console(stderr=True).print(f"note: {result.message}")
+        err.print(f"note: {result.message}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``characterize`` and ``tortuosity`` to the main ``voxode`` app."""
-    app.command("characterize")(characterize_command)
-    app.command("tortuosity")(tortuosity_command)
+    """Add ``characterize`` and ``tortuosity`` to ``app``.
+
+    Parameters
+    ----------
+    app : typer.Typer
+        The ``voxode`` command (or a test's app).
+    """
+    app.command("characterize")(characterize)
+    app.command("tortuosity")(tortuosity)
