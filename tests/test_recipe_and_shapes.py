@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from voxode.generate.shapes import fibonacci_sphere, random_shapes, real_harmonics
-from voxode.generate.sizes import sample_diameters_um, volume_weighted_quantiles_um
+from voxode.generate.sizes import sample_diameters_um
 from voxode.generate.voxelize import ParticleArrays, rasterise
 from voxode.recipe import SizeDistribution, load_preset, load_recipe, recipe_to_yaml
+from voxode.summary import volume_weighted_quantiles_um
 
 
 def test_paper_recipe_gives_the_design_numbers() -> None:

@@ -18,10 +18,9 @@ from scipy import stats
 
 from voxode.electrode import CBD, NMC, PORE, Electrode
 from voxode.errors import VoxodeError
-from voxode.generate.sizes import volume_weighted_quantiles_um
 from voxode.io.figures import save_figure
 from voxode.recipe import Recipe
-from voxode.summary import particle_diameters_um
+from voxode.summary import particle_diameters_um, volume_weighted_quantiles_um
 
 # Paul Tol's high-contrast scheme (colour-blind safe, distinct in greyscale); pores light grey.
 PHASE_COLOURS: dict[int, str] = {PORE: "#E8E8E8", NMC: "#004488", CBD: "#DDAA33"}

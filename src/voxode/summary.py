@@ -12,7 +12,17 @@ from typing import Any
 import numpy as np
 
 from voxode.electrode import CBD, NMC, PORE, Electrode, border_particles
-from voxode.generate.sizes import volume_weighted_quantiles_um
+
+
+def volume_weighted_quantiles_um(diameters_um: np.ndarray, q: tuple[float, ...] = (0.1, 0.5, 0.9)
+                                 ) -> np.ndarray:
+    """Volume-weighted quantiles of equivalent diameters (D10, D50, D90 by default)."""
+    d = np.sort(np.asarray(diameters_um, dtype=float))
+    if d.size == 0:
+        return np.full(len(q), np.nan)
+    w = d**3
+    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return np.interp(q, cdf, d)
 
 
 def particle_diameters_um(electrode: Electrode) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import stats
 
 from voxode.recipe import SizeDistribution
+from voxode.summary import volume_weighted_quantiles_um  # noqa: F401  (measured sizes live in summary)
 
 
 def sample_diameters_um(psd: SizeDistribution, size_scale: float, target_volume_um3: float,
@@ -44,14 +45,3 @@ def sample_diameters_um(psd: SizeDistribution, size_scale: float, target_volume_
         out.append(d)
         total = float(cum[-1])
     return np.concatenate(out)
-
-
-def volume_weighted_quantiles_um(diameters_um: np.ndarray, q: tuple[float, ...] = (0.1, 0.5, 0.9)
-                                 ) -> np.ndarray:
-    """Volume-weighted quantiles of equivalent diameters (D10, D50, D90 by default)."""
-    d = np.sort(np.asarray(diameters_um, dtype=float))
-    if d.size == 0:
-        return np.full(len(q), np.nan)
-    w = d**3
-    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
-    return np.interp(q, cdf, d)
