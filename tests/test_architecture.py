@@ -143,3 +143,18 @@ def test_the_command_line_loads_no_heavy_library() -> None:
             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]", proc.stdout
+
+
+def test_every_error_class_lives_in_errors_py() -> None:
+    """One place for every error: a class whose name ends in Error/Failure is defined in
+    voxode/errors.py, and every user-facing one derives from VoxodeError."""
+    from voxode import errors
+
+    elsewhere = sorted(f"{module_name(path)}.{node.name}" for path in SRC.rglob("*.py")
+                       if path.name != "errors.py"
+                       for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                       if isinstance(node, ast.ClassDef) and node.name.endswith(("Error", "Failure")))
+    assert not elsewhere, elsewhere
+    defined = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)]
+    internal = {errors.RunFailure, errors.StepFailure}
+    assert all(issubclass(cls, errors.VoxodeError) for cls in set(defined) - internal)

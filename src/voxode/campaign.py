@@ -39,7 +39,7 @@ from voxode.atomic import write_text_atomic
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.result import RunFiles
 from voxode.electrode import Electrode
-from voxode.errors import RunFailure, VoxodeError
+from voxode.errors import CampaignError, RunFailure
 from voxode.extras import require
 from voxode.options import check
 from voxode.recipe import Recipe, load_recipe, recipe_from_dict, repetition_seeds
@@ -80,10 +80,6 @@ class CaseFiles:
     def run(self) -> RunFiles:
         """The discharge outputs (``run/``)."""
         return RunFiles(self.folder / "run")
-
-
-class CampaignError(VoxodeError):
-    """A campaign that cannot run (bad spec, no cases, unreachable scheduler)."""
 
 
 @dataclass(frozen=True)

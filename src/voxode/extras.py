@@ -10,11 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-from voxode.errors import VoxodeError
-
-
-class MissingExtraError(VoxodeError, ImportError):
-    """An optional dependency is not installed; the message names the extra to install."""
+from voxode.errors import MissingExtraError
 
 
 def require(module: str, extra: str, purpose: str) -> ModuleType:

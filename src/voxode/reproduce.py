@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voxode.atomic import write_atomic, write_text_atomic
 from voxode.campaign import CampaignSpec, Case, CaseResult, run_campaign
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V
-from voxode.errors import VoxodeError
+from voxode.errors import ReproduceError
 from voxode.recipe import PRESETS, load_recipe
 from voxode.report import Report
 from voxode.validation import load_validated
@@ -44,10 +44,6 @@ REPRODUCE_PRESETS = ("quick", "paper")
 PAPER = {"mae": 0.042, "mean_relative_error": 0.073, "bilayer_gain_pct": 11.0,
          "ranking": ["tau_electrolyte", "volume_um3", "centroid_z_um", "active_area_um2", "cbd_contact_area_um2"],
          "bilayer_ah_l": 450.0}
-
-
-class ReproduceError(VoxodeError):
-    """A reproduce preset that cannot run (unknown name, bad file)."""
 
 
 class _Stage(BaseModel):

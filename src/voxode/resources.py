@@ -15,13 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxode.errors import VoxodeError
+from voxode.errors import ResourceError
 
 MIB, GIB = 2**20, 2**30
-
-
-class ResourceError(VoxodeError):
-    """The work would need more memory than the machine has (the message gives both)."""
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ def simulate(
 ) -> None:
     """Discharge an electrode in a Li half cell (galvanostatic, to the cut-off voltage)."""
     from voxode.electrochem.result import discharge_to_folder
-    from voxode.electrochem.simulate import SimulationError
     from voxode.electrochem.solver import EndReason, SolverOptions
     from voxode.electrode import Electrode
+    from voxode.errors import SimulationError
 
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")

@@ -30,10 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy.stats import qmc
 
 from voxode.campaign import Case, CaseResult, run_campaign
-from voxode.design.study import DesignError, check_rate, records, write_tables
+from voxode.design.study import check_rate, records, write_tables
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.materials import FARADAY_C_MOL, load_parameters
-from voxode.errors import VoxodeError
+from voxode.errors import DesignError, VoxodeError
 from voxode.generate import generate
 from voxode.recipe import Recipe, load_recipe, recipe_from_dict
 from voxode.surrogate.prediction import as_model, predict

@@ -18,15 +18,11 @@ import pandas as pd
 
 from voxode.atomic import write_atomic, write_text_atomic
 from voxode.campaign import CaseResult
-from voxode.errors import RecipeError, VoxodeError
+from voxode.errors import DesignError, RecipeError
 from voxode.recipe import Recipe, load_recipe, repetition_seeds
 
 CAPACITY_COLUMNS = ("capacity_mah_cm2", "capacity_mah_g", "capacity_ah_l")
 STATS = ("mean", "std", "min", "max")
-
-
-class DesignError(VoxodeError):
-    """A design study that cannot run: no or duplicate designs, bad seeds or rates, a bad experimental file."""
 
 
 def load_designs(recipes: Sequence[str | Path | Recipe]) -> list[Recipe]:

@@ -31,7 +31,8 @@ import math
 from pathlib import Path
 
 from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
-from voxode.electrochem.materials import FARADAY_C_MOL, ParameterError, ParameterSet, load_parameters, with_values
+from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet, load_parameters, with_values
+from voxode.errors import ParameterError
 from voxode.extras import require
 
 DEFAULT_ELECTROLYTE_CONCENTRATION_MOL_M3 = 1000.0

@@ -32,10 +32,10 @@ import yaml
 
 from voxode.atomic import write_text_atomic
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
-from voxode.electrochem.grid import GridError, build_grid
+from voxode.electrochem.grid import build_grid
 from voxode.electrochem.materials import ParameterSet, load_parameters, with_values
 from voxode.electrode import NMC, Electrode
-from voxode.errors import DatasetError, VoxodeError
+from voxode.errors import CalibrationError, GridError, VoxodeError
 from voxode.extras import require
 
 DEFAULT_SIGMA_MAH_G = 5.0
@@ -44,10 +44,6 @@ REQUIRED_COLUMNS = ("design", "capacity_mah_g")
 RATE_COLUMNS = ("c_rate", "current_ma_cm2")
 # fields whose change alters the measured effective properties of the image
 _IMAGE_FIELDS = ("cbd.", "active.conductivity_s_m")
-
-
-class CalibrationError(DatasetError):
-    """Calibration data or a fit specification that cannot be used (one line: what to change)."""
 
 
 @dataclass(frozen=True)

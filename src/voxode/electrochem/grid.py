@@ -26,7 +26,7 @@ from voxode.characterize.features import CBD_REGION, PORE_REGION, region_labels
 from voxode.connectivity import connected_to_planes
 from voxode.electrochem.materials import ParameterSet
 from voxode.electrode import CBD, NMC, PORE, Electrode
-from voxode.errors import VoxodeError
+from voxode.errors import GridError
 
 SEPARATOR_GROWTH = 1.3
 
@@ -73,11 +73,6 @@ class Grid:
     @property
     def n_nmc(self) -> int:
         return int(self.nmc_voxel.size)
-
-
-class GridError(VoxodeError, ValueError):
-    """An electrode on which no discharge can be simulated (reason in the message); the CLI
-    prints it in one line like every VoxodeError."""
 
 
 def separator_layers_m(thickness_m: float, h_m: float) -> np.ndarray:

@@ -52,7 +52,7 @@ import scipy.sparse.linalg as spla
 from pyamg.relaxation.relaxation import gauss_seidel
 
 from voxode.electrochem.model import Layout
-from voxode.errors import VoxodeError
+from voxode.errors import LinearSolverError
 
 DIRECT_LIMIT = 8_000
 LINEAR_SOLVERS = ("auto", "direct", "petsc", "pyamg")
@@ -63,10 +63,6 @@ DEFAULT_RTOL = {"petsc": 1e-4, "pyamg": 1e-3}
 _RS_OPTIONS = dict(CF=("RS", {"second_pass": True}), max_coarse=400,
                    presmoother=("gauss_seidel", {"sweep": "forward"}),
                    postsmoother=("gauss_seidel", {"sweep": "backward"}))
-
-
-class LinearSolverError(VoxodeError):
-    """A linear-solver choice that cannot be used here (unknown, or PETSc not installed)."""
 
 
 @cache

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
-from voxode.errors import VoxodeError
+from voxode.errors import ParameterError
 from voxode.validation import load_validated, validated
 
 FARADAY_C_MOL = 96485.33212
@@ -39,10 +39,6 @@ _FUNCTIONS = {"tanh": np.tanh, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
 _NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant,
           ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
 _STEP = 1e-30
-
-
-class ParameterError(VoxodeError):
-    """A parameter set that cannot be read or does not validate."""
 
 
 class Expression:

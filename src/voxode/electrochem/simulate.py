@@ -19,12 +19,12 @@ import numpy as np
 
 from voxode.atomic import write_atomic
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
-from voxode.electrochem.grid import Grid, GridError, build_grid, separator_layers_m
+from voxode.electrochem.grid import Grid, build_grid, separator_layers_m
 from voxode.electrochem.materials import FARADAY_C_MOL, KINETIC_ALLOWANCE_V, ParameterSet, load_parameters
 from voxode.electrochem.model import Model
 from voxode.electrochem.solver import Counters, DischargeEnd, EndReason, SolverOptions, Stepper, StepRecord
 from voxode.electrode import CBD, NMC, PORE, Electrode
-from voxode.errors import VoxodeError
+from voxode.errors import GridError, SimulationError
 from voxode.options import check
 from voxode.resources import MIB, MemoryEstimate, check_memory
 
@@ -34,10 +34,6 @@ CHECKPOINT_NAME = "checkpoint.npz"
 # buffers, the preconditioner hierarchies and the Krylov vectors (per unknown).
 FIXED_BYTES = 430 * MIB
 BYTES_PER_UNKNOWN = 1520
-
-
-class SimulationError(VoxodeError):
-    """A discharge that cannot be started (the message says which input to change)."""
 
 
 @dataclass

@@ -28,6 +28,7 @@ import numpy as np
 
 from voxode.electrochem.linear import LinearSolver
 from voxode.electrochem.model import Model
+from voxode.errors import StepFailure
 
 NEWTON_TOL = 1e-9
 MAX_POTENTIAL_UPDATE_V = 0.25
@@ -70,10 +71,6 @@ class DischargeEnd:
         else:
             text = f"{self.reason.value} at {self.voltage_v:.4f} V after {self.t_s:.0f} s"
         return text + (f" ({self.detail})" if self.detail else "")
-
-
-class StepFailure(RuntimeError):
-    """A time step that could not be solved (the message says why)."""
 
 
 @dataclass

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from voxode.campaign import CampaignError, CaseResult
+from voxode.campaign import CaseResult
 from voxode.characterize import COLUMNS
 from voxode.electrochem.result import SOD_DODS
+from voxode.errors import CampaignError
 from voxode.surrogate.features import C_RATE, DATASET_COLUMNS, DOD, GROUP, TARGET
 
 
