@@ -30,7 +30,7 @@ SRC = Path(voxode.__file__).parent
 # before generate. `summary`, `plots` and `render` describe an electrode whatever made it, so
 # they sit with the file formats, below generate and characterize.
 STAGES: list[set[str]] = [
-    {"voxode", "errors", "lazy", "atomic", "resources", "extras", "options", "validation",
+    {"voxode", "version", "errors", "lazy", "atomic", "resources", "extras", "options", "validation",
      "connectivity", "presets"},
     {"recipe"},
     {"electrode"},
@@ -158,3 +158,18 @@ def test_every_error_class_lives_in_errors_py() -> None:
     defined = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)]
     internal = {errors.RunFailure, errors.StepFailure}
     assert all(issubclass(cls, errors.VoxodeError) for cls in set(defined) - internal)
+
+
+def test_every_package_entry_has_one_shape() -> None:
+    """Each ``__init__.py``: a docstring saying what the package is and `__all__` naming its
+    public API, every name of which resolves (lazily, through voxode.lazy, where the package
+    would otherwise import its heavy modules)."""
+    import importlib
+
+    for path in sorted(SRC.rglob("__init__.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert ast.get_docstring(tree), f"{path} has no docstring"
+        package = importlib.import_module(module_name(path))
+        assert isinstance(getattr(package, "__all__", None), list), f"{path} has no __all__"
+        missing = [name for name in package.__all__ if not hasattr(package, name)]
+        assert not missing, f"{module_name(path)}.__all__ names what it lacks: {missing}"

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,11 +33,11 @@ err = Console(stderr=True)
 
 
 def _plain(value: Any) -> Any:
-    """JSON's fallback for numpy scalars and paths: plain numbers (NaN/inf as None) and text."""
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
-        return None if isinstance(value, float) and not math.isfinite(value) else value
-    return str(value)
+    """JSON's fallback: numpy scalars as plain numbers (NaN/inf as None), anything else as text."""
+    from voxode.io.tables import json_safe
+
+    safe = json_safe(value)
+    return str(safe) if safe is value else safe
 
 
 def print_json(data: Any) -> None:
