@@ -204,7 +204,18 @@ class CampaignSpec(BaseModel):
 
 
 def load_campaign(path: Path) -> list[Case]:
-    """The cases of a campaign file (YAML); errors are one line naming the field."""
+    """The cases of a campaign file (YAML); errors are one line naming the field.
+
+    Parameters
+    ----------
+    path : Path
+        Campaign file (YAML).
+
+    Returns
+    -------
+    list of Case
+        One case per (recipe, seed, C-rate, ...) combination of the file.
+    """
     if not path.is_file():
         raise CampaignError(f"campaign file not found: {path}")
     spec = load_validated(CampaignSpec, path.read_text(encoding="utf-8"), str(path), CampaignError,
@@ -222,7 +233,20 @@ def read_status(folder: Path) -> dict[str, Any] | None:
 
 def run_case(case: Case, folder: Path) -> CaseResult:
     """Generate, characterize and discharge one case in ``folder``; a stage whose output is
-    already there is not redone (resume). Failures are recorded in status.json, not raised."""
+    already there is not redone (resume). Failures are recorded in status.json, not raised.
+
+    Parameters
+    ----------
+    case : Case
+        The case.
+    folder : Path
+        Its folder.
+
+    Returns
+    -------
+    CaseResult
+        Its status, end reason and discharge summary.
+    """
     from threadpoolctl import threadpool_limits
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -309,6 +333,26 @@ def run_campaign(cases: Sequence[Case], out_dir: Path, *, workers: int = 1, sche
     ``scheduler`` (``tcp://host:port``) runs the cases on a Dask distributed cluster instead of
     a local pool of ``workers`` processes. ``on_result`` is called as each case ends. Returns
     the results in the order of ``cases``.
+
+    Parameters
+    ----------
+    cases : sequence of Case
+        The cases.
+    out_dir : Path
+        Campaign folder.
+    workers : int
+        Local worker processes.
+    scheduler : str, optional
+        Dask scheduler address.
+    connect_timeout_s : float
+        Time (s) to reach the scheduler.
+    on_result : callable, optional
+        Called with each case's result.
+
+    Returns
+    -------
+    list of CaseResult
+        Status, end reason and summary (capacities in mAh/cm^2, mAh/g) of each case.
     """
     check(workers=workers)
     if not cases:
@@ -337,7 +381,18 @@ def run_campaign(cases: Sequence[Case], out_dir: Path, *, workers: int = 1, sche
 
 
 def campaign_results(out_dir: Path) -> list[CaseResult]:
-    """Every case folder under ``out_dir`` with its status (unfinished cases as "pending")."""
+    """Every case folder under ``out_dir`` with its status (unfinished cases as "pending").
+
+    Parameters
+    ----------
+    out_dir : Path
+        Campaign folder.
+
+    Returns
+    -------
+    list of CaseResult
+        One per case folder, sorted by folder name.
+    """
     if not out_dir.is_dir():
         raise CampaignError(f"campaign folder not found: {out_dir}")
     results = []

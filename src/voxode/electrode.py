@@ -44,7 +44,18 @@ _PARTICLE_PREFIX = "particles."
 
 
 def border_particles(particle_ids: np.ndarray) -> np.ndarray:
-    """Sorted ids of the particles that touch a lateral face (x or y) of the box."""
+    """Sorted ids of the particles that touch a lateral face (x or y) of the box.
+
+    Parameters
+    ----------
+    particle_ids : ndarray of int, [x, y, z]
+        Particle ids (0 = no particle).
+
+    Returns
+    -------
+    ndarray of int
+        The ids, sorted.
+    """
     faces = [particle_ids[0], particle_ids[-1], particle_ids[:, 0], particle_ids[:, -1]]
     ids = np.unique(np.concatenate([f.ravel() for f in faces]))
     return ids[ids > 0]
@@ -80,7 +91,22 @@ def layer_index_of_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.n
 
 
 def cbd_nanoporosity_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.ndarray:
-    """CBD nanoporosity of each of ``nz`` z planes (from the layer the plane belongs to)."""
+    """CBD nanoporosity of each of ``nz`` z planes (from the layer the plane belongs to).
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The electrode's layers, current collector first.
+    voxel_um : float
+        Voxel size (um).
+    nz : int
+        Number of z planes.
+
+    Returns
+    -------
+    ndarray of float
+        Nanoporosity (0 to 1) of each plane.
+    """
     eps = np.array([layer.cbd_nanoporosity for layer in layers], dtype=float)
     return eps[layer_index_of_planes(layers, voxel_um, nz)]
 

@@ -56,6 +56,12 @@ def option_name(name: str) -> str:
 def check(**values: Any) -> None:
     """Validate named options by their rule in :data:`RULES` (``None`` means not given).
 
+    Parameters
+    ----------
+    **values
+        Option name (as in :data:`RULES`) and value, in the option's unit (``c_rate`` 1/h,
+        ``cutoff_v`` V, ``voxel_um`` um, ...).
+
     Raises
     ------
     InputError

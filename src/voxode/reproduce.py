@@ -94,7 +94,18 @@ class ReproducePreset(_Stage):
 
 
 def load_reproduce_preset(spec: str | Path) -> ReproducePreset:
-    """A preset by name (quick, paper) or from a YAML file."""
+    """A preset by name (quick, paper) or from a YAML file.
+
+    Parameters
+    ----------
+    spec : str or Path
+        ``quick``, ``paper`` or a YAML file.
+
+    Returns
+    -------
+    ReproducePreset
+        The validated preset.
+    """
     if str(spec) in REPRODUCE_PRESETS:
         text = resources.files("voxode.presets").joinpath(f"reproduce-{spec}.yaml").read_text(encoding="utf-8")
         source = f"preset {spec}"
@@ -128,7 +139,26 @@ def _done(timings: dict[str, float], name: str) -> None:
 def reproduce(preset: ReproducePreset, out_dir: Path, *, scheduler: str | None = None,
               on_stage: Callable[[str], None] | None = None,
               on_result: Callable[[CaseResult], None] | None = None) -> Reproduction:
-    """Run every stage of ``preset`` into ``out_dir`` (resumable) and write the report."""
+    """Run every stage of ``preset`` into ``out_dir`` (resumable) and write the report.
+
+    Parameters
+    ----------
+    preset : ReproducePreset
+        What to run (:func:`load_reproduce_preset`).
+    out_dir : Path
+        Results folder (resumes a killed run).
+    scheduler : str, optional
+        Dask scheduler address for the simulations.
+    on_stage : callable, optional
+        Called with each stage's name as it starts.
+    on_result : callable, optional
+        Called with each case's result.
+
+    Returns
+    -------
+    Reproduction
+        The report files, the stage timings (s) and the numbers beside the paper's.
+    """
     from voxode.design.compare import compare_designs
     from voxode.design.rate import rate_test
     from voxode.design.screen import ScreenSpace, screen

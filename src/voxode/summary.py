@@ -16,7 +16,20 @@ from voxode.electrode import CBD, NMC, PORE, Electrode, border_particles
 
 def volume_weighted_quantiles_um(diameters_um: np.ndarray, q: tuple[float, ...] = (0.1, 0.5, 0.9)
                                  ) -> np.ndarray:
-    """Volume-weighted quantiles of equivalent diameters (D10, D50, D90 by default)."""
+    """Volume-weighted quantiles of equivalent diameters (D10, D50, D90 by default).
+
+    Parameters
+    ----------
+    diameters_um : ndarray of float
+        Equivalent diameters (um).
+    q : tuple of float
+        Quantiles, in [0, 1].
+
+    Returns
+    -------
+    ndarray of float
+        One diameter (um) per quantile (NaN without particles).
+    """
     d = np.sort(np.asarray(diameters_um, dtype=float))
     if d.size == 0:
         return np.full(len(q), np.nan)
@@ -30,6 +43,16 @@ def particle_diameters_um(electrode: Electrode) -> np.ndarray:
 
     Periodic images of one generated particle (same ``parent``) are summed, so particles cut
     by the lateral faces count whole; an imported image has no parents and counts each id.
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode.
+
+    Returns
+    -------
+    ndarray of float
+        Diameters (um).
     """
     counts = np.bincount(electrode.particle_ids.ravel(), minlength=electrode.n_particles + 1)[1:]
     volumes = counts * electrode.voxel_um**3
@@ -41,7 +64,19 @@ def particle_diameters_um(electrode: Electrode) -> np.ndarray:
 
 
 def electrode_summary(electrode: Electrode) -> dict[str, Any]:
-    """A JSON-ready summary of an electrode (units in the keys)."""
+    """A JSON-ready summary of an electrode (units in the keys).
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode.
+
+    Returns
+    -------
+    dict
+        Shape (voxels), size (um), phase fractions, porosities, loading (mg/cm^2), capacity
+        (mAh/cm^2, mAh/g), particle counts and D10/D50/D90 (um), seed.
+    """
     ph = electrode.phases
     n = ph.size
     cbd = np.count_nonzero(ph == CBD, axis=(0, 1)) / (ph.shape[0] * ph.shape[1])

@@ -132,6 +132,20 @@ def interface_faces(regions: np.ndarray, rank: np.ndarray | None = None,
 
     ``rank`` (same shape, small ints, default all 0) picks whose surface defines the normal on
     each face (see the module docstring); ``sigma_vox`` is the Gaussian width in voxels.
+
+    Parameters
+    ----------
+    regions : ndarray of int, [x, y, z]
+        Labelled regions.
+    rank : ndarray of int, optional
+        Per voxel, whose surface sets the normal on a face (higher wins).
+    sigma_vox : float
+        Width (voxels) of the Gaussian that smooths the surface.
+
+    Returns
+    -------
+    InterfaceFaces
+        The faces (voxel pairs, labels on both sides) and their area weights (voxel faces).
     """
     regions = np.ascontiguousarray(regions, dtype=np.int64)
     if regions.ndim != 3:
@@ -161,5 +175,22 @@ def interface_faces(regions: np.ndarray, rank: np.ndarray | None = None,
 
 def interface_area(regions: np.ndarray, a: int, b: int, voxel_um: float = 1.0,
                    sigma_vox: float = DEFAULT_SIGMA_VOX) -> float:
-    """Smooth interface area between regions a and b of ``regions`` in um^2."""
+    """Smooth interface area between regions a and b of ``regions`` in um^2.
+
+    Parameters
+    ----------
+    regions : ndarray of int, [x, y, z]
+        Labelled regions.
+    a, b : int
+        The two labels.
+    voxel_um : float
+        Voxel size (um).
+    sigma_vox : float
+        Width (voxels) of the Gaussian that smooths the surface.
+
+    Returns
+    -------
+    float
+        Area (um^2).
+    """
     return interface_faces(regions, sigma_vox=sigma_vox).area_between(a, b) * voxel_um**2

@@ -56,7 +56,18 @@ class Characterization:
 
 def region_labels(electrode: Electrode) -> tuple[np.ndarray, np.ndarray]:
     """(regions, rank) for :func:`interface_faces`: particle ids > 0, pore -1, CBD -2,
-    NMC without id -3; rank 2 for NMC, 1 for CBD, 0 for pore (the NMC surface sets normals)."""
+    NMC without id -3; rank 2 for NMC, 1 for CBD, 0 for pore (the NMC surface sets normals).
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode image.
+
+    Returns
+    -------
+    regions, rank : ndarray of int, [x, y, z]
+        Region labels and the rank of each voxel's phase.
+    """
     regions = electrode.particle_ids.astype(np.int64)
     phases = electrode.phases
     regions[phases == PORE] = PORE_REGION
@@ -140,6 +151,23 @@ def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
 
     Refused (:class:`~voxode.resources.ResourceError`) when its memory estimate exceeds the
     memory available, unless ``force``.
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode to measure.
+    sigma_vox : float
+        Width (voxels) of the Gaussian that smooths surfaces for the interface areas.
+    progress : bool
+        Show a progress bar on stderr.
+    force : bool
+        Start even when the memory estimate exceeds the memory available.
+
+    Returns
+    -------
+    Characterization
+        The particle table (lengths in um, areas in um^2, volumes in um^3) and the depth
+        profiles of tau for the electrolyte and for electrolyte + CBD.
     """
     check_memory(estimate_memory(electrode), force, hint="use a coarser image")
     h = electrode.voxel_um
@@ -180,5 +208,22 @@ def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
 
 def characterize(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
                  progress: bool = False, force: bool = False) -> pd.DataFrame:
-    """One row per particle of ``electrode`` with its geometric features (see module docstring)."""
+    """One row per particle of ``electrode`` with its geometric features (see module docstring).
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode to measure.
+    sigma_vox : float
+        Width (voxels) of the Gaussian that smooths surfaces for the interface areas.
+    progress : bool
+        Show a progress bar on stderr.
+    force : bool
+        Start even when the memory estimate exceeds the memory available.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per particle; units in the column names (um, um^2, um^3).
+    """
     return characterization(electrode, sigma_vox, progress, force).particles

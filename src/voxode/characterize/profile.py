@@ -180,6 +180,25 @@ def depth_profile(image: TransportFields | np.ndarray, voxel_um: float = 1.0, ax
 
     Conventions as :func:`~voxode.characterize.tortuosity.tortuosity` (faces, length = slab
     thickness in voxels, total porosity of the slab). ``voxel_um`` only scales ``z_um``.
+
+    Parameters
+    ----------
+    image : TransportFields or ndarray of bool
+        The conducting image (True conducts with D/D0 = 1).
+    voxel_um : float
+        Voxel size (um), for the positions.
+    axis : int
+        Transport axis (0, 1, 2 = x, y, z).
+    method : {'auto', 'schur', 'slabs'}
+        Exact layer-by-layer elimination, independent slab solves, or the one that suits the
+        image (see the module docstring).
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    DepthProfile
+        Per plane: position (um from the low end), tau and porosity of the slab above it.
     """
     fields = image if isinstance(image, TransportFields) else binary_fields(image)
     d = np.ascontiguousarray(np.moveaxis(fields.diffusivity, axis, 2))

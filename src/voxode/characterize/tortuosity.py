@@ -201,6 +201,25 @@ def tortuosity(image: TransportFields | np.ndarray, axis: int = 2, boundary: Bou
     ``rtol`` is the relative residual of the CG solve; D_eff comes from the dissipated energy,
     whose error is quadratic in the solver error (rtol 1e-6 gives tau to ~1e-9). A non-percolating image gives
     ``tau = inf`` and ``percolating_fraction = 0`` with an explanatory ``message``.
+
+    Parameters
+    ----------
+    image : TransportFields or ndarray of bool
+        The conducting image.
+    axis : int
+        Transport axis (0, 1, 2 = x, y, z).
+    boundary : {'faces', 'ghost'}
+        Dirichlet planes on the outer voxel faces (length N) or on ghost planes (N + 1).
+    rtol : float
+        Relative residual of the CG solve.
+    maxiter : int
+        CG iterations at most.
+
+    Returns
+    -------
+    TortuosityResult
+        tau (dimensionless; inf when nothing percolates), D_eff/D0, porosity and the
+        percolating fraction.
     """
     if axis not in (0, 1, 2):
         raise ValueError(f"axis must be 0, 1 or 2, got {axis}")

@@ -37,7 +37,18 @@ class TransportFields:
 
 
 def binary_fields(conducting: np.ndarray) -> TransportFields:
-    """Fields of a binary image: True voxels conduct with D/D0 = 1 and are fully liquid."""
+    """Fields of a binary image: True voxels conduct with D/D0 = 1 and are fully liquid.
+
+    Parameters
+    ----------
+    conducting : ndarray of bool, [x, y, z]
+        True where the image conducts.
+
+    Returns
+    -------
+    TransportFields
+        Relative diffusivity D/D0 and liquid fraction per voxel (dimensionless).
+    """
     mask = np.asarray(conducting, dtype=bool)
     if mask.ndim != 3:
         raise ImageError(f"a 3D image is needed, got shape {mask.shape}")
@@ -54,6 +65,24 @@ def phase_fields(labels: np.ndarray, conducting: Iterable[int] = (PORE,),
     nanoporous: liquid fraction ``eps_n`` and D/D0 ``eps_n ** bruggeman``. ``cbd_nanoporosity``
     is one value or one value per z plane (length ``labels.shape[2]``). Every other conducting
     label is plain electrolyte (1, 1); labels not listed are solid (0, 0).
+
+    Parameters
+    ----------
+    labels : ndarray of int, [x, y, z]
+        Labelled image (0 pore, 1 NMC, 2 CBD for electrodes).
+    conducting : iterable of int
+        Labels that carry electrolyte.
+    cbd_nanoporosity : float or ndarray
+        CBD nanoporosity eps_n (dimensionless, 0 to 1): one value, or one per z plane.
+    bruggeman : float
+        Exponent of D/D0 = eps_n ** bruggeman in the CBD.
+    cbd_label : int or None
+        The nanoporous label; None for images without CBD.
+
+    Returns
+    -------
+    TransportFields
+        Relative diffusivity D/D0 and liquid fraction per voxel (dimensionless).
     """
     labels = np.asarray(labels)
     if labels.ndim != 3:
@@ -78,6 +107,21 @@ def phase_fields(labels: np.ndarray, conducting: Iterable[int] = (PORE,),
 
 def electrode_fields(electrode: Electrode, include_cbd: bool = False,
                      bruggeman: float = BRUGGEMAN) -> TransportFields:
-    """Fields of an electrode: electrolyte alone, or electrolyte + CBD (nanoporosity per z plane)."""
+    """Fields of an electrode: electrolyte alone, or electrolyte + CBD (nanoporosity per z plane).
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode image.
+    include_cbd : bool
+        Let the (nanoporous) CBD conduct too, with its layers' nanoporosity.
+    bruggeman : float
+        Exponent of D/D0 = eps_n ** bruggeman in the CBD.
+
+    Returns
+    -------
+    TransportFields
+        Relative diffusivity D/D0 and liquid fraction per voxel (dimensionless).
+    """
     conducting = (PORE, CBD) if include_cbd else (PORE,)
     return phase_fields(electrode.phases, conducting, electrode.cbd_nanoporosity_planes(), bruggeman)

@@ -117,6 +117,41 @@ def compare_designs(recipes: Sequence[str | Path | Recipe], c_rate: float = 1.0,
     rerun or another study sharing that folder reuses finished cases; failed cases are reported
     in the table (status, error) and left out of the statistics. SOD profiles use slabs of
     ``sod_bin_um`` (um).
+
+    Parameters
+    ----------
+    recipes : sequence of str, Path or Recipe
+        The designs; the first is the reference.
+    c_rate : float
+        C-rate of the discharge (1/h).
+    seeds : int or sequence of int
+        A count of seeds, or the seeds.
+    out_dir : Path
+        Study folder.
+    base_seed : int, optional
+        First seed (default: the first recipe's own seed).
+    voxel_um : float, optional
+        Voxel size (um), overrides the recipes.
+    cutoff_v : float
+        Cut-off voltage (V vs Li/Li+).
+    params : str
+        Parameter set: a shipped name or a YAML file.
+    workers : int
+        Local worker processes.
+    scheduler : str, optional
+        Dask scheduler address (instead of local workers).
+    cases_dir : Path, optional
+        Case folders, shared between studies.
+    sod_bin_um : float
+        Slab thickness (um) of the SOD profiles.
+    on_result : callable, optional
+        Called with each case's result.
+
+    Returns
+    -------
+    Comparison
+        Per-case table, per-design summary (capacities in mAh/cm^2, mAh/g, Ah/L; gain in %) and
+        the files written.
     """
     check(base_seed=base_seed, voxel_um=voxel_um, cutoff_v=cutoff_v, workers=workers)
     designs = load_designs(recipes)

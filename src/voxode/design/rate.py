@@ -127,6 +127,29 @@ def rate_test(recipe: str | Path | Recipe, rates: Sequence[float], seeds: int | 
     ``experimental``: a CSV path or a frame with columns rate, cell, capacity_mah_g (read and
     checked before any simulation). Failed cases are reported in the table and left out of the
     statistics.
+
+    Parameters
+    ----------
+    recipe : str, Path or Recipe
+        The design.
+    rates : sequence of float
+        C-rates (1/h).
+    seeds : int or sequence of int
+        A count of seeds, or the seeds.
+    out_dir : Path
+        Study folder.
+    experimental : Path or pandas.DataFrame, optional
+        Measured capacities (rate, cell, capacity_mah_g).
+    base_seed, voxel_um, cutoff_v, params, workers, scheduler, cases_dir
+        As in :func:`~voxode.design.compare.compare_designs` (voxel size in um, cut-off in V).
+    on_result : callable, optional
+        Called with each case's result.
+
+    Returns
+    -------
+    RateTest
+        Per-case table, per-rate summary (capacities in mAh/g, mAh/cm^2, Ah/L) and the files
+        written.
     """
     check(base_seed=base_seed, voxel_um=voxel_um, cutoff_v=cutoff_v, workers=workers)
     design = load_designs([recipe])[0]

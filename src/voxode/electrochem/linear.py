@@ -67,7 +67,13 @@ _RS_OPTIONS = dict(CF=("RS", {"second_pass": True}), max_coarse=400,
 
 @cache
 def petsc_available() -> bool:
-    """Whether petsc4py imports (the PETSc backend can run)."""
+    """Whether petsc4py imports (the PETSc backend can run).
+
+    Returns
+    -------
+    bool
+        True when the ``petsc`` linear solver can be chosen.
+    """
     try:
         import petsc4py  # noqa: F401
     except ImportError:

@@ -261,14 +261,31 @@ def _check_expression(text: str, variable: str, samples: np.ndarray, positive: b
 
 
 def available_parameter_sets() -> list[str]:
-    """Names of the parameter sets shipped with voxode."""
+    """Names of the parameter sets shipped with voxode.
+
+    Returns
+    -------
+    list of str
+        Names accepted by :func:`load_parameters`.
+    """
     folder = resources.files("voxode.electrochem") / "params"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 def load_parameters(name_or_path: str | Path = DEFAULT_PARAMETER_SET) -> ParameterSet:
     """A shipped set by name, a user's YAML file, or a BPX JSON file (completed by the default
-    set where BPX is silent, see :mod:`.bpx_import`); raises ParameterError in one line."""
+    set where BPX is silent, see :mod:`.bpx_import`); raises ParameterError in one line.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A shipped set's name, a YAML file or a BPX JSON file.
+
+    Returns
+    -------
+    ParameterSet
+        The validated set (SI units unless a field's name says otherwise).
+    """
     path = Path(name_or_path)
     if path.suffix.lower() == ".json":
         from voxode.electrochem.bpx_import import load_bpx

@@ -214,6 +214,23 @@ def discharge_to_folder(electrode: Electrode, run_dir: Path, *, vtk: bool = Fals
     raised writes ``failed.json`` (the reason, the end voltage and time) in place of the result
     files (an earlier run's are removed: the folder holds this run's outcome), then raises
     :class:`~voxode.errors.RunFailure` (or the original error).
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode to discharge.
+    run_dir : Path
+        Run folder (resumes a killed run).
+    vtk : bool
+        Also write the final fields as fields.vti.
+    **simulate_args
+        Keyword arguments of :func:`~voxode.electrochem.simulate.simulate` (``c_rate`` in 1/h
+        or ``current_ma_cm2``, ``cutoff_v`` in V, ``params``, ...).
+
+    Returns
+    -------
+    dict
+        The run's summary.json: capacities (mAh/cm^2, mAh/g, Ah/L), end reason, wall time (s).
     """
     from voxode.electrochem.simulate import CHECKPOINT_NAME, simulate
 
@@ -246,7 +263,22 @@ def _write_failure(run_dir: Path, record: dict[str, Any]) -> None:
 
 def sod_depth_profile(table: pd.DataFrame, thickness_um: float, bin_um: float = 5.0) -> pd.DataFrame:
     """Volume-weighted mean SOD of the particles (a :func:`particle_table`, e.g. a saved
-    particles_sod.parquet) in slabs of ``bin_um`` by centroid depth, over ``thickness_um``."""
+    particles_sod.parquet) in slabs of ``bin_um`` by centroid depth, over ``thickness_um``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-particle SOD (a :func:`particle_table`).
+    thickness_um : float
+        Electrode thickness (um).
+    bin_um : float
+        Slab thickness (um).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per slab: its centre depth (um) and the volume-weighted mean SOD (0 to 1).
+    """
     edges = np.arange(0.0, thickness_um + bin_um, bin_um)
     slab = np.clip(np.digitize(table["centroid_z_um"], edges) - 1, 0, edges.size - 2)
     w = table["volume_um3"].to_numpy()

@@ -85,6 +85,18 @@ def estimate_memory(electrode: Electrode, params: ParameterSet) -> MemoryEstimat
     Unknowns are counted from the phases: phi_s on NMC and CBD voxels, c_s on NMC voxels, phi_e
     and c_e on pore and CBD voxels and on the separator's cells (an upper bound: cells the
     grid leaves out, e.g. isolated pores, are counted).
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode to discharge.
+    params : ParameterSet
+        The parameter set (its separator adds cells).
+
+    Returns
+    -------
+    MemoryEstimate
+        Unknowns and peak memory (bytes; ``to_dict()`` in GiB).
     """
     counts = np.bincount(electrode.phases.ravel(), minlength=3)
     n_nmc, n_cbd, n_pore = int(counts[NMC]), int(counts[CBD]), int(counts[PORE])
@@ -119,6 +131,37 @@ def simulate(electrode: Electrode, *, c_rate: float | None = None, current_ma_cm
     (:func:`~voxode.electrochem.result.discharge_to_folder` removes it).
     ``on_step(t_s, voltage_v, capacity_mah_cm2)`` reports progress. A discharge whose memory
     estimate (:func:`estimate_memory`) exceeds the memory available is refused unless ``force``.
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode to discharge.
+    c_rate : float, optional
+        C-rate (1/h) vs the nominal capacity; give this or ``current_ma_cm2``.
+    current_ma_cm2 : float, optional
+        Current density (mA/cm^2).
+    cutoff_v : float
+        Cut-off voltage (V vs Li/Li+).
+    params : ParameterSet, str or Path
+        Parameter set, or its name or YAML file.
+    t_end_s : float, optional
+        End time (s).
+    options : SolverOptions, optional
+        Time stepping, Newton and linear-solver settings.
+    run_dir : Path, optional
+        Folder for checkpoints (resumes a run).
+    checkpoint_every_s : float
+        Wall time (s) between checkpoints.
+    on_step : callable, optional
+        ``on_step(t_s, voltage_v, capacity_mah_cm2)`` after each step.
+    force : bool
+        Start even when the memory estimate exceeds the memory available.
+
+    Returns
+    -------
+    Discharge
+        Voltage (V) and capacity (mAh/cm^2) over time (s), per-particle lithiation, the final
+        fields and how the discharge ended.
     """
     started = time.perf_counter()
     p = params if isinstance(params, ParameterSet) else load_parameters(params)

@@ -51,6 +51,32 @@ def import_tiff(phases_path: Path, particles_path: Path | None = None, *, voxel_
     voxode puts the current collector at z = 0 (the first page) and the separator at the last
     page; ``flip_z`` reverses a stack stored the other way round. A stack whose memory estimate
     exceeds the memory available is refused unless ``force``.
+
+    Parameters
+    ----------
+    phases_path : Path
+        Labelled TIFF stack: 0 pore, 1 NMC, 2 CBD (pages = z).
+    particles_path : Path, optional
+        TIFF stack of particle ids (else a watershed).
+    voxel_um : float
+        Voxel edge (um).
+    cbd_nanoporosity : float
+        Nanoporosity of the CBD (0 to 1).
+    nmc_density_g_cm3 : float
+        NMC density (g/cm^3), for the loading.
+    specific_capacity_mah_g : float
+        NMC specific capacity (mAh/g), for the nominal capacity.
+    min_particle_um : float
+        Smallest particle diameter (um) the watershed keeps apart.
+    flip_z : bool
+        The stack's first page is the separator side.
+    force : bool
+        Start even when the memory estimate exceeds the memory available.
+
+    Returns
+    -------
+    Electrode
+        The imported electrode (one layer).
     """
     phases_path = Path(phases_path)
     check(voxel_um=voxel_um)

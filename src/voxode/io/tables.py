@@ -24,14 +24,40 @@ def check_table_path(path: Path | None, option: str) -> None:
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as CSV or Parquet (by suffix), atomically."""
+    """Write ``frame`` as CSV or Parquet (by suffix), atomically.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    path : Path
+        ``.parquet`` or ``.csv`` file to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     if path.suffix.lower() == ".csv":
         return write_atomic(path, lambda p: frame.to_csv(p, index=False))
     return write_atomic(path, lambda p: frame.to_parquet(p, index=False))
 
 
 def read_table(path: Path, error: type[VoxodeError] = VoxodeError) -> pd.DataFrame:
-    """Read a .parquet or .csv table; a missing or unreadable file raises ``error`` (one line)."""
+    """Read a .parquet or .csv table; a missing or unreadable file raises ``error`` (one line).
+
+    Parameters
+    ----------
+    path : Path
+        ``.parquet`` or ``.csv`` file.
+    error : type of VoxodeError
+        The error raised when the file cannot be read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table.
+    """
     path = Path(path)
     if not path.is_file():
         raise error(f"table not found: {path}")

@@ -25,6 +25,18 @@ def write_tiff_stacks(electrode: Electrode, stem: Path) -> list[Path]:
     """Write ``<stem>_phases.tif`` (uint8 0/1/2) and ``<stem>_particles.tif`` (ids; uint16 or uint32).
 
     Returns the two paths, phases first. Each file is written atomically.
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode.
+    stem : Path
+        Path of the files without their ``_phases.tif`` / ``_particles.tif`` ending.
+
+    Returns
+    -------
+    list of Path
+        The two files, phases first (voxel size in their metadata, um).
     """
     stem = Path(stem)
     ids = electrode.particle_ids
@@ -66,6 +78,16 @@ def read_label_stack(path: Path) -> np.ndarray:
 
     A missing, unreadable, truncated or non-3D file raises ElectrodeFileError; non-integer
     values raise ImageError.
+
+    Parameters
+    ----------
+    path : Path
+        TIFF stack.
+
+    Returns
+    -------
+    ndarray of int, [x, y, z]
+        The labels.
     """
     path = Path(path)
     if not path.is_file():

@@ -17,6 +17,20 @@ def write_vti(electrode: Electrode, path: Path, fields: dict[str, np.ndarray] | 
 
     Extra fields are [x, y, z] arrays of the electrode's shape. Coordinates are in um with the
     origin at the corner (x = y = z = 0, z = 0 the current collector). Written atomically.
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode.
+    path : Path
+        ``.vti`` file to write.
+    fields : dict of str to ndarray, optional
+        Extra cell arrays, [x, y, z].
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     path = Path(path)
     arrays = {"phase": electrode.phases, "particle_id": electrode.particle_ids, **(fields or {})}

@@ -68,7 +68,22 @@ def shap_frame(estimator: Any, x: pd.DataFrame, n_jobs: int = 1) -> pd.DataFrame
 
 def shap_values(model: TrainedSurrogate | str | Path, frame: pd.DataFrame, n_jobs: int = 2) -> pd.DataFrame:
     """SHAP values of a trained surrogate for every row of ``frame`` (rows in the same order),
-    with the ``case`` and ``id`` columns of ``frame`` when present."""
+    with the ``case`` and ``id`` columns of ``frame`` when present.
+
+    Parameters
+    ----------
+    model : TrainedSurrogate or path
+        A trained surrogate or its model folder.
+    frame : pandas.DataFrame
+        Rows with the model's features.
+    n_jobs : int
+        Processes for the SHAP values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per feature: its SHAP value (SOD units, dimensionless).
+    """
     trained = as_model(model)
     trained.predict(frame.head(1), what="dataset")  # feature check with a one-line error
     out = shap_frame(trained.estimator, frame[list(trained.features)], n_jobs).reset_index(drop=True)
@@ -144,7 +159,31 @@ def explain(model: TrainedSurrogate | str | Path, dataset: pd.DataFrame, out_dir
     ranking.png, dependence_<feature>.png for the ``top`` features).
 
     The SHAP values of every row come first, then the folds, each reported by ``on_fold(done,
-    total)`` (see :func:`fold_rankings`)."""
+    total)`` (see :func:`fold_rankings`).
+
+    Parameters
+    ----------
+    model : TrainedSurrogate or path
+        A trained surrogate or its model folder.
+    dataset : pandas.DataFrame
+        Rows to explain (the model's features, ``case``, ``sod``).
+    out_dir : path, optional
+        Folder for the tables and figures.
+    folds : int
+        Grouped folds of the ranking stability check.
+    top : int
+        Dependence plots for this many top features.
+    n_jobs : int
+        Processes for the SHAP values.
+    on_fold : callable, optional
+        ``on_fold(done, total)`` after each fold.
+
+    Returns
+    -------
+    Explanation
+        SHAP values (in SOD units, dimensionless), the ranking with its spread over folds, and
+        permutation importances.
+    """
     check(folds=folds, top=top, jobs=n_jobs)
     from voxode.surrogate.shap_plots import plot_beeswarm, plot_dependence, plot_ranking
 

@@ -36,7 +36,18 @@ LABELS: dict[str, str] = {  # axis labels for figures
 
 
 def default_features(dataset: pd.DataFrame) -> tuple[str, ...]:
-    """The paper's five features and DoD, plus the C-rate when ``dataset`` has several."""
+    """The paper's five features and DoD, plus the C-rate when ``dataset`` has several.
+
+    Parameters
+    ----------
+    dataset : pandas.DataFrame
+        The per-particle dataset (columns as :data:`DATASET_COLUMNS`).
+
+    Returns
+    -------
+    tuple of str
+        Feature column names.
+    """
     several_rates = C_RATE in dataset.columns and dataset[C_RATE].nunique() > 1
     return PAPER_FEATURES + (DOD,) + ((C_RATE,) if several_rates else ())
 
@@ -49,7 +60,22 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> N
 
 
 def validate_dataset(dataset: pd.DataFrame, features: Sequence[str], what: str = "dataset") -> None:
-    """Check a training dataset: columns present, rows, finite numeric features, SOD in [0, 1]."""
+    """Check a training dataset: columns present, rows, finite numeric features, SOD in [0, 1].
+
+    Parameters
+    ----------
+    dataset : pandas.DataFrame
+        The per-particle dataset.
+    features : sequence of str
+        Feature columns the model uses.
+    what : str
+        What the data is, for the error message.
+
+    Raises
+    ------
+    DatasetError
+        One line naming the first problem.
+    """
     require_columns(dataset, dict.fromkeys((GROUP, DOD, *features, TARGET)), what)
     if dataset.empty:
         raise DatasetError(f"{what} has no rows")

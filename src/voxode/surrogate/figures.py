@@ -151,7 +151,25 @@ def _histograms(ax: Axes, classes: pd.DataFrame, column: str) -> None:
 
 def plot_paper_figures(frame: pd.DataFrame, out_dir: str | Path, profile: pd.DataFrame | None = None,
                        thickness_um: float | None = None) -> list[Path]:
-    """Both analysis figures into ``out_dir``: sod_vs_depth.png and sod_by_size.png."""
+    """Both analysis figures into ``out_dir``: sod_vs_depth.png and sod_by_size.png.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with ``z_um``, ``d_eq_um``, ``dod`` and the SOD (simulated, and predicted when
+        present).
+    out_dir : path
+        Folder for the figures.
+    profile : pandas.DataFrame, optional
+        Depth profile (``voxode characterize --profile``) for tau vs depth.
+    thickness_um : float, optional
+        Electrode thickness (um); default: from the deepest particle.
+
+    Returns
+    -------
+    list of Path
+        The figures written.
+    """
     check(thickness_um=thickness_um)
     if frame.empty:
         raise DatasetError("no rows to plot")

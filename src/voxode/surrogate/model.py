@@ -93,7 +93,18 @@ class TrainedSurrogate:
 
 
 def load(model_dir: str | Path) -> TrainedSurrogate:
-    """Read a model folder written by :meth:`TrainedSurrogate.save`, checking that its parts agree."""
+    """Read a model folder written by :meth:`TrainedSurrogate.save`, checking that its parts agree.
+
+    Parameters
+    ----------
+    model_dir : path
+        Folder written by :meth:`TrainedSurrogate.save`.
+
+    Returns
+    -------
+    TrainedSurrogate
+        The model, its features, metrics and held-out predictions.
+    """
     model_dir = Path(model_dir)
     for name in (META_FILE, MODEL_FILE, VALIDATION_FILE):
         if not (model_dir / name).is_file():

@@ -29,6 +29,22 @@ def predict(model: TrainedSurrogate | str | Path, electrode: Electrode | pd.Data
 
     A model that uses the C-rate needs ``c_rate``; a table lacking a model feature raises
     :class:`voxode.errors.DatasetError`.
+
+    Parameters
+    ----------
+    model : TrainedSurrogate or path
+        A trained surrogate or its model folder.
+    electrode : Electrode, pandas.DataFrame or path
+        The electrode (characterized here) or its particle table.
+    dods : sequence of float
+        Depths of discharge, in (0, 1].
+    c_rate : float, optional
+        C-rate (1/h), needed when the model uses it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (particle, DoD) with ``sod_pred`` (dimensionless, 0 to 1).
     """
     check(c_rate=c_rate)
     trained = as_model(model)

@@ -62,6 +62,28 @@ def train(dataset: pd.DataFrame, model: str = "random-forest", features: Sequenc
     ``features`` defaults to :func:`default_features`; ``params`` overrides the estimator's
     hyper-parameters (e.g. ``{"n_estimators": 50}``). Metrics (MAE, mean relative error over
     rows with SOD >= 0.05, R^2, MAE per DoD) are computed on out-of-fold predictions.
+
+    Parameters
+    ----------
+    dataset : pandas.DataFrame
+        One row per (case, particle, DoD) with the features and the simulated ``sod``.
+    model : {'random-forest', 'gradient-boosting'}
+        The estimator.
+    features : sequence of str, optional
+        Feature columns.
+    folds : int
+        Grouped cross-validation folds.
+    seed : int
+        Random seed of the model and the folds.
+    n_jobs : int
+        Processes/threads.
+    params : mapping, optional
+        Estimator hyper-parameters.
+
+    Returns
+    -------
+    TrainedSurrogate
+        The fitted model with its cross-validation metrics (SOD units) and held-out predictions.
     """
     check(folds=folds, seed=seed, jobs=n_jobs)
     start = time.perf_counter()
