@@ -63,7 +63,21 @@ def border_particles(particle_ids: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Layer:
-    """One through-plane layer of an electrode (z measured from the current collector, um)."""
+    """One through-plane layer of an electrode (z measured from the current collector, um).
+
+    Attributes
+    ----------
+    name : str
+        The layer's name.
+    z0_um, z1_um : float
+        Lower and upper plane (um from the current collector).
+    cbd_nanoporosity : float
+        Nanoporosity of its CBD (0 to 1).
+    nmc_density_g_cm3 : float
+        NMC density (g/cm^3).
+    specific_capacity_mah_g : float
+        NMC specific capacity (mAh/g).
+    """
 
     name: str
     z0_um: float
@@ -73,6 +87,13 @@ class Layer:
     specific_capacity_mah_g: float = 200.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The layer as plain data (as stored in an electrode file).
+
+        Returns
+        -------
+        dict
+            The fields by name (units in the names).
+        """
         return dict(self.__dict__)
 
 
@@ -113,7 +134,25 @@ def cbd_nanoporosity_planes(layers: list[Layer], voxel_um: float, nz: int) -> np
 
 @dataclass
 class Electrode:
-    """A voxelised electrode: phases, particle ids, voxel size, particle list, layers, provenance."""
+    """A voxelised electrode: phases, particle ids, voxel size, particle list, layers, provenance.
+
+    Attributes
+    ----------
+    phases : ndarray of uint8, [x, y, z]
+        0 pore, 1 NMC, 2 CBD; z = 0 the current collector.
+    particle_ids : ndarray of int32, [x, y, z]
+        Particle ids (0 = no particle).
+    voxel_um : float
+        Voxel edge (um).
+    particles : pandas.DataFrame
+        One row per particle id (units in the column names).
+    layers : list of Layer
+        Through-plane layers, current collector first.
+    recipe : dict, optional
+        The recipe it was generated from.
+    provenance : dict
+        Source, seed, voxode version and generation details.
+    """
 
     phases: np.ndarray
     particle_ids: np.ndarray
@@ -159,19 +198,43 @@ class Electrode:
         return self.shape[2] * self.voxel_um
 
     def z_centres_um(self) -> np.ndarray:
-        """Through-plane coordinate (um from the current collector) of each voxel plane centre."""
+        """Through-plane coordinate (um from the current collector) of each voxel plane centre.
+
+        Returns
+        -------
+        ndarray of float
+            Positions (um), one per plane.
+        """
         return plane_centres_um(self.voxel_um, self.shape[2])
 
     def layer_index_of_planes(self) -> np.ndarray:
-        """Index into ``layers`` of every z plane (int array of length nz)."""
+        """Index into ``layers`` of every z plane (int array of length nz).
+
+        Returns
+        -------
+        ndarray of int
+            Layer index, one per plane.
+        """
         return layer_index_of_planes(self.layers, self.voxel_um, self.shape[2])
 
     def cbd_nanoporosity_planes(self) -> np.ndarray:
-        """CBD nanoporosity of each z plane (from the layer the plane belongs to)."""
+        """CBD nanoporosity of each z plane (from the layer the plane belongs to).
+
+        Returns
+        -------
+        ndarray of float
+            Nanoporosity (0 to 1), one per plane.
+        """
         return cbd_nanoporosity_planes(self.layers, self.voxel_um, self.shape[2])
 
     def nmc_density_planes_g_cm3(self) -> np.ndarray:
-        """NMC density (g/cm^3) of each z plane (from the layer the plane belongs to)."""
+        """NMC density (g/cm^3) of each z plane (from the layer the plane belongs to).
+
+        Returns
+        -------
+        ndarray of float
+            Density (g/cm^3), one per plane.
+        """
         dens = np.array([layer.nmc_density_g_cm3 for layer in self.layers], dtype=float)
         return dens[self.layer_index_of_planes()]
 
@@ -203,7 +266,18 @@ class Electrode:
 
     # ----------------------------------------------------------------- save / load
     def save(self, path: str | Path) -> Path:
-        """Write the electrode losslessly to one compressed ``.npz`` file, atomically."""
+        """Write the electrode losslessly to one compressed ``.npz`` file, atomically.
+
+        Parameters
+        ----------
+        path : str or Path
+            ``.npz`` file to write.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
         path = Path(path)
         arrays: dict[str, np.ndarray] = {"phases": self.phases, "particle_ids": self.particle_ids}
         for col in self.particles.columns:
@@ -226,7 +300,18 @@ class Electrode:
 
     @classmethod
     def load(cls, path: str | Path) -> "Electrode":
-        """Read an electrode written by :meth:`save`; a missing or corrupt file raises ElectrodeFileError."""
+        """Read an electrode written by :meth:`save`; a missing or corrupt file raises ElectrodeFileError.
+
+        Parameters
+        ----------
+        path : str or Path
+            ``.npz`` file written by :meth:`save`.
+
+        Returns
+        -------
+        Electrode
+            The electrode, bit for bit as saved.
+        """
         path = Path(path)
         if not path.is_file():
             raise ElectrodeFileError(f"electrode file not found: {path}")
@@ -255,7 +340,18 @@ class Electrode:
         )
 
     def equals(self, other: "Electrode") -> bool:
-        """True when both electrodes hold identical arrays, particle lists and metadata."""
+        """True when both electrodes hold identical arrays, particle lists and metadata.
+
+        Parameters
+        ----------
+        other : Electrode
+            The electrode to compare with.
+
+        Returns
+        -------
+        bool
+            Whether they are identical.
+        """
         return (
             np.array_equal(self.phases, other.phases)
             and np.array_equal(self.particle_ids, other.particle_ids)

@@ -30,9 +30,19 @@ DEFAULT_SIGMA_VOX: float = 1.0
 class InterfaceFaces:
     """Every interior voxel face between two different region labels, with its area weight.
 
-    axis: normal axis of the face (0, 1, 2 = x, y, z); lo: flat C-order index of the voxel on
-    the low side (the other voxel is ``lo + strides[axis]``); label_lo / label_hi: region
-    labels on both sides; weight: smooth area carried by the face, in units of h^2.
+    Attributes
+    ----------
+    axis : ndarray of int
+        Normal axis of the face (0, 1, 2 = x, y, z).
+    lo : ndarray of int
+        Flat C-order index of the voxel on the low side (the other voxel is
+        ``lo + strides[axis]``).
+    label_lo, label_hi : ndarray of int
+        Region labels on both sides.
+    weight : ndarray of float
+        Smooth area carried by the face, in units of h^2 (h the voxel size).
+    shape : tuple of int
+        Shape of the labelled image.
     """
 
     axis: np.ndarray
@@ -49,7 +59,18 @@ class InterfaceFaces:
         return self.lo + strides[self.axis]
 
     def area_between(self, a: int, b: int) -> float:
-        """Smooth interface area between regions a and b (units of h^2)."""
+        """Smooth interface area between regions a and b (units of h^2).
+
+        Parameters
+        ----------
+        a, b : int
+            The two region labels.
+
+        Returns
+        -------
+        float
+            Area in units of h^2 (h the voxel size).
+        """
         on = ((self.label_lo == a) & (self.label_hi == b)) | ((self.label_lo == b) & (self.label_hi == a))
         return float(self.weight[on].sum())
 

@@ -39,14 +39,28 @@ COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Characterization:
-    """The particle table and the two depth profiles it was read from."""
+    """The particle table and the two depth profiles it was read from.
+
+    Attributes
+    ----------
+    particles : pandas.DataFrame
+        One row per particle (units in the column names: um, um^2, um^3).
+    electrolyte, electrolyte_cbd : DepthProfile
+        tau vs depth of the electrolyte alone and of electrolyte + CBD.
+    """
 
     particles: pd.DataFrame
     electrolyte: DepthProfile
     electrolyte_cbd: DepthProfile
 
     def profile_frame(self) -> pd.DataFrame:
-        """Both depth profiles side by side, one row per plane (columns suffixed by medium)."""
+        """Both depth profiles side by side, one row per plane (columns suffixed by medium).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``z_um`` (um) and, per medium, tau, D_eff/D0 and porosities (dimensionless).
+        """
         out = pd.DataFrame({"z_um": self.electrolyte.z_um})
         for name, prof in (("electrolyte", self.electrolyte), ("electrolyte_cbd", self.electrolyte_cbd)):
             frame = prof.to_frame().drop(columns="z_um")

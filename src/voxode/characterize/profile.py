@@ -43,10 +43,22 @@ _STDERR = Console(stderr=True)
 class DepthProfile:
     """tau from the top plane down to each plane k (arrays of length N, index k).
 
-    z_um: position of the slab's lower Dirichlet plane, the voxel face k h (um from z = 0).
-    tau, tau_percolating: slab tortuosity with total / percolating porosity (inf: no path).
-    d_eff: D_eff / D0 of the slab; porosity, percolating_fraction: of the slab.
-    plane_porosity: liquid fraction of voxel layer k alone (centred at (k + 1/2) h).
+    Attributes
+    ----------
+    z_um : ndarray
+        Position of the slab's lower Dirichlet plane, the voxel face k h (um from z = 0).
+    tau, tau_percolating : ndarray
+        Slab tortuosity with total / percolating porosity (inf: no path; dimensionless).
+    d_eff : ndarray
+        D_eff / D0 of the slab.
+    porosity, percolating_fraction : ndarray
+        Of the slab (dimensionless).
+    plane_porosity : ndarray
+        Liquid fraction of voxel layer k alone (centred at (k + 1/2) h).
+    voxel_um : float
+        Voxel size h (um).
+    axis : int
+        Transport axis (0, 1, 2 = x, y, z).
     """
 
     z_um: np.ndarray
@@ -64,6 +76,18 @@ class DepthProfile:
 
         Interpolating the conductance-like 1/tau keeps ``inf`` (no path) exact; depths beyond
         the last face are clamped.
+
+        Parameters
+        ----------
+        z_um : float or ndarray
+            Depth(s), as positions from z = 0 (um).
+        percolating : bool
+            With the percolating porosity instead of the total.
+
+        Returns
+        -------
+        ndarray
+            tau (dimensionless; inf: no path).
         """
         values = self.tau_percolating if percolating else self.tau
         inverse = np.where(np.isfinite(values), 1.0 / values, 0.0)
@@ -71,6 +95,14 @@ class DepthProfile:
         return np.divide(1.0, value, out=np.full(value.shape, np.inf), where=value > 0)
 
     def to_frame(self) -> pd.DataFrame:
+        """The profile as a table, one row per plane.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``z_um`` (um), tau, tau_percolating, d_eff, slab_porosity, percolating_fraction and
+            plane_porosity (dimensionless), one row per plane.
+        """
         return pd.DataFrame({
             "z_um": self.z_um, "tau": self.tau, "tau_percolating": self.tau_percolating,
             "d_eff": self.d_eff, "slab_porosity": self.porosity,

@@ -35,16 +35,33 @@ AXIS_NAMES: tuple[str, str, str] = ("x", "y", "z")
 class TortuosityResult:
     """Outcome of one tortuosity solve (all quantities dimensionless).
 
-    tau: total porosity / (D_eff / D0) (TauFactor 2 convention); ``inf`` if nothing percolates.
-    tau_percolating: percolating porosity / (D_eff / D0).
-    porosity: mean liquid fraction of the image (total porosity).
-    percolating_porosity: liquid fraction held by the clusters that connect both planes.
-    percolating_fraction: percolating_porosity / porosity (0 when nothing conducts).
-    d_eff: D_eff / D0 along ``axis``.
-    length_vox: distance between the Dirichlet planes in voxels (N, or N + 1 for "ghost").
-    iterations: preconditioned CG iterations; flux_mismatch: |F_in - F_out| / F (convergence).
-    message: empty, or sentences about isolated or non-percolating electrolyte or a solver
-    that stopped before reaching ``rtol``.
+    Attributes
+    ----------
+    tau : float
+        Total porosity / (D_eff / D0) (TauFactor 2 convention); ``inf`` if nothing percolates.
+    tau_percolating : float
+        Percolating porosity / (D_eff / D0).
+    porosity : float
+        Mean liquid fraction of the image (total porosity).
+    percolating_porosity : float
+        Liquid fraction held by the clusters that connect both planes.
+    percolating_fraction : float
+        percolating_porosity / porosity (0 when nothing conducts).
+    d_eff : float
+        D_eff / D0 along ``axis``.
+    axis : int
+        Transport axis (0, 1, 2 = x, y, z).
+    boundary : str
+        ``faces`` or ``ghost`` (where the Dirichlet planes are).
+    length_vox : int
+        Distance between the Dirichlet planes in voxels (N, or N + 1 for "ghost").
+    iterations : int
+        Preconditioned CG iterations.
+    flux_mismatch : float
+        |F_in - F_out| / F (convergence).
+    message : str
+        Empty, or sentences about isolated or non-percolating electrolyte or a solver that
+        stopped before reaching ``rtol``.
     """
 
     tau: float
@@ -65,7 +82,13 @@ class TortuosityResult:
         return self.d_eff > 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-safe dict: infinite values become ``None``; ``D_eff`` aliases ``d_eff``."""
+        """Plain JSON-safe dict: infinite values become ``None``; ``D_eff`` aliases ``d_eff``.
+
+        Returns
+        -------
+        dict
+            The fields (dimensionless) and ``D_eff``.
+        """
         out: dict[str, Any] = {}
         for key, value in asdict(self).items():
             out[key] = None if isinstance(value, float) and not math.isfinite(value) else value

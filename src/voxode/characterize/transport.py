@@ -23,7 +23,15 @@ BRUGGEMAN: float = 1.5
 
 @dataclass(frozen=True)
 class TransportFields:
-    """Relative diffusivity and liquid volume fraction per voxel, both float64 ``[x, y, z]``."""
+    """Relative diffusivity and liquid volume fraction per voxel.
+
+    Attributes
+    ----------
+    diffusivity : ndarray of float64, [x, y, z]
+        D/D0 (dimensionless).
+    liquid : ndarray of float64, [x, y, z]
+        Liquid volume fraction (dimensionless).
+    """
 
     diffusivity: np.ndarray
     liquid: np.ndarray

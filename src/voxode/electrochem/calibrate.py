@@ -48,8 +48,17 @@ _IMAGE_FIELDS = ("cbd.", "active.conductivity_s_m")
 
 @dataclass(frozen=True)
 class FitParameter:
-    """One fitted quantity: a dotted field name and its bounds (field units, or a factor when
-    the field holds an expression)."""
+    """One fitted quantity: a dotted field name and its bounds.
+
+    Attributes
+    ----------
+    name : str
+        Dotted field name, e.g. ``active.rate_constant``.
+    lower, upper : float
+        Bounds, in the field's units (or of the factor when the field holds an expression).
+    factor_of : str, optional
+        The expression a factor multiplies.
+    """
 
     name: str
     lower: float
@@ -62,13 +71,48 @@ class FitParameter:
         return self.lower > 0
 
     def to_scaled(self, value: float) -> float:
+        """The optimiser's coordinate of ``value``.
+
+        Parameters
+        ----------
+        value : float
+            A value in the field's units.
+
+        Returns
+        -------
+        float
+            The optimiser's coordinate: log10 of it for a log-scaled parameter, else itself.
+        """
         return math.log10(value) if self.log else value
 
     def from_scaled(self, scaled: float) -> float:
+        """The value at the optimiser's coordinate ``scaled`` (inverse of :meth:`to_scaled`).
+
+        Parameters
+        ----------
+        scaled : float
+            The optimiser's coordinate.
+
+        Returns
+        -------
+        float
+            The value in the field's units.
+        """
         return 10.0**scaled if self.log else scaled
 
     def field_value(self, value: float) -> float | str:
-        """What the parameter set's field holds for a fitted ``value``."""
+        """What the parameter set's field holds for a fitted ``value``.
+
+        Parameters
+        ----------
+        value : float
+            The fitted value (field units, or the factor).
+
+        Returns
+        -------
+        float or str
+            The number, or the expression multiplied by the factor.
+        """
         return f"{value!r}*({self.factor_of})" if self.factor_of is not None else value
 
 
@@ -262,7 +306,29 @@ def _image_key(params: ParameterSet) -> str:
 
 @dataclass
 class CalibrationResult:
-    """Fitted set, values, residuals and identifiability (see :func:`calibrate`)."""
+    """Fitted set, values, residuals and identifiability (see :func:`calibrate`).
+
+    Attributes
+    ----------
+    params : ParameterSet
+        The base set with the fitted values.
+    parameters : list of dict
+        Per fitted parameter: name, value (field units), bounds, identifiable range.
+    rates : pandas.DataFrame
+        Per rate: measured, fitted and residual capacities (mAh/g).
+    chi2 : float
+        Sum of squared residuals over sigma^2.
+    success : bool
+        Whether the optimiser converged.
+    message : str
+        The optimiser's message.
+    evaluations : int
+        DFN evaluations.
+    effective_properties : dict
+        The image's effective properties fed to the DFN.
+    verify_3d : list of dict
+        3D discharges with the fitted set, per rate (empty unless asked).
+    """
 
     params: ParameterSet
     parameters: list[dict]
@@ -275,6 +341,14 @@ class CalibrationResult:
     verify_3d: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        """The result as plain JSON data (the content of fit.json without its inputs).
+
+        Returns
+        -------
+        dict
+            Fitted parameters, rates (mAh/g), chi2, optimiser outcome, effective properties and
+            the 3D checks.
+        """
         return {"parameters": self.parameters, "rates": self.rates.to_dict(orient="records"),
                 "chi2": self.chi2, "success": self.success, "message": self.message,
                 "evaluations": self.evaluations, "effective_properties": self.effective_properties,

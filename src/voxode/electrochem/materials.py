@@ -184,7 +184,29 @@ class LithiumFoil(_Strict):
 
 
 class ParameterSet(_Strict):
-    """A complete, validated parameter set (SI units unless the field name says otherwise)."""
+    """A complete, validated parameter set (SI units unless the field name says otherwise).
+
+    Attributes
+    ----------
+    name, description : str
+        The set's name and what it is.
+    temperature_k : float
+        Cell temperature (K).
+    references : dict of str to str
+        Sources of the values.
+    active : ActiveMaterial
+        NMC: capacity, OCP, diffusivity, kinetics, conductivity.
+    cbd : CarbonBinder
+        Carbon-binder domain: conductivity, Bruggeman exponent of its nanopores.
+    electrolyte : Electrolyte
+        Salt concentration, diffusivity, conductivity, transference, activity (expressions).
+    separator : Separator
+        Thickness and porosity.
+    lithium_foil : LithiumFoil
+        The counter electrode's exchange current.
+    collector : CurrentCollector
+        Contact resistance.
+    """
 
     name: str
     description: str = ""
@@ -237,6 +259,11 @@ class ParameterSet(_Strict):
         cut-off. The lowest is the OCP's minimum over x_initial..1 less
         :data:`KINETIC_ALLOWANCE_V`: below it no plausible overpotential reaches the cut-off, and a
         run could only end on saturated particle surfaces.
+
+        Returns
+        -------
+        tuple of float
+            (lowest, highest) cut-off (V vs Li/Li+).
         """
         x = np.linspace(self.active.x_initial, 1.0, 201)
         return float(np.min(self.ocp(x))) - KINETIC_ALLOWANCE_V, float(self.ocp(self.active.x_initial))

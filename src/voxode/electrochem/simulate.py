@@ -38,7 +38,45 @@ BYTES_PER_UNKNOWN = 1520
 
 @dataclass
 class Discharge:
-    """What a discharge produced; capacities are per electrode area unless named otherwise."""
+    """What a discharge produced; capacities are per electrode area unless named otherwise.
+
+    Attributes
+    ----------
+    electrode : Electrode
+        The discharged electrode.
+    params : ParameterSet
+        The parameter set.
+    grid, model
+        The finite-volume grid and the model assembled on it.
+    current_ma_cm2 : float
+        Current density (mA/cm^2).
+    c_rate : float
+        C-rate (1/h) vs the nominal capacity.
+    cutoff_v : float
+        Cut-off voltage (V).
+    t_s, voltage_v : ndarray
+        Accepted step times (s) and cell voltage (V).
+    particle_ids : ndarray of int
+        Ids of the particles whose mean stoichiometry is tracked.
+    particle_x : ndarray, [step, particle]
+        Mean stoichiometry (dimensionless).
+    final_state : ndarray
+        State at the end (interpolated to the cut-off).
+    t_end_s : float
+        End of the discharge (s); at the cut-off when it was reached.
+    end : DischargeEnd
+        How it ended (:class:`EndReason`, voltage, time).
+    counters : Counters
+        Steps, rejections, Newton iterations.
+    linear_iterations : int
+        Linear-solver iterations, all steps.
+    linear_solver : str
+        The backend that ran: direct, petsc or pyamg.
+    wall_s : float
+        Wall time (s).
+    conservation : dict of str to float
+        Relative errors of Li inserted vs charge passed, salt content and interface current.
+    """
 
     electrode: Electrode
     params: ParameterSet

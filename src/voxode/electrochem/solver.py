@@ -75,7 +75,25 @@ class DischargeEnd:
 
 @dataclass
 class SolverOptions:
-    """Time-stepping and Newton settings (seconds, volts, stoichiometry)."""
+    """Time-stepping and Newton settings (seconds, volts, stoichiometry).
+
+    Attributes
+    ----------
+    dt_initial_s, dt_max_s, dt_min_s : float
+        First, largest and smallest time step (s).
+    tol_x : float
+        Local error in stoichiometry per step.
+    tol_v : float
+        Local error in voltage per step (V).
+    cutoff_tol_v : float
+        The step that crosses the cut-off voltage lands within this of it (V).
+    newton_max_iter : int
+        Newton iterations per step at most.
+    linear : str
+        Linear solver: auto, direct, petsc or pyamg (see :mod:`.linear`).
+    linear_rtol : float, optional
+        Inexact Newton: GMRES tolerance (None: ``linear.DEFAULT_RTOL``).
+    """
 
     dt_initial_s: float = 0.5
     dt_max_s: float = 300.0

@@ -137,7 +137,20 @@ def fold_rankings(trained: TrainedSurrogate, dataset: pd.DataFrame, folds: int =
 
 @dataclass(frozen=True)
 class Explanation:
-    """SHAP values of every dataset row, the fold-stable ranking, and the files written."""
+    """SHAP values of every dataset row, the fold-stable ranking, and the files written.
+
+    Attributes
+    ----------
+    shap : pandas.DataFrame
+        One column per feature: its SHAP value (SOD units, dimensionless), per row.
+    ranking : pandas.DataFrame
+        Per feature: mean |SHAP| on held-out electrodes, its spread, and the rank range over
+        folds.
+    per_fold : pandas.DataFrame
+        The ranking of each fold.
+    files : list of Path
+        Tables and figures written.
+    """
 
     shap: pd.DataFrame
     ranking: pd.DataFrame
@@ -145,7 +158,13 @@ class Explanation:
     files: list[Path] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """Ranking and files as plain JSON data."""
+        """Ranking and files as plain JSON data.
+
+        Returns
+        -------
+        dict
+            Features in rank order, mean |SHAP| per feature (SOD units) and the files.
+        """
         return {"ranking": [str(f) for f in self.ranking["feature"]],
                 "mean_abs_shap": dict(zip(self.ranking["feature"], self.ranking["mean_abs_shap"].round(6).tolist())),
                 "files": [str(p) for p in self.files]}

@@ -48,9 +48,28 @@ def package_versions() -> dict[str, str | None]:
 class TrainedSurrogate:
     """A fitted regressor with its feature list, validation metrics and held-out predictions.
 
-    ``validation`` has one row per dataset row: case, id, dod, the features (and depth, volume,
-    diameter and tortuosity for the figures), the true ``sod``, its grouped out-of-fold
-    prediction ``sod_pred`` and the ``fold`` it was held out in.
+    Attributes
+    ----------
+    estimator
+        The fitted scikit-learn regressor.
+    model : str
+        ``random-forest`` or ``gradient-boosting``.
+    features : tuple of str
+        Feature columns, in the estimator's order.
+    target : str
+        The predicted column (``sod``, dimensionless, 0 to 1).
+    metrics : dict
+        Grouped and random cross-validation: MAE, mean relative error, R^2, MAE per DoD.
+    validation : pandas.DataFrame
+        One row per dataset row: case, id, dod, the features (and depth, volume, diameter and
+        tortuosity for the figures), the true ``sod``, its grouped out-of-fold prediction
+        ``sod_pred`` and the ``fold`` it was held out in.
+    dataset : dict
+        Rows and cases it was trained on.
+    training_seconds : float
+        Wall time of the training (s).
+    seed : int
+        Random seed of the model and the folds.
     """
 
     estimator: Any
@@ -64,12 +83,32 @@ class TrainedSurrogate:
     seed: int
 
     def predict(self, frame: pd.DataFrame, what: str = "table") -> np.ndarray:
-        """Predicted SOD (0..1) of each row of ``frame``; a missing or invalid feature raises."""
+        """Predicted SOD (0..1) of each row of ``frame``; a missing or invalid feature raises.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Rows with the model's features.
+        what : str
+            What the rows are, for the error message.
+
+        Returns
+        -------
+        ndarray
+            Predicted SOD (dimensionless, 0 to 1), one per row.
+        """
         check_features(frame, self.features, f"{what} (model features {', '.join(self.features)})")
         return self.estimator.predict(frame[list(self.features)])
 
     def meta(self) -> dict[str, Any]:
-        """The content of ``model.json``."""
+        """The content of ``model.json``.
+
+        Returns
+        -------
+        dict
+            Format, model kind, estimator and its hyper-parameters, features, target, metrics,
+            dataset, training time (s), seed and package versions.
+        """
         params = {k: json_safe(v) for k, v in self.estimator.get_params().items()
                   if isinstance(v, (int, float, str, bool, type(None), np.number))}
         return {"format": FORMAT, "model": self.model, "estimator": type(self.estimator).__name__,
@@ -78,7 +117,18 @@ class TrainedSurrogate:
                 "seed": self.seed, "versions": package_versions()}
 
     def save(self, model_dir: str | Path) -> Path:
-        """Write the model folder (see the module docstring); returns its path."""
+        """Write the model folder (see the module docstring); returns its path.
+
+        Parameters
+        ----------
+        model_dir : str or Path
+            Folder to write.
+
+        Returns
+        -------
+        Path
+            The folder.
+        """
         from voxode.surrogate.figures import plot_parity
 
         model_dir = Path(model_dir)
