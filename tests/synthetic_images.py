@@ -28,9 +28,9 @@ def sphere_packing(shape: tuple[int, int, int], voxel_um: float = 0.5, radius_vo
         c = rng.uniform(0.0, 1.0, 3) * np.array(shape)
         lo = np.maximum(np.floor(c - r).astype(int), 0)
         hi = np.minimum(np.ceil(c + r).astype(int) + 1, shape)
-        sl = tuple(slice(a, b) for a, b in zip(lo, hi))
-        grid = np.meshgrid(*[np.arange(a, b) + 0.5 for a, b in zip(lo, hi)], indexing="ij")
-        dist = np.sqrt(sum((g - ci) ** 2 for g, ci in zip(grid, c))) / r
+        sl = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+        grid = np.meshgrid(*[np.arange(a, b) + 0.5 for a, b in zip(lo, hi, strict=True)], indexing="ij")
+        dist = np.sqrt(sum((g - ci) ** 2 for g, ci in zip(grid, c, strict=True))) / r
         win = (dist < 1.0) & (dist < best[sl])
         best[sl][win] = dist[win]
         ids[sl][win] = n

@@ -93,7 +93,7 @@ def test_info_compares_one_seed_at_two_voxel_sizes_with_transport_numbers(tmp_pa
     recipe = write_recipe(tmp_path, "box_um: [12, 12, 24]\nlayers:\n  - psd: {d10_um: 3, d50_um: 4, d90_um: 5, "
                                     "d_min_um: 2, d_max_um: 6}\n")
     paths = [tmp_path / f"e{v}.npz" for v in ("0.5", "1")]
-    for path, voxel in zip(paths, ("0.5", "1")):
+    for path, voxel in zip(paths, ("0.5", "1"), strict=True):
         proc = run("generate", str(recipe), "-o", str(path), "--voxel-um", voxel, "--quiet")
         assert proc.returncode == 0, proc.stderr
     proc = run("info", *map(str, paths), "--compare", "--json")

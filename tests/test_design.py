@@ -72,7 +72,7 @@ def test_gain_is_per_seed_against_the_first_design_and_failures_stay_in_the_tabl
     designs = [tiny_design("pristine"), tiny_design("bilayer", "bottom"), tiny_design("reverse", "top")]
     seeds = [1, 2, 3]
     caps = [[1.0, 2.0, 4.0], [1.1, 2.4, None], [0.9, None, 3.0]]
-    results = [[fake_result(c, s, tmp_path) for c, s in zip(row, seeds)] for row in caps]
+    results = [[fake_result(c, s, tmp_path) for c, s in zip(row, seeds, strict=True)] for row in caps]
     table = comparison_table(designs, seeds, results)
     assert list(table["design"]) == ["pristine"] * 3 + ["bilayer"] * 3 + ["reverse"] * 3
     bilayer = table[table["design"] == "bilayer"]

@@ -35,7 +35,7 @@ def _spheres(shape: tuple[int, int, int], centres: list[tuple[int, int, int]], r
     grid = np.indices(shape)
     inside = np.zeros(shape, dtype=bool)
     for c in centres:
-        inside |= sum((g - ci) ** 2 for g, ci in zip(grid, c)) <= radius**2
+        inside |= sum((g - ci) ** 2 for g, ci in zip(grid, c, strict=True)) <= radius**2
     return inside.astype(np.uint8)
 
 def test_npz_save_load_is_lossless(electrode: Electrode, tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_render_writes_pngs(files: dict[str, Path], tmp_path: Path) -> None:
 
     electrode = Electrode.load(files["electrode"])
     ids = np.unique(electrode.particle_ids[electrode.particle_ids > 0])
-    values = dict(zip(ids.tolist(), np.linspace(0.0, 1.0, ids.size)))
+    values = dict(zip(ids.tolist(), np.linspace(0.0, 1.0, ids.size), strict=True))
     one = render_particle_values(electrode, values, tmp_path / "one.png", title="test")
     two = render_side_by_side(electrode, {"simulator": values, "surrogate": {i: 1.0 - v for i, v in values.items()}},
                               tmp_path / "two.png")

@@ -107,7 +107,7 @@ class Case:
         return f"{self.recipe.name} seed {self.recipe.seed} {self.c_rate:g}C"
 
     @classmethod
-    def from_inputs(cls, data: dict[str, Any], source: str = "case.json") -> "Case":
+    def from_inputs(cls, data: dict[str, Any], source: str = "case.json") -> Case:
         return cls(recipe=recipe_from_dict(data["recipe"], source=source), c_rate=float(data["c_rate"]),
                    cutoff_v=float(data["cutoff_v"]), params=str(data["params"]))
 
@@ -181,7 +181,7 @@ class CampaignSpec(BaseModel):
         return rates
 
     @model_validator(mode="after")
-    def _one_seed_source(self) -> "CampaignSpec":
+    def _one_seed_source(self) -> CampaignSpec:
         if (self.seeds is None) == (self.n_seeds is None):
             raise ValueError("give either seeds (a list) or n_seeds")
         if self.seeds is not None and not self.seeds:

@@ -299,7 +299,7 @@ class Electrode:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Electrode":
+    def load(cls, path: str | Path) -> Electrode:
         """Read an electrode written by :meth:`save`; a missing or corrupt file raises ElectrodeFileError.
 
         Parameters
@@ -339,7 +339,7 @@ class Electrode:
             provenance=meta["provenance"],
         )
 
-    def equals(self, other: "Electrode") -> bool:
+    def equals(self, other: Electrode) -> bool:
         """True when both electrodes hold identical arrays, particle lists and metadata.
 
         Parameters

@@ -39,7 +39,7 @@ def _downsample(electrode: Electrode, stride: int | None) -> int:
     return stride
 
 
-def particle_surface(electrode: Electrode, values: Mapping[int, float], stride: int | None = None) -> "pv.PolyData":
+def particle_surface(electrode: Electrode, values: Mapping[int, float], stride: int | None = None) -> pv.PolyData:
     """Outer surface of the particle voxels with cell data ``value`` (NaN where a particle has none).
 
     Lengths in um; ``stride`` keeps every stride-th voxel (default: enough for <= MAX_VOXELS).
@@ -61,7 +61,7 @@ def particle_surface(electrode: Electrode, values: Mapping[int, float], stride: 
     return grid.threshold(0.5, scalars="id").extract_surface(algorithm="dataset_surface")
 
 
-def _plotter(columns: int) -> "pv.Plotter":
+def _plotter(columns: int) -> pv.Plotter:
     pv = require("pyvista", "pyvista", "3D pictures")
 
     if not os.environ.get("DISPLAY"):  # VTK warns that it falls back from X to EGL/OSMesa: expected here
@@ -72,7 +72,7 @@ def _plotter(columns: int) -> "pv.Plotter":
                       border=False)
 
 
-def _add(plotter: "pv.Plotter", surface: "pv.PolyData", title: str, clim: tuple[float, float], cmap: str,
+def _add(plotter: pv.Plotter, surface: pv.PolyData, title: str, clim: tuple[float, float], cmap: str,
          bar_title: str) -> None:
     plotter.add_mesh(surface, scalars="value", clim=clim, cmap=cmap, nan_color=NAN_COLOUR, show_edges=False,
                      scalar_bar_args={"title": bar_title, "vertical": False, "position_x": 0.25, "width": 0.5,
@@ -85,7 +85,7 @@ def _add(plotter: "pv.Plotter", surface: "pv.PolyData", title: str, clim: tuple[
     plotter.add_axes(xlabel="x", ylabel="y", zlabel="z")
 
 
-def _screenshot(plotter: "pv.Plotter", path: str | Path) -> Path:
+def _screenshot(plotter: pv.Plotter, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise VoxodeError(f"{path}: 3D renderings are written as .png")

@@ -253,8 +253,8 @@ def _holdout(result: CaseResult, model: Any, figures_dir: Path) -> dict[str, Any
     inner = both[~both["border"]]
     values = np.r_[both["sod_100"], both["sod_pred"]]
     clim = (np.floor(20 * values.min()) / 20, np.ceil(20 * values.max()) / 20)   # 0.05 steps
-    picture = render_side_by_side(electrode, {"simulator": dict(zip(both["id"], both["sod_100"])),
-                                              "surrogate": dict(zip(both["id"], both["sod_pred"]))},
+    picture = render_side_by_side(electrode, {"simulator": dict(zip(both["id"], both["sod_100"], strict=True)),
+                                              "surrogate": dict(zip(both["id"], both["sod_pred"], strict=True))},
                                   figures_dir / "sod_3d_simulator_vs_surrogate.png", clim=clim)
     return {"case": result.folder.name, "seed": result.case.recipe.seed, "particles": int(len(inner)),
             "mae_dod100": float(np.mean(np.abs(inner["sod_pred"] - inner["sod_100"]))),
@@ -330,7 +330,7 @@ def _write_report(report: Report, out: Path, preset: ReproducePreset, numbers: p
     for path, caption in zip(figures, ("SOD (simulated and surrogate) and electrolyte tortuosity vs distance from "
                                        "the current collector (paper Fig. 2B)",
                                        "SOD of small/medium/large particles in the current-collector half "
-                                       "(paper Fig. 2C)")):
+                                       "(paper Fig. 2C)"), strict=True):
         report.figure(path, caption)
     report.command(f"voxode figures {out}/model -o {out}/figures")
     if holdout:

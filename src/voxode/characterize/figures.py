@@ -61,7 +61,7 @@ def plot_feature_histograms(particles: pd.DataFrame, path: str | Path, bins: int
     axes = fig.subplots(nrows, ncols, squeeze=False)
     border = particles["border"].to_numpy(bool) if "border" in particles.columns \
         else np.zeros(len(particles), bool)
-    for ax, (col, label) in zip(axes.ravel(), columns):
+    for ax, (col, label) in zip(axes.ravel(), columns, strict=False):
         values = particles[col].to_numpy(float)
         ok = np.isfinite(values)
         edges = np.histogram_bin_edges(values[ok], bins=bins) if ok.any() else bins

@@ -79,11 +79,11 @@ def comparison_table(designs: Sequence[Recipe], seeds: Sequence[int],
     """One row per design and seed (``results[design][seed]``): capacities and the gains over
     the first design on the same seed (%, NaN when either case failed)."""
     rows = []
-    for design, per_seed in zip(designs, results):
-        for seed, result, ref in zip(seeds, per_seed, results[0]):
+    for design, per_seed in zip(designs, results, strict=True):
+        for seed, result, ref in zip(seeds, per_seed, results[0], strict=True):
             row = {"design": design.name, "seed": seed} | case_row(result)
             ref_row = case_row(ref)
-            for col, gain in zip(CAPACITY_COLUMNS, GAIN_COLUMNS):
+            for col, gain in zip(CAPACITY_COLUMNS, GAIN_COLUMNS, strict=True):
                 row[gain] = 100.0 * (row[col] / ref_row[col] - 1.0)
             rows.append(row)
     return pd.DataFrame(rows)
@@ -95,7 +95,7 @@ def shared_layers(results: Sequence[Sequence[CaseResult]]) -> list[str]:
     reference and failed cases)."""
     out = []
     for per_seed in results:
-        for result, ref in zip(per_seed, results[0]):
+        for result, ref in zip(per_seed, results[0], strict=True):
             same = []
             if result is not ref and result.ok and ref.ok:
                 same = identical_layers(result.electrode(), ref.electrode())
@@ -169,9 +169,9 @@ def compare_designs(recipes: Sequence[str | Path | Recipe], c_rate: float = 1.0,
 
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [d.name for d in designs]
-    curves = {name: [r.voltage() for r in per_seed if r.ok] for name, per_seed in zip(names, results)}
+    curves = {name: [r.voltage() for r in per_seed if r.ok] for name, per_seed in zip(names, results, strict=True)}
     profiles = {name: [sod_depth_profile(r.particle_sod(), d.box_um[2], sod_bin_um) for r in per_seed if r.ok]
-                for name, d, per_seed in zip(names, designs, results)}
+                for name, d, per_seed in zip(names, designs, results, strict=True)}
     interfaces = sorted({z1 for d in designs for _, z1 in d.layer_bounds_um()[:-1]})
     figures = [plot_voltage_groups(curves, out_dir / "voltage.png", x="capacity_mah_cm2", cutoff_v=cutoff_v,
                                    legend_title=f"design, {c_rate:g}C"),

@@ -182,7 +182,7 @@ def plot_screening(table: pd.DataFrame, path: Path, *, c_rate: float) -> Path:
         lims = [min(pred.min(), sim.min()) * 0.97, max(pred.max(), sim.max()) * 1.03]
         bx.plot(lims, lims, ls="--", color="0.5", lw=0.8)
         bx.scatter(sim, pred, color="C3", marker="D", s=22, zorder=3)
-        for s, p, name in zip(sim, pred, verified["design"]):
+        for s, p, name in zip(sim, pred, verified["design"], strict=True):
             bx.annotate(f"{name.rsplit('-', 1)[-1]}: {100 * (p - s) / s:+.1f} %", (s, p), fontsize=7,
                         xytext=(4, -10), textcoords="offset points")
         bx.set_xlim(lims)

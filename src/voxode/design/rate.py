@@ -164,7 +164,7 @@ def rate_test(recipe: str | Path | Recipe, rates: Sequence[float], seeds: int | 
     results = run_campaign(cases, cases_dir or out_dir / "cases", workers=workers, scheduler=scheduler,
                            on_result=on_result)
     table = pd.DataFrame([{"design": design.name, "rate": case.c_rate, "seed": case.recipe.seed} | case_row(result)
-                          for case, result in zip(cases, results)])
+                          for case, result in zip(cases, results, strict=True)])
     summary = spread(table, "rate", CAPACITY_COLUMNS)
 
     out_dir.mkdir(parents=True, exist_ok=True)

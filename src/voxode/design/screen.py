@@ -203,7 +203,7 @@ def screen(space: ScreenSpace, out_dir: Path, folder: Path = Path("."), *, param
                            on_result=on_result) if cases else []
     table["simulated_mah_cm2"] = np.nan
     table["case"] = ""
-    for index, result in zip(top.index, results):
+    for index, result in zip(top.index, results, strict=True):
         table.loc[index, "case"] = result.folder.name
         if result.ok:
             table.loc[index, "simulated_mah_cm2"] = result.summary["capacity_mah_cm2"]

@@ -382,7 +382,7 @@ class _Problem:
         return self._images[key]
 
     def params_at(self, values: np.ndarray) -> ParameterSet:
-        return with_values(self.base, {f.name: f.field_value(float(v)) for f, v in zip(self.fits, values)})
+        return with_values(self.base, {f.name: f.field_value(float(v)) for f, v in zip(self.fits, values, strict=True)})
 
     def capacities(self, values: np.ndarray) -> np.ndarray:
         """Model capacity (mAh/g) at every rate for parameter values ``values``."""
@@ -402,7 +402,7 @@ class _Problem:
         return q / image.nmc_loading_mg_cm2 * 1e3
 
     def residuals(self, scaled: np.ndarray) -> np.ndarray:
-        values = np.array([f.from_scaled(s) for f, s in zip(self.fits, scaled)])
+        values = np.array([f.from_scaled(s) for f, s in zip(self.fits, scaled, strict=True)])
         return (self.capacities(values) - self.measured) / self.sigma
 
 
@@ -477,7 +477,7 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
         if not f.lower <= value <= f.upper:
             value = math.sqrt(f.lower * f.upper) if f.log else 0.5 * (f.lower + f.upper)
         start_values.append(value)
-    start = np.array([f.to_scaled(v) for f, v in zip(fits, start_values)])
+    start = np.array([f.to_scaled(v) for f, v in zip(fits, start_values, strict=True)])
     say(f"fitting {', '.join(names)} to {len(data)} rates")
     best, result = _least_squares(problem, start, lower, upper, max_nfev)
     # a second start from the far side of the box guards against a local optimum
@@ -486,7 +486,7 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
         alt, alt_result = _least_squares(problem, other, lower, upper, max_nfev)
         if alt_result.cost < result.cost - 1e-9:
             best, result = alt, alt_result
-    values = np.array([f.from_scaled(s) for f, s in zip(fits, best)])
+    values = np.array([f.from_scaled(s) for f, s in zip(fits, best, strict=True)])
     fitted = problem.capacities(values)
     residual = fitted - problem.measured
 
@@ -524,7 +524,7 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
     if verify_3d:
         from voxode.electrochem.simulate import simulate
 
-        for current, measured, dfn in zip(problem.current_ma_cm2, problem.measured, fitted):
+        for current, measured, dfn in zip(problem.current_ma_cm2, problem.measured, fitted, strict=True):
             say(f"3D discharge at {current:.3g} mA/cm^2")
             run = simulate(electrode, current_ma_cm2=float(current), cutoff_v=cutoff_v, params=fitted_params)
             q = run.capacity_mah_cm2 / problem.image.nmc_loading_mg_cm2 * 1e3
@@ -613,7 +613,7 @@ def plot_calibration(result: CalibrationResult, path: Path) -> Path:
         ax.set_xlabel("C-rate")
         ax.set_ylabel("capacity (mAh/g)")
         ax.legend(frameon=False)
-        for ax, p in zip(axes[1:], result.parameters):
+        for ax, p in zip(axes[1:], result.parameters, strict=True):
             if p["profile"]:
                 x = [q["value"] for q in p["profile"]]
                 ax.plot(x, [q["chi2"] for q in p["profile"]], "o-", color="C0")

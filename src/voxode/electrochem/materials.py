@@ -127,7 +127,7 @@ class CarbonBinder(_Strict):
     macmullin_number: float | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
-    def _macmullin(self) -> "CarbonBinder":
+    def _macmullin(self) -> CarbonBinder:
         if self.ionic_model == "macmullin" and self.macmullin_number is None:
             raise ValueError("ionic_model 'macmullin' needs macmullin_number (>= 1)")
         return self

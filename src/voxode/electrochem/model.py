@@ -236,7 +236,7 @@ class Model:
             _scatter(r, rows_offset + i, scale * flux)
             _scatter(r, rows_offset + j, -scale * flux)
             if jac is not None:
-                for col, d in zip(cols, derivs):
+                for col, d in zip(cols, derivs, strict=True):
                     jac.add(rows_offset + i, col, scale * d)
                     jac.add(rows_offset + j, col, -scale * d)
 
@@ -299,7 +299,7 @@ class Model:
         for rows, sign in ((P + ps, 1.0), (E + e, -1.0), (S + s, 1.0), (C + e, -anion)):
             _scatter(r, rows, sign * q)
             if jac is not None:
-                for col, d in zip(cols, derivs):
+                for col, d in zip(cols, derivs, strict=True):
                     jac.add(rows, col, sign * d)
 
         # Li foil: current into the liquid

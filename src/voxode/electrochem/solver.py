@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -39,7 +39,7 @@ SATURATED_AREA_SHARE = 0.5       # ... and a discharge whose reactive area is th
 DEPLETED_CE_SHARE = 0.01         # electrolyte below this share of c_e0 somewhere: depleted
 
 
-class EndReason(str, Enum):
+class EndReason(StrEnum):
     """How a discharge ended."""
 
     CUTOFF = "cut-off reached"

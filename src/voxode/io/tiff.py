@@ -118,6 +118,6 @@ def _check_complete(tif: tifffile.TiffFile, path: Path) -> None:
         end = series.dataoffset + series.nbytes
     else:
         end = max((o + c for page in series.pages if page is not None
-                   for o, c in zip(page.dataoffsets, page.databytecounts)), default=0)
+                   for o, c in zip(page.dataoffsets, page.databytecounts, strict=False)), default=0)
     if end > size:
         raise ElectrodeFileError(f"{path} is truncated: image data end at byte {end}, the file has {size}")

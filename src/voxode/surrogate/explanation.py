@@ -166,7 +166,7 @@ class Explanation:
             Features in rank order, mean |SHAP| per feature (SOD units) and the files.
         """
         return {"ranking": [str(f) for f in self.ranking["feature"]],
-                "mean_abs_shap": dict(zip(self.ranking["feature"], self.ranking["mean_abs_shap"].round(6).tolist())),
+                "mean_abs_shap": dict(zip(self.ranking["feature"], self.ranking["mean_abs_shap"].round(6).tolist(), strict=True)),
                 "files": [str(p) for p in self.files]}
 
 

@@ -33,7 +33,7 @@ def plot_parity(frame: pd.DataFrame, path: str | Path, mae: float | None = None)
     ax = fig.add_subplot()
     dods = np.unique(frame[DOD])
     colours = _dod_colours(dods)
-    for d, colour in zip(dods, colours):
+    for d, colour in zip(dods, colours, strict=True):
         part = frame[frame[DOD] == d]
         ax.scatter(part[TARGET], part[PREDICTION], s=3, alpha=0.4, color=colour, linewidths=0,
                    label=f"DoD {100 * d:g} %")
@@ -124,7 +124,7 @@ def plot_sod_by_size(frame: pd.DataFrame, path: str | Path, thickness_um: float 
     classes = size_classes(frame, thickness_um)
     columns = [c for c in (TARGET, PREDICTION) if c in classes.columns]
     fig = Figure(figsize=(4.6 * len(columns), 3.4))
-    for ax, column in zip(np.atleast_1d(fig.subplots(1, len(columns), sharey=True)), columns):
+    for ax, column in zip(np.atleast_1d(fig.subplots(1, len(columns), sharey=True)), columns, strict=True):
         _histograms(ax, classes, column)
         ax.set_title("simulated" if column == TARGET else "surrogate", fontsize=9)
     return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
@@ -134,7 +134,7 @@ def _histograms(ax: Axes, classes: pd.DataFrame, column: str) -> None:
     values = classes[column].to_numpy()
     edges = np.linspace(min(values.min(), 0.0), max(values.max(), 1.0), 31)
     grid = np.linspace(edges[0], edges[-1], 200)
-    for name, colour in zip(SIZE_CLASSES, SIZE_COLOURS):
+    for name, colour in zip(SIZE_CLASSES, SIZE_COLOURS, strict=True):
         part = classes.loc[classes["size"] == name, column].to_numpy()
         if part.size < 2:
             continue

@@ -71,7 +71,7 @@ def plot_ranking(ranking: pd.DataFrame, path: str | Path) -> Path:
     ax_shap, ax_perm = fig.subplots(1, 2, sharey=True)
     ax_shap.barh(y, ranking["mean_abs_shap"], xerr=ranking["mean_abs_shap_std"], color="#004488", capsize=2)
     ends = ranking["mean_abs_shap"] + ranking["mean_abs_shap_std"]
-    for yi, end, (lo, hi) in zip(y, ends, ranking[["min_rank", "max_rank"]].to_numpy()):
+    for yi, end, (lo, hi) in zip(y, ends, ranking[["min_rank", "max_rank"]].to_numpy(), strict=True):
         ax_shap.annotate(f"rank {lo:g}" if lo == hi else f"rank {lo:g}–{hi:g}", (end, yi), xytext=(4, 0),
                          textcoords="offset points", va="center", fontsize=7)
     ax_shap.set_xlim(0, 1.3 * ends.max())
