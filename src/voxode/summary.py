@@ -47,12 +47,12 @@ def particle_diameters_um(electrode: Electrode) -> np.ndarray:
     Parameters
     ----------
     electrode : Electrode
-        The electrode.
+        A generated or imported electrode.
 
     Returns
     -------
     ndarray of float
-        Diameters (um).
+        Volume-equivalent diameters (um), one per physical particle.
     """
     counts = np.bincount(electrode.particle_ids.ravel(), minlength=electrode.n_particles + 1)[1:]
     volumes = counts * electrode.voxel_um**3

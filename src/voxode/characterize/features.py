@@ -226,14 +226,8 @@ def characterize(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
 
     Parameters
     ----------
-    electrode : Electrode
-        The electrode to measure.
-    sigma_vox : float
-        Width (voxels) of the Gaussian that smooths surfaces for the interface areas.
-    progress : bool
-        Show a progress bar on stderr.
-    force : bool
-        Start even when the memory estimate exceeds the memory available.
+    electrode, sigma_vox, progress, force
+        As in :func:`characterization` (``sigma_vox`` in voxels).
 
     Returns
     -------

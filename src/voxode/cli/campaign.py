@@ -88,12 +88,6 @@ def dataset(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``campaign`` and ``dataset`` to ``app``.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``voxode`` command.
-    """
+    """Add ``campaign`` and ``dataset`` to ``app``."""
     app.command("campaign")(campaign)
     app.command("dataset")(dataset)

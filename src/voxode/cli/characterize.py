@@ -188,12 +188,6 @@ def tortuosity(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``characterize`` and ``tortuosity`` to ``app``.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``voxode`` command (or a test's app).
-    """
+    """Add ``characterize`` and ``tortuosity`` to ``app``."""
     app.command("characterize")(characterize)
     app.command("tortuosity")(tortuosity)

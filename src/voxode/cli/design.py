@@ -178,11 +178,5 @@ def screen(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``design`` (compare, rate, screen) to ``app``.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``voxode`` command.
-    """
+    """Add ``design`` (compare, rate, screen) to ``app``."""
     app.add_typer(design_app, name="design")

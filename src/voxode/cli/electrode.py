@@ -193,13 +193,7 @@ def plot(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``recipe``, ``generate``, ``import``, ``info``, ``export`` and ``plot`` to ``app``.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``voxode`` command.
-    """
+    """Add ``recipe``, ``generate``, ``import``, ``info``, ``export`` and ``plot`` to ``app``."""
     app.add_typer(recipe_app, name="recipe")
     app.command("generate")(generate)
     app.command("import")(import_)

@@ -53,11 +53,5 @@ def reproduce(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``reproduce`` to ``app``.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``voxode`` command.
-    """
+    """Add ``reproduce`` to ``app``."""
     app.command("reproduce")(reproduce)

@@ -152,12 +152,6 @@ def calibrate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``simulate`` and ``calibrate`` to ``app``.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``voxode`` command.
-    """
+    """Add ``simulate`` and ``calibrate`` to ``app``."""
     app.command("simulate")(simulate)
     app.command("calibrate")(calibrate)

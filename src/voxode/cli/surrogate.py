@@ -168,13 +168,7 @@ def figures(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``train``, ``predict``, ``explain`` and ``figures`` to ``app``.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``voxode`` command.
-    """
+    """Add ``train``, ``predict``, ``explain`` and ``figures`` to ``app``."""
     app.command("train")(train)
     app.command("predict")(predict)
     app.command("explain")(explain)
