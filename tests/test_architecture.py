@@ -173,3 +173,20 @@ def test_every_package_entry_has_one_shape() -> None:
         assert isinstance(getattr(package, "__all__", None), list), f"{path} has no __all__"
         missing = [name for name in package.__all__ if not hasattr(package, name)]
         assert not missing, f"{module_name(path)}.__all__ names what it lacks: {missing}"
+
+
+def test_commands_print_through_one_module() -> None:
+    """JSON, consoles and progress bars are made in voxode/cli/output.py only, and no
+    command-line module declares an option that voxode/cli/options.py already declares."""
+    cli = SRC / "cli"
+    shared = {line.split("=")[0].strip() for line in (cli / "options.py").read_text().splitlines()
+              if "typer.Option(" in line or "typer.Argument(" in line}
+    for path in sorted(cli.glob("*.py")):
+        if path.name in ("output.py", "options.py"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for made_elsewhere in ("json.dumps", "Console(", "Progress("):
+            assert made_elsewhere not in text, f"{path.name} uses {made_elsewhere}; use cli/output.py"
+        declared = {line.split("=")[0].strip() for line in text.splitlines()
+                    if not line.startswith(" ") and ("typer.Option(" in line or "typer.Argument(" in line)}
+        assert not declared & shared, f"{path.name} redeclares {declared & shared}"

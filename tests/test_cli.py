@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +177,13 @@ def test_simulate_writes_a_run_folder_and_fails_in_one_line(tmp_path: Path) -> N
     assert_clean_error(run("simulate", str(electrode), "-o", str(bad)), "--c-rate")
     assert_clean_error(run("simulate", str(tmp_path / "missing.npz"), "--c-rate", "1", "-o", str(bad)))
     assert not bad.exists()
+
+
+@pytest.mark.parametrize("module", ["voxode", "voxode.cli"])
+def test_python_dash_m_runs_the_command_in_pipeline_order(module: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
+                          env=os.environ | {"COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    order = [proc.stdout.index(f" {name} ") for name in
+             ("generate", "characterize", "simulate", "campaign", "train", "reproduce")]
+    assert order == sorted(order), proc.stdout
