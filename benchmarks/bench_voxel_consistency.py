@@ -7,7 +7,7 @@ effective transport numbers of ``voxode info --transport`` and, with --dfn, the 
 voxode.electrochem.pybamm_reference). Rows go to --out (CSV); the table gives each voxel's
 deviation from the finest voxel of the same seed.
 Usage: python benchmarks/bench_voxel_consistency.py --out consistency.csv [--presets paper-pristine]
-       [--seeds 1-3] [--voxels 0.5,0.75,1,1.5] [--dfn]
+       [--seeds 1-3] [--voxels 0.5,0.75,1] [--dfn]
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--presets", default="paper-pristine")
     parser.add_argument("--seeds", default="1-3")
-    parser.add_argument("--voxels", default="0.5,0.75,1,1.5")
+    parser.add_argument("--voxels", default="0.5,0.75,1")
     parser.add_argument("--dfn", action="store_true")
     args = parser.parse_args()
     rows = []

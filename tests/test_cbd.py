@@ -14,7 +14,7 @@ from voxode.errors import PackingError, RecipeError
 from voxode.generate import generate
 from voxode.generate.pore_paths import place_cbd
 from voxode.generate.voxelize import coverage_fraction
-from voxode.recipe import recipe_from_dict
+from voxode.recipe import load_preset, recipe_from_dict
 
 
 @pytest.fixture(scope="module")
@@ -108,4 +108,20 @@ def test_fibres_too_thin_for_the_cbd_grid_are_a_recipe_error() -> None:
     data = small_recipe().model_dump()
     data["layers"][0]["cbd"] = {"fibre_diameter_um": 0.6}
     with pytest.raises(RecipeError, match="too coarse for the fibres"):
+        recipe_from_dict(data)
+
+
+@pytest.mark.parametrize("preset", ["paper-pristine", "paper-bilayer", "paper-bilayer-reverse"])
+def test_paper_presets_refuse_every_voxel_wider_than_a_fibre_and_accept_one_as_wide(preset: str) -> None:
+    recipe = load_preset(preset)
+    fibre_um = recipe.layers[0].cbd.fibre_diameter_um
+    assert recipe.with_overrides(voxel_um=fibre_um).voxel_um == fibre_um
+    for seed in (1, 2, 3):
+        with pytest.raises(RecipeError, match="too coarse"):
+            recipe.with_overrides(voxel_um=1.5 * fibre_um, seed=seed)
+
+
+def test_a_voxel_wider_than_the_fibres_names_them() -> None:
+    data = small_recipe().model_dump() | {"voxel_um": 1.2}
+    with pytest.raises(RecipeError, match=r"too coarse for the CBD fibres of layers\[0\] \(1 um\).*voxel_um <= 1$"):
         recipe_from_dict(data)

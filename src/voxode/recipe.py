@@ -21,6 +21,12 @@ from voxode.validation import load_validated, validated
 Z90 = 1.2815515655446004  # standard-normal quantile of 0.9
 MIN_VOXELS_PER_PARTICLE = 1.5  # smallest particle diameter in voxels (bi-layers' 1.5 um shrunk particles at 1 um)
 MIN_VOXELS_PER_FIBRE = 2.0  # fibre diameter, in voxels of the CBD grid, that still draws as a tube
+# Coarsest output voxel, in fibre diameters. A fibre thinner than a voxel is smeared over voxels
+# wider than itself, and the rasterised CBD closes the pore throats it crosses: paper-pristine at
+# 1.5 um voxels has a tortuosity with CBD 5-13 % above, and a 1C capacity 1.5-3.8 % below, the
+# same seed at 0.5 um, where 0.75 and 1 um stay within 2 % and 0.5 % (benchmarks/README.md,
+# "One electrode at any voxel size").
+MAX_VOXEL_PER_FIBRE_DIAMETER = 1.0
 
 
 class _Strict(BaseModel):
@@ -259,6 +265,12 @@ class Recipe(_Strict):
                         raise ValueError(
                             f"{what} {grid:g} is too coarse: the smallest particles of layers[{i}] "
                             f"population '{pop.name}' ({d_min:g} um) would span fewer than {MIN_VOXELS_PER_PARTICLE:g} voxels")
+            if self.voxel_um > MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:
+                raise ValueError(
+                    f"voxel_um {self.voxel_um:g} is too coarse for the CBD fibres of layers[{i}] "
+                    f"({layer.cbd.fibre_diameter_um:g} um): a voxel wider than a fibre closes the pore "
+                    f"throats the fibre crosses; use voxel_um <= "
+                    f"{MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:g}")
             if layer.cbd.fibre_diameter_um < MIN_VOXELS_PER_FIBRE * self.cbd_grid_um:
                 raise ValueError(
                     f"the CBD grid ({self.cbd_grid_um:g} um: the finer of voxel_um and packing.grid_um) is too coarse "
