@@ -227,7 +227,26 @@ class Packing(_Strict):
 
 
 class Recipe(_Strict):
-    """A whole electrode recipe."""
+    """A whole electrode recipe.
+
+    Attributes
+    ----------
+    name : str
+        Names the electrode (and the results of a study).
+    seed : int
+        Random seed (each layer's streams derive from it; see :func:`voxode.generate.layer_rngs`).
+    box_um : tuple of float
+        Box size x, y and thickness (um).
+    voxel_um : float
+        Voxel edge (um).
+    specific_capacity_mah_g : float
+        NMC specific capacity (mAh/g).
+    layers : tuple of LayerRecipe
+        Layers, current collector first: composition (wt%), densities (g/cm^3), porosity, sizes
+        (um), shapes and CBD.
+    packing : Packing
+        Particle packing settings.
+    """
 
     name: str = "electrode"
     seed: int = Field(0, ge=0)
@@ -285,7 +304,13 @@ class Recipe(_Strict):
         return min(self.voxel_um, self.packing.grid_um)
 
     def layer_bounds_um(self) -> list[tuple[float, float]]:
-        """(z0, z1) of each layer in um from the current collector."""
+        """(z0, z1) of each layer in um from the current collector.
+
+        Returns
+        -------
+        list of tuple of float
+            (z0, z1) in um, one per layer, current collector first.
+        """
         bounds, z = [], 0.0
         for layer in self.layers:
             z1 = z + layer.thickness_fraction * self.box_um[2]
@@ -295,17 +320,54 @@ class Recipe(_Strict):
         return bounds
 
     def grid_shape(self, voxel_um: float) -> tuple[int, int, int]:
-        """Voxels along x, y, z of the box at voxel size ``voxel_um``."""
+        """Voxels along x, y, z of the box at voxel size ``voxel_um``.
+
+        Parameters
+        ----------
+        voxel_um : float
+            Voxel size (um).
+
+        Returns
+        -------
+        tuple of int
+            (nx, ny, nz).
+        """
         nx, ny, nz = (max(1, round(s / voxel_um)) for s in self.box_um)
         return nx, ny, nz
 
     def layer_planes(self, index: int, voxel_um: float) -> tuple[int, int]:
-        """First and one-past-last voxel plane (z) of layer ``index`` at voxel size ``voxel_um``."""
+        """First and one-past-last voxel plane (z) of layer ``index`` at voxel size ``voxel_um``.
+
+        Parameters
+        ----------
+        index : int
+            Layer index, current collector first.
+        voxel_um : float
+            Voxel size (um).
+
+        Returns
+        -------
+        tuple of int
+            (first plane, one past the last plane).
+        """
         z0, z1 = self.layer_bounds_um()[index]
         return round(z0 / voxel_um), round(z1 / voxel_um)
 
     def with_overrides(self, *, voxel_um: float | None = None, seed: int | None = None) -> "Recipe":
-        """A copy with another voxel size and/or seed (validated again)."""
+        """A copy with another voxel size and/or seed (validated again).
+
+        Parameters
+        ----------
+        voxel_um : float, optional
+            Voxel size (um).
+        seed : int, optional
+            Random seed.
+
+        Returns
+        -------
+        Recipe
+            The copy.
+        """
         data = self.model_dump()
         if voxel_um is not None:
             data["voxel_um"] = voxel_um
@@ -326,7 +388,20 @@ def repetition_seeds(n: int, base_seed: int) -> list[int]:
 
 
 def recipe_from_dict(data: dict[str, Any], source: str = "recipe") -> Recipe:
-    """Validate plain data into a Recipe; errors become one-line RecipeErrors naming the field."""
+    """Validate plain data into a Recipe; errors become one-line RecipeErrors naming the field.
+
+    Parameters
+    ----------
+    data : dict
+        Recipe fields (units in their names).
+    source : str
+        What the data came from, for the error message.
+
+    Returns
+    -------
+    Recipe
+        The validated recipe.
+    """
     return validated(Recipe, data, source, RecipeError)
 
 
@@ -335,18 +410,53 @@ PRESETS = ("paper-pristine", "paper-bilayer", "paper-bilayer-reverse", "mini-pri
 
 
 def preset_text(name: str) -> str:
-    """The YAML text of a shipped preset."""
+    """The YAML text of a shipped preset.
+
+    Parameters
+    ----------
+    name : str
+        The preset's name.
+
+    Returns
+    -------
+    str
+        Its YAML, comments included.
+    """
     if name not in PRESETS:
         raise RecipeError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)} or give a recipe file")
     return resources.files("voxode.presets").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
 
 
 def load_preset(name: str) -> Recipe:
+    """A shipped preset recipe by name.
+
+    Parameters
+    ----------
+    name : str
+        ``paper-pristine``, ``paper-bilayer``, ``paper-bilayer-reverse`` or their ``mini-``
+        versions.
+
+    Returns
+    -------
+    Recipe
+        The validated recipe.
+    """
     return load_validated(Recipe, preset_text(name), f"preset {name}", RecipeError, what="a recipe")
 
 
 def load_recipe(spec: str | Path) -> Recipe:
-    """Load a recipe from a preset name or a YAML/TOML file."""
+    """Load a recipe from a preset name or a YAML/TOML file.
+
+    Parameters
+    ----------
+    spec : str or Path
+        A preset name or a YAML/TOML file.
+
+    Returns
+    -------
+    Recipe
+        The validated recipe.
+    """
     path = Path(spec)
     if str(spec) in PRESETS:
         return load_preset(str(spec))
@@ -359,5 +469,16 @@ def load_recipe(spec: str | Path) -> Recipe:
 
 
 def recipe_to_yaml(recipe: Recipe) -> str:
-    """Full YAML of a recipe (every field, defaults included) that loads back to the same recipe."""
+    """Full YAML of a recipe (every field, defaults included) that loads back to the same recipe.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The recipe.
+
+    Returns
+    -------
+    str
+        YAML text.
+    """
     return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False)

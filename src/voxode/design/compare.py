@@ -47,7 +47,21 @@ GAIN_COLUMNS = tuple(f"gain_{col.removeprefix('capacity_')}_pct" for col in CAPA
 
 @dataclass(frozen=True)
 class Comparison:
-    """A finished comparison: per-case table, per-design summary, the case results and the files written."""
+    """A finished comparison of designs on shared seeds.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per case: design, seed, status, capacities (mAh/cm^2, mAh/g, Ah/L) and the gain
+        over the first design on the same seed (%).
+    summary : pandas.DataFrame
+        Per design: cases ok / failed; mean, standard deviation, min and max of each capacity
+        and gain.
+    results : list of CaseResult
+        The case results.
+    files : list of Path
+        Tables, the JSON summary and figures written.
+    """
 
     table: pd.DataFrame
     summary: pd.DataFrame

@@ -43,8 +43,21 @@ EXPERIMENT_COLUMNS = ("rate", "cell", "capacity_mah_g")
 
 @dataclass(frozen=True)
 class RateTest:
-    """A finished rate test: per-case table, per-rate summary, the experiment's per-rate summary
-    (or None), the case results and the files written."""
+    """A finished rate test of one design.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per case: rate (C-rate, 1/h), seed, status, capacities (mAh/g, mAh/cm^2, Ah/L).
+    summary : pandas.DataFrame
+        Per rate: cases ok / failed; mean, standard deviation, min and max of each capacity.
+    experimental : pandas.DataFrame or None
+        The measured cells' per-rate summary (mAh/g), when given.
+    results : list of CaseResult
+        The case results.
+    files : list of Path
+        Tables, the JSON summary and figures written.
+    """
 
     table: pd.DataFrame
     summary: pd.DataFrame

@@ -41,6 +41,20 @@ def layer_rngs(recipe: Recipe, index: int, attempt: int = 0) -> tuple[np.random.
     """(packing, CBD) random generators of layer ``index``; independent of the layers below it.
 
     ``attempt`` > 0 derives another stream from the same seed (a packing retry).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The recipe.
+    index : int
+        Layer index, current collector first.
+    attempt : int
+        Packing attempt (0: the seed's own stream).
+
+    Returns
+    -------
+    tuple of numpy.random.Generator
+        (packing, CBD) generators.
     """
     layer = recipe.layers[index]
     from_top = len(recipe.layers) - 1 - index
@@ -59,6 +73,20 @@ def generate(recipe: Recipe, on_stage: Callable[[str], None] | None = None, forc
     (see :mod:`voxode.generate.cbd`) without closing the pore space (:mod:`voxode.generate.pore_paths`).
     Refused (:class:`~voxode.resources.ResourceError`) when its memory estimate
     (:func:`~voxode.generate.memory.estimate_memory`) exceeds the memory available, unless ``force``.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The recipe (its voxel size in um and seed included).
+    on_stage : callable, optional
+        Called with a message as each stage starts.
+    force : bool
+        Start even when the memory estimate exceeds the memory available.
+
+    Returns
+    -------
+    Electrode
+        Phases, particle ids and the particle table (um), with the recipe and provenance.
     """
     check_memory(estimate_memory(recipe), force, hint="use a coarser --voxel-um")
     say = on_stage or (lambda _msg: None)
@@ -206,7 +234,18 @@ def _particle_table(recipe: Recipe, placed: list[LayerParticles], layer_of: list
 
 
 def particle_arrays(table: pd.DataFrame) -> ParticleArrays:
-    """The analytic particles of a generated electrode's particle table (instances, already shifted)."""
+    """The analytic particles of a generated electrode's particle table (instances, already shifted).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The particle table of a generated electrode (positions and sizes in um).
+
+    Returns
+    -------
+    ParticleArrays
+        Centres, radii and shape coefficients (um), one per particle instance.
+    """
     return ParticleArrays(
         centre=table[["x_um", "y_um", "z_um"]].to_numpy(float), r0=table["r0_um"].to_numpy(float),
         bound=table["bound_um"].to_numpy(float), axis=table[["axis_x", "axis_y", "axis_z"]].to_numpy(float),
@@ -215,7 +254,18 @@ def particle_arrays(table: pd.DataFrame) -> ParticleArrays:
 
 
 def own_volume_kept(electrode: Electrode) -> np.ndarray:
-    """Per particle: voxels it holds / voxels inside its own (un-overlapped, in-box) shape."""
+    """Per particle: voxels it holds / voxels inside its own (un-overlapped, in-box) shape.
+
+    Parameters
+    ----------
+    electrode : Electrode
+        A generated electrode (with its analytic particle list).
+
+    Returns
+    -------
+    ndarray of float
+        Fraction (0 to 1) per particle id.
+    """
     if "r0_um" not in electrode.particles:
         raise PackingError("own_volume_kept needs a generated electrode (its analytic particle list)")
     ras = rasterise(particle_arrays(electrode.particles), electrode.voxel_um, electrode.shape, periodic=False)
