@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter, ValidationError
 
 from voxode.errors import InputError
+from voxode.validation import validation_message
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -73,5 +74,5 @@ def check(**values: Any) -> None:
         try:
             _adapter(name).validate_python(value)
         except ValidationError as exc:
-            message = exc.errors()[0]["msg"]
+            message = validation_message(exc)  # the formatter of every validation error
             raise InputError(f"{option_name(name)} {value!r}: {message[0].lower()}{message[1:]}") from None
