@@ -86,7 +86,7 @@ def main() -> None:
     planes = [0, 75, 150, 225, 299]
     slabs = [tortuosity(TransportFields(fields.diffusivity[:, :, k:], fields.liquid[:, :, k:]), rtol=1e-12).tau
              for k in planes]
-    prof_err = max(abs(prof.tau[k] / s - 1.0) for k, s in zip(planes, slabs))
+    prof_err = max(abs(prof.tau[k] / s - 1.0) for k, s in zip(planes, slabs, strict=True))
     add("depth profile electrolyte, 300 planes", "voxode depth_profile (exact Schur)", sec, prof.tau[0],
         f"max rel. diff. vs independent slab solves at planes {planes}: {prof_err:.1e}")
     cbd_fields = electrode_fields(electrode, include_cbd=True)

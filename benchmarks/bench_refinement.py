@@ -67,7 +67,7 @@ def voxelise(box_um: np.ndarray, voxel_um: float, args: argparse.Namespace) -> E
     scaled = np.full(points.shape[0], np.inf)
     owner = np.zeros(points.shape[0], dtype=np.int32)
     gap = np.full(points.shape[0], np.inf)          # distance to the nearest sphere surface (um)
-    for n, (c, r) in enumerate(zip(centres, radii), start=1):
+    for n, (c, r) in enumerate(zip(centres, radii, strict=True), start=1):
         d = np.linalg.norm(points - c, axis=1)
         s = d / r
         win = (s < 1.0) & (s < scaled)
@@ -119,7 +119,7 @@ def main() -> None:
                      "utilisation": run.capacity_mah_cm2 * run.c_rate / run.current_ma_cm2,
                      "end_reason": run.end.reason.value, "wall_s": time.perf_counter() - started})
         print(json.dumps(rows[-1]), flush=True)
-    for a, b in zip(rows, rows[1:]):
+    for a, b in zip(rows, rows[1:], strict=False):
         b["utilisation_change_vs_coarser"] = b["utilisation"] / a["utilisation"] - 1
     (out / "refinement.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(json.dumps(rows, indent=2))

@@ -41,7 +41,7 @@ class Composition(_Strict):
     binder: float = Field(2.0, ge=0, le=100)
 
     @model_validator(mode="after")
-    def _sums_to_100(self) -> "Composition":
+    def _sums_to_100(self) -> Composition:
         total = self.nmc + self.carbon + self.binder
         if abs(total - 100.0) > 1e-6:
             raise ValueError(f"wt% must sum to 100, got {total:g}")
@@ -73,7 +73,7 @@ class SizeDistribution(_Strict):
     d_max_um: float = Field(20.0, gt=0)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "SizeDistribution":
+    def _consistent(self) -> SizeDistribution:
         if self.sigma_ln is None:
             if self.d10_um is None or self.d90_um is None:
                 raise ValueError("give d10_um and d90_um, or sigma_ln")
@@ -200,7 +200,7 @@ class LayerRecipe(_Strict):
         return 1.0 - self.nmc_fraction - self.cbd_phase_fraction
 
     @model_validator(mode="after")
-    def _room_for_pores(self) -> "LayerRecipe":
+    def _room_for_pores(self) -> LayerRecipe:
         if self.macro_porosity <= 0:
             raise ValueError(
                 f"porosity {self.porosity:g} is too low for this composition and cbd_nanoporosity "
@@ -264,7 +264,7 @@ class Recipe(_Strict):
         return box
 
     @model_validator(mode="after")
-    def _geometry(self) -> "Recipe":
+    def _geometry(self) -> Recipe:
         total = sum(layer.thickness_fraction for layer in self.layers)
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"layers: thickness_fraction must sum to 1, got {total:g}")
@@ -353,7 +353,7 @@ class Recipe(_Strict):
         z0, z1 = self.layer_bounds_um()[index]
         return round(z0 / voxel_um), round(z1 / voxel_um)
 
-    def with_overrides(self, *, voxel_um: float | None = None, seed: int | None = None) -> "Recipe":
+    def with_overrides(self, *, voxel_um: float | None = None, seed: int | None = None) -> Recipe:
         """A copy with another voxel size and/or seed (validated again).
 
         Parameters

@@ -92,19 +92,19 @@ def generate(recipe: Recipe, on_stage: Callable[[str], None] | None = None, forc
     say = on_stage or (lambda _msg: None)
     bounds = recipe.layer_bounds_um()
     placed, attempts = _pack_layers(recipe, say)
-    layer_of = [np.full(len(lp.d_eq_um), index) for lp, index in zip(placed, reversed(range(len(recipe.layers))))]
+    layer_of = [np.full(len(lp.d_eq_um), index) for lp, index in zip(placed, reversed(range(len(recipe.layers))), strict=True)]
     arrays = ParticleArrays.concat([lp.arrays for lp in placed])
     say("voxelising particles")
     ids, ras, present = _voxelise(arrays, recipe, recipe.voxel_um)
     phases = np.where(ids > 0, NMC, PORE).astype(np.uint8)
     layers = [Layer(name=lay.name, z0_um=z0, z1_um=z1, cbd_nanoporosity=lay.cbd_nanoporosity,
                     nmc_density_g_cm3=lay.densities_g_cm3.nmc, specific_capacity_mah_g=recipe.specific_capacity_mah_g)
-              for lay, (z0, z1) in zip(recipe.layers, bounds)]
+              for lay, (z0, z1) in zip(recipe.layers, bounds, strict=True)]
     say("carbon-binder domain")
     cbd_info = _add_cbd(recipe, arrays, phases, attempts, layers)
     table = _particle_table(recipe, placed, layer_of, ras.particle[present], ras.shift_um[present])
     provenance = {"source": "voxode.generate", "seed": recipe.seed, "voxode_version": __version__,
-                  "packing_attempts": {lay.name: a + 1 for lay, a in zip(recipe.layers, attempts)}} | cbd_info
+                  "packing_attempts": {lay.name: a + 1 for lay, a in zip(recipe.layers, attempts, strict=True)}} | cbd_info
     return Electrode(phases=phases, particle_ids=ids, voxel_um=recipe.voxel_um, particles=table, layers=layers,
                      recipe=recipe.model_dump(mode="json"), provenance=provenance)
 

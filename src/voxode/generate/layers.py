@@ -129,7 +129,7 @@ def _draw(layer: LayerRecipe, volumes_um3: np.ndarray, clip_z_um: float, rng: np
     """New particles per population for the given volumes (shapes drawn, cut above ``clip_z_um``;
     centres to be set)."""
     diam, pop = [], []
-    for k, (population, vol) in enumerate(zip(layer.populations, volumes_um3)):
+    for k, (population, vol) in enumerate(zip(layer.populations, volumes_um3, strict=True)):
         cap = (6.0 * vol / math.pi) ** (1.0 / 3.0) * 1.1 if cap_by_volume else math.inf
         d = sample_diameters_um(layer.psd, population.size_scale, float(vol), rng, d_cap_um=cap)
         diam.append(d)

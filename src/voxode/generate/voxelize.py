@@ -32,11 +32,11 @@ class ParticleArrays:
     def __len__(self) -> int:
         return len(self.r0)
 
-    def subset(self, idx: np.ndarray) -> "ParticleArrays":
+    def subset(self, idx: np.ndarray) -> ParticleArrays:
         return ParticleArrays(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
 
     @staticmethod
-    def concat(parts: list["ParticleArrays"]) -> "ParticleArrays":
+    def concat(parts: list[ParticleArrays]) -> ParticleArrays:
         fields = ParticleArrays.__dataclass_fields__
         return ParticleArrays(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
 
@@ -165,5 +165,5 @@ def coverage_fraction(mask: np.ndarray, mask_voxel_um: float, shape: tuple[int, 
 
     Both grids start at the origin; the result is float32 ``shape``, in [0, 1].
     """
-    wx, wy, wz = (_overlap_weights(n_f, mask_voxel_um, n_c, voxel_um) for n_f, n_c in zip(mask.shape, shape))
+    wx, wy, wz = (_overlap_weights(n_f, mask_voxel_um, n_c, voxel_um) for n_f, n_c in zip(mask.shape, shape, strict=True))
     return np.einsum("ai,bj,ck,ijk->abc", wx, wy, wz, mask.astype(np.float64), optimize=True).astype(np.float32)
