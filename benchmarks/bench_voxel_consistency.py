@@ -43,11 +43,21 @@ def dfn_capacity_mah_cm2(electrode) -> float:
 def measure(preset: str, seed: int, voxel: float, dfn: bool) -> dict:
     t0 = time.perf_counter()
     e = generate(load_preset(preset).with_overrides(voxel_um=voxel, seed=seed))
-    row = {"preset": preset, "seed": seed, "voxel_um": voxel, "generate_s": time.perf_counter() - t0}
-    row |= {f"fraction_{name}": float(np.mean(e.phases == label))
-            for name, label in (("pore", PORE), ("nmc", NMC), ("cbd", CBD))}
+    row = {
+        "preset": preset,
+        "seed": seed,
+        "voxel_um": voxel,
+        "generate_s": time.perf_counter() - t0,
+    }
+    row |= {
+        f"fraction_{name}": float(np.mean(e.phases == label))
+        for name, label in (("pore", PORE), ("nmc", NMC), ("cbd", CBD))
+    }
     row |= effective_transport(e)
-    row |= {key: e.provenance.get(key, 0.0) for key in ("cbd_flux_weight", "cbd_throat_voxels_left_open")}
+    row |= {
+        key: e.provenance.get(key, 0.0)
+        for key in ("cbd_flux_weight", "cbd_throat_voxels_left_open")
+    }
     if dfn:
         row["capacity_1c_dfn_mah_cm2"] = dfn_capacity_mah_cm2(e)
     return row
@@ -90,7 +100,14 @@ def main() -> None:
     dev = deviations(frame)
     print(dev.round(2).to_string(index=False))
     print("max |deviation| per voxel:")
-    print(dev.drop(columns=["preset", "seed"]).abs().groupby(dev["voxel_um"]).max().round(2).to_string())
+    print(
+        dev.drop(columns=["preset", "seed"])
+        .abs()
+        .groupby(dev["voxel_um"])
+        .max()
+        .round(2)
+        .to_string()
+    )
 
 
 if __name__ == "__main__":

@@ -34,4 +34,3 @@ def cli() -> typer.Typer:
     app = typer.Typer()
     register(app)
     return app
-

@@ -30,8 +30,19 @@ SRC = Path(voxode.__file__).parent
 # before generate. `summary`, `plots` and `render` describe an electrode whatever made it, so
 # they sit with the file formats, below generate and characterize.
 STAGES: list[set[str]] = [
-    {"voxode", "version", "errors", "lazy", "atomic", "resources", "extras", "options", "validation",
-     "connectivity", "presets"},
+    {
+        "voxode",
+        "version",
+        "errors",
+        "lazy",
+        "atomic",
+        "resources",
+        "extras",
+        "options",
+        "validation",
+        "connectivity",
+        "presets",
+    },
     {"recipe"},
     {"electrode"},
     {"io", "summary", "plots", "render"},
@@ -72,15 +83,20 @@ def imported_modules(path: Path, module: str) -> set[str]:
                 base = ".".join([*anchor, base] if base else anchor)
             found.add(base)
             if base == "voxode":  # `from voxode import generate` names the stage in the alias
-                found.update(f"voxode.{alias.name}" for alias in node.names
-                             if (SRC / alias.name).is_dir() or (SRC / f"{alias.name}.py").is_file())
+                found.update(
+                    f"voxode.{alias.name}"
+                    for alias in node.names
+                    if (SRC / alias.name).is_dir() or (SRC / f"{alias.name}.py").is_file()
+                )
     return {name for name in found if name == "voxode" or name.startswith("voxode.")}
 
 
 def import_graph() -> dict[str, set[str]]:
     """Module -> the voxode modules it imports."""
-    return {module_name(path): imported_modules(path, module_name(path))
-            for path in sorted(SRC.rglob("*.py"))}
+    return {
+        module_name(path): imported_modules(path, module_name(path))
+        for path in sorted(SRC.rglob("*.py"))
+    }
 
 
 def test_every_module_has_a_stage() -> None:
@@ -91,15 +107,19 @@ def test_every_module_has_a_stage() -> None:
 def test_no_import_goes_up_the_stage_order() -> None:
     upward = sorted(
         f"{module} ({stage_of(module)}) imports {target} ({stage_of(target)})"
-        for module, targets in import_graph().items() for target in targets
-        if RANK.get(stage_of(target), -1) > RANK.get(stage_of(module), -1))
+        for module, targets in import_graph().items()
+        for target in targets
+        if RANK.get(stage_of(target), -1) > RANK.get(stage_of(module), -1)
+    )
     assert not upward, "imports against the stage order:\n" + "\n".join(upward)
 
 
 def test_no_cycle_between_packages() -> None:
     edges: dict[str, set[str]] = defaultdict(set)
     for module, targets in import_graph().items():
-        edges[stage_of(module)].update(stage_of(t) for t in targets if stage_of(t) != stage_of(module))
+        edges[stage_of(module)].update(
+            stage_of(t) for t in targets if stage_of(t) != stage_of(module)
+        )
     cycles: list[list[str]] = []
     state: dict[str, int] = {}  # 1 on the current path, 2 done
 
@@ -107,7 +127,7 @@ def test_no_cycle_between_packages() -> None:
         state[node] = 1
         for nxt in sorted(edges[node]):
             if state.get(nxt) == 1:
-                cycles.append([*path[path.index(nxt):], nxt])
+                cycles.append([*path[path.index(nxt) :], nxt])
             elif nxt not in state:
                 visit(nxt, [*path, nxt])
         state[node] = 2
@@ -115,21 +135,26 @@ def test_no_cycle_between_packages() -> None:
     for node in sorted(edges):
         if node not in state:
             visit(node, [node])
-    assert not cycles, "packages that import each other: " + "; ".join(" -> ".join(c) for c in cycles)
+    assert not cycles, "packages that import each other: " + "; ".join(
+        " -> ".join(c) for c in cycles
+    )
 
 
 def test_the_graph_sees_lazy_and_type_only_imports() -> None:
     """The walk finds imports inside functions and under TYPE_CHECKING, not only the top ones."""
     graph = import_graph()
-    assert "voxode.generate" in graph["voxode.cli.electrode"]          # inside `generate`'s body
-    assert "voxode.campaign" in graph["voxode.cli.output"]             # under TYPE_CHECKING
+    assert "voxode.generate" in graph["voxode.cli.electrode"]  # inside `generate`'s body
+    assert "voxode.campaign" in graph["voxode.cli.output"]  # under TYPE_CHECKING
 
 
 def test_stage_packages_hold_no_command_line_code() -> None:
     """Only voxode.cli builds commands: no other module imports typer."""
-    with_typer = sorted(module_name(p) for p in SRC.rglob("*.py")
-                        if "import typer" in p.read_text(encoding="utf-8")
-                        and module_name(p).split(".")[1:2] != ["cli"])
+    with_typer = sorted(
+        module_name(p)
+        for p in SRC.rglob("*.py")
+        if "import typer" in p.read_text(encoding="utf-8")
+        and module_name(p).split(".")[1:2] != ["cli"]
+    )
     assert not with_typer, with_typer
 
 
@@ -139,8 +164,10 @@ HEAVY = ("matplotlib", "pyvista", "dask", "shap", "sklearn", "pybamm", "torch")
 def test_the_command_line_loads_no_heavy_library() -> None:
     """``import voxode.cli`` (all ``voxode --help`` needs) loads none of the heavy libraries: the
     commands import their stage when they run. Timings: benchmarks/README.md, "CLI start"."""
-    code = ("import sys, voxode.cli; "
-            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
+    code = (
+        "import sys, voxode.cli; "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]", proc.stdout
 
@@ -150,10 +177,13 @@ def test_every_error_class_lives_in_errors_py() -> None:
     voxode/errors.py, and every user-facing one derives from VoxodeError."""
     from voxode import errors
 
-    elsewhere = sorted(f"{module_name(path)}.{node.name}" for path in SRC.rglob("*.py")
-                       if path.name != "errors.py"
-                       for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-                       if isinstance(node, ast.ClassDef) and node.name.endswith(("Error", "Failure")))
+    elsewhere = sorted(
+        f"{module_name(path)}.{node.name}"
+        for path in SRC.rglob("*.py")
+        if path.name != "errors.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef) and node.name.endswith(("Error", "Failure"))
+    )
     assert not elsewhere, elsewhere
     defined = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)]
     internal = {errors.RunFailure, errors.StepFailure}
@@ -179,14 +209,22 @@ def test_commands_print_through_one_module() -> None:
     """JSON, consoles and progress bars are made in voxode/cli/output.py only, and no
     command-line module declares an option that voxode/cli/options.py already declares."""
     cli = SRC / "cli"
-    shared = {line.split("=")[0].strip() for line in (cli / "options.py").read_text().splitlines()
-              if "typer.Option(" in line or "typer.Argument(" in line}
+    shared = {
+        line.split("=")[0].strip()
+        for line in (cli / "options.py").read_text().splitlines()
+        if "typer.Option(" in line or "typer.Argument(" in line
+    }
     for path in sorted(cli.glob("*.py")):
         if path.name in ("output.py", "options.py"):
             continue
         text = path.read_text(encoding="utf-8")
         for made_elsewhere in ("json.dumps", "Console(", "Progress("):
-            assert made_elsewhere not in text, f"{path.name} uses {made_elsewhere}; use cli/output.py"
-        declared = {line.split("=")[0].strip() for line in text.splitlines()
-                    if not line.startswith(" ") and ("typer.Option(" in line or "typer.Argument(" in line)}
+            assert made_elsewhere not in text, (
+                f"{path.name} uses {made_elsewhere}; use cli/output.py"
+            )
+        declared = {
+            line.split("=")[0].strip()
+            for line in text.splitlines()
+            if not line.startswith(" ") and ("typer.Option(" in line or "typer.Argument(" in line)
+        }
         assert not declared & shared, f"{path.name} redeclares {declared & shared}"

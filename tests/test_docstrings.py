@@ -15,15 +15,31 @@ import re
 
 import pytest
 
-PACKAGES = ["voxode.characterize", "voxode.design", "voxode.electrochem", "voxode.generate",
-            "voxode.io", "voxode.surrogate", "voxode.cli"]
+PACKAGES = [
+    "voxode.characterize",
+    "voxode.design",
+    "voxode.electrochem",
+    "voxode.generate",
+    "voxode.io",
+    "voxode.surrogate",
+    "voxode.cli",
+]
 # modules that are not packages: their documented entry points (README, CLI counterparts)
 ENTRY_POINTS = {
-    "voxode.recipe": ["Recipe", "load_recipe", "load_preset", "preset_text", "recipe_from_dict",
-                      "recipe_to_yaml"],
+    "voxode.recipe": [
+        "Recipe",
+        "load_recipe",
+        "load_preset",
+        "preset_text",
+        "recipe_from_dict",
+        "recipe_to_yaml",
+    ],
     "voxode.electrode": ["Electrode", "Layer", "border_particles", "cbd_nanoporosity_planes"],
-    "voxode.summary": ["electrode_summary", "particle_diameters_um",
-                       "volume_weighted_quantiles_um"],
+    "voxode.summary": [
+        "electrode_summary",
+        "particle_diameters_um",
+        "volume_weighted_quantiles_um",
+    ],
     "voxode.campaign": ["campaign_results", "load_campaign", "run_campaign", "run_case"],
     "voxode.reproduce": ["load_reproduce_preset", "reproduce"],
     "voxode.options": ["check"],
@@ -53,8 +69,11 @@ def missing(function: object, *, method: bool = False) -> list[str]:
     gaps = []
     if params and not has_section(function.__doc__, "Parameters"):
         gaps.append("Parameters")
-    if signature.return_annotation not in (None, "None", inspect.Signature.empty) \
-            and not has_section(function.__doc__, "Returns", "Yields"):
+    if signature.return_annotation not in (
+        None,
+        "None",
+        inspect.Signature.empty,
+    ) and not has_section(function.__doc__, "Returns", "Yields"):
         gaps.append("Returns")
     return gaps
 
@@ -63,8 +82,9 @@ def gaps_of(name: str, obj: object) -> list[str]:
     if inspect.isfunction(obj):
         return [f"{name}: {gap}" for gap in missing(obj)]
     gaps = []
-    if inspect.signature(obj).parameters and not has_section(obj.__doc__, "Parameters",
-                                                               "Attributes"):
+    if inspect.signature(obj).parameters and not has_section(
+        obj.__doc__, "Parameters", "Attributes"
+    ):
         gaps.append(f"{name}: Parameters or Attributes")
     for attr, value in vars(obj).items():
         function = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
@@ -75,12 +95,20 @@ def gaps_of(name: str, obj: object) -> list[str]:
 
 def test_the_public_api_is_found() -> None:
     names = {name for name, _ in public_api()}
-    assert {"voxode.electrochem.simulate", "voxode.generate.generate",
-            "voxode.electrode.Electrode", "voxode.characterize.tortuosity"} <= names
+    assert {
+        "voxode.electrochem.simulate",
+        "voxode.generate.generate",
+        "voxode.electrode.Electrode",
+        "voxode.characterize.tortuosity",
+    } <= names
 
 
 @pytest.mark.parametrize("package", PACKAGES + list(ENTRY_POINTS))
 def test_public_functions_have_numpydoc_sections(package: str) -> None:
-    gaps = [gap for name, obj in public_api() if name.rpartition(".")[0] == package
-            for gap in gaps_of(name, obj)]
+    gaps = [
+        gap
+        for name, obj in public_api()
+        if name.rpartition(".")[0] == package
+        for gap in gaps_of(name, obj)
+    ]
     assert not gaps, "missing numpydoc sections:\n" + "\n".join(gaps)

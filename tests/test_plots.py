@@ -39,7 +39,9 @@ def test_png_written_and_readable(electrode: Electrode, recipe: Recipe, tmp_path
 
 
 def test_svg_for_an_import_without_recipe(electrode: Electrode, tmp_path: Path) -> None:
-    imported = import_tiff(*write_tiff_stacks(electrode, tmp_path / "s"), voxel_um=electrode.voxel_um)
+    imported = import_tiff(
+        *write_tiff_stacks(electrode, tmp_path / "s"), voxel_um=electrode.voxel_um
+    )
     path = plot_electrode(imported, tmp_path / "imported.svg")
     text = path.read_text(encoding="utf-8")
     assert "<svg" in text and "current collector" in text
@@ -59,5 +61,9 @@ def test_target_cdf_is_a_mixture_cdf() -> None:
     # 25 wt% of half the electrode's NMC) counts: a log-normal of volume median 4.5 um on [1.5, 10] um
     sigma = recipe.layers[0].psd.sigma
     mu = math.log(4.5)
-    shrunk = stats.truncnorm((math.log(1.5) - mu) / sigma, (math.log(10.0) - mu) / sigma, loc=mu, scale=sigma)
-    assert target_cdf(recipe, np.array([3.0]))[0] == pytest.approx(0.125 * shrunk.cdf(math.log(3.0)))
+    shrunk = stats.truncnorm(
+        (math.log(1.5) - mu) / sigma, (math.log(10.0) - mu) / sigma, loc=mu, scale=sigma
+    )
+    assert target_cdf(recipe, np.array([3.0]))[0] == pytest.approx(
+        0.125 * shrunk.cdf(math.log(3.0))
+    )

@@ -93,8 +93,12 @@ class Case:
 
     def inputs(self) -> dict[str, Any]:
         """JSON-ready inputs (what case.json holds and the key hashes)."""
-        return {"recipe": self.recipe.model_dump(mode="json"), "c_rate": float(self.c_rate),
-                "cutoff_v": float(self.cutoff_v), "params": self.params}
+        return {
+            "recipe": self.recipe.model_dump(mode="json"),
+            "c_rate": float(self.c_rate),
+            "cutoff_v": float(self.cutoff_v),
+            "params": self.params,
+        }
 
     @property
     def key(self) -> str:
@@ -108,8 +112,12 @@ class Case:
 
     @classmethod
     def from_inputs(cls, data: dict[str, Any], source: str = "case.json") -> Case:
-        return cls(recipe=recipe_from_dict(data["recipe"], source=source), c_rate=float(data["c_rate"]),
-                   cutoff_v=float(data["cutoff_v"]), params=str(data["params"]))
+        return cls(
+            recipe=recipe_from_dict(data["recipe"], source=source),
+            c_rate=float(data["c_rate"]),
+            cutoff_v=float(data["cutoff_v"]),
+            params=str(data["params"]),
+        )
 
 
 @dataclass
@@ -121,8 +129,10 @@ class CaseResult:
     status: str
     error: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
-    skipped: bool = False          # finished before this run
-    end_reason: str | None = None  # how the discharge ended (EndReason value), "error" when a stage raised
+    skipped: bool = False  # finished before this run
+    end_reason: str | None = (
+        None  # how the discharge ended (EndReason value), "error" when a stage raised
+    )
 
     @property
     def ok(self) -> bool:
@@ -198,9 +208,18 @@ class CampaignSpec(BaseModel):
         recipes = []
         for spec in self.recipes:
             path = folder / spec
-            recipes.append(load_recipe(path if path.suffix.lower() in (".yaml", ".yml", ".toml") else spec))
-        return [Case(recipe.with_overrides(seed=seed, voxel_um=self.voxel_um), rate, self.cutoff_v, self.params)
-                for recipe, seed, rate in product(recipes, self.seed_list(), self.c_rates)]
+            recipes.append(
+                load_recipe(path if path.suffix.lower() in (".yaml", ".yml", ".toml") else spec)
+            )
+        return [
+            Case(
+                recipe.with_overrides(seed=seed, voxel_um=self.voxel_um),
+                rate,
+                self.cutoff_v,
+                self.params,
+            )
+            for recipe, seed, rate in product(recipes, self.seed_list(), self.c_rates)
+        ]
 
 
 def load_campaign(path: Path) -> list[Case]:
@@ -218,8 +237,13 @@ def load_campaign(path: Path) -> list[Case]:
     """
     if not path.is_file():
         raise CampaignError(f"campaign file not found: {path}")
-    spec = load_validated(CampaignSpec, path.read_text(encoding="utf-8"), str(path), CampaignError,
-                          what="a campaign (recipes, seeds, c_rates, ...)")
+    spec = load_validated(
+        CampaignSpec,
+        path.read_text(encoding="utf-8"),
+        str(path),
+        CampaignError,
+        what="a campaign (recipes, seeds, c_rates, ...)",
+    )
     return spec.cases(path.parent)
 
 
@@ -256,17 +280,33 @@ def run_case(case: Case, folder: Path) -> CaseResult:
         # one BLAS/numba thread per case: cases are the unit of parallelism
         with threadpool_limits(limits=1):
             summary = _run_stages(case, folder)
-        record = {"status": "ok", "summary": summary, "end_reason": summary["end_reason"],
-                  "wall_s": time.perf_counter() - started}
+        record = {
+            "status": "ok",
+            "summary": summary,
+            "end_reason": summary["end_reason"],
+            "wall_s": time.perf_counter() - started,
+        }
     except Exception as exc:  # noqa: BLE001 - a failed case is recorded, the campaign goes on
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        record = {"status": "failed", "error": f"{type(exc).__name__}: {message}",
-                  "traceback": traceback.format_exc(), "wall_s": time.perf_counter() - started,
-                  "end_reason": exc.record.get("end_reason", "error") if isinstance(exc, RunFailure) else "error",
-                  **({"end": exc.record} if isinstance(exc, RunFailure) else {})}
+        record = {
+            "status": "failed",
+            "error": f"{type(exc).__name__}: {message}",
+            "traceback": traceback.format_exc(),
+            "wall_s": time.perf_counter() - started,
+            "end_reason": exc.record.get("end_reason", "error")
+            if isinstance(exc, RunFailure)
+            else "error",
+            **({"end": exc.record} if isinstance(exc, RunFailure) else {}),
+        }
     write_text_atomic(CaseFiles(folder).status, json.dumps(record, indent=2) + "\n")
-    return CaseResult(case, folder, record["status"], record.get("error"), record.get("summary", {}),
-                      end_reason=record["end_reason"])
+    return CaseResult(
+        case,
+        folder,
+        record["status"],
+        record.get("error"),
+        record.get("summary", {}),
+        end_reason=record["end_reason"],
+    )
 
 
 def _run_stages(case: Case, folder: Path) -> dict[str, Any]:
@@ -286,8 +326,9 @@ def _run_stages(case: Case, folder: Path) -> dict[str, Any]:
         profile = result.profile_frame()
         write_atomic(files.profile, lambda p: profile.to_parquet(p, index=False))
         write_atomic(files.particles, lambda p: result.particles.to_parquet(p, index=False))
-    return discharge_to_folder(electrode, files.run.folder, c_rate=case.c_rate, cutoff_v=case.cutoff_v,
-                               params=case.params)
+    return discharge_to_folder(
+        electrode, files.run.folder, c_rate=case.c_rate, cutoff_v=case.cutoff_v, params=case.params
+    )
 
 
 def _local_runner(workers: int) -> Callable[[Sequence[tuple[Case, Path]]], Iterable[CaseResult]]:
@@ -301,19 +342,23 @@ def _local_runner(workers: int) -> Callable[[Sequence[tuple[Case, Path]]], Itera
             futures = [pool.submit(run_case, case, folder) for case, folder in jobs]
             for future in as_completed(futures):
                 yield future.result()
+
     return run
 
 
-def _dask_runner(address: str, connect_timeout_s: float
-                 ) -> Callable[[Sequence[tuple[Case, Path]]], Iterable[CaseResult]]:
+def _dask_runner(
+    address: str, connect_timeout_s: float
+) -> Callable[[Sequence[tuple[Case, Path]]], Iterable[CaseResult]]:
     distributed = require("distributed", "dask", "running on a Dask cluster (--scheduler)")
     Client, dask_completed = distributed.Client, distributed.as_completed
 
     try:
         client = Client(address, timeout=f"{connect_timeout_s}s")
     except (OSError, TimeoutError, ValueError) as exc:
-        raise CampaignError(f"cannot reach the Dask scheduler at {address}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise CampaignError(
+            f"cannot reach the Dask scheduler at {address}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
 
     def run(jobs: Sequence[tuple[Case, Path]]) -> Iterable[CaseResult]:
         try:
@@ -322,12 +367,19 @@ def _dask_runner(address: str, connect_timeout_s: float
                 yield future.result()
         finally:
             client.close()
+
     return run
 
 
-def run_campaign(cases: Sequence[Case], out_dir: Path, *, workers: int = 1, scheduler: str | None = None,
-                 connect_timeout_s: float = 10.0,
-                 on_result: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
+def run_campaign(
+    cases: Sequence[Case],
+    out_dir: Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    connect_timeout_s: float = 10.0,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
     """Run every case into ``out_dir/<case key>/``; finished cases are skipped.
 
     ``scheduler`` (``tcp://host:port``) runs the cases on a Dask distributed cluster instead of
@@ -364,8 +416,14 @@ def run_campaign(cases: Sequence[Case], out_dir: Path, *, workers: int = 1, sche
     for key, case in unique.items():
         status = read_status(out_dir / key)
         if status is not None and status["status"] == "ok":
-            results[key] = CaseResult(case, out_dir / key, "ok", summary=status["summary"], skipped=True,
-                                      end_reason=status["summary"].get("end_reason"))
+            results[key] = CaseResult(
+                case,
+                out_dir / key,
+                "ok",
+                summary=status["summary"],
+                skipped=True,
+                end_reason=status["summary"].get("end_reason"),
+            )
         else:
             pending.append((case, out_dir / key))
     for result in results.values():
@@ -403,6 +461,14 @@ def campaign_results(out_dir: Path) -> list[CaseResult]:
         if status is None:
             results.append(CaseResult(case, folder, "pending"))
         else:
-            results.append(CaseResult(case, folder, status["status"], status.get("error"),
-                                      status.get("summary", {}), end_reason=status.get("end_reason")))
+            results.append(
+                CaseResult(
+                    case,
+                    folder,
+                    status["status"],
+                    status.get("error"),
+                    status.get("summary", {}),
+                    end_reason=status.get("end_reason"),
+                )
+            )
     return results

@@ -170,14 +170,17 @@ class Electrode:
         if phases.size and (phases.min() < 0 or phases.max() > CBD):
             raise ImageError("phases may only hold 0 (pore), 1 (NMC) or 2 (CBD)")
         if ids.size and (ids.min() < 0 or ids.max() > np.iinfo(np.int32).max):
-            raise ImageError(f"particle_ids must lie in 0..{np.iinfo(np.int32).max}, got {ids.min()}..{ids.max()}")
+            raise ImageError(
+                f"particle_ids must lie in 0..{np.iinfo(np.int32).max}, got {ids.min()}..{ids.max()}"
+            )
         self.phases = np.ascontiguousarray(phases, dtype=np.uint8)
         self.particle_ids = np.ascontiguousarray(ids, dtype=np.int32)
         if self.phases.ndim != 3:
             raise ImageError(f"phases must be a 3D array, got shape {self.phases.shape}")
         if self.phases.shape != self.particle_ids.shape:
             raise ImageError(
-                f"phases {self.phases.shape} and particle_ids {self.particle_ids.shape} differ in shape")
+                f"phases {self.phases.shape} and particle_ids {self.particle_ids.shape} differ in shape"
+            )
         if not 0 < self.voxel_um < math.inf:
             raise ImageError(f"voxel_um must be positive and finite, got {self.voxel_um}")
         if np.any((self.particle_ids > 0) & (self.phases != NMC)):
@@ -245,7 +248,9 @@ class Electrode:
 
     def _nmc_mass_planes_mg_cm2(self) -> np.ndarray:
         """NMC mass per electrode area (mg/cm^2) in each z plane, at its layer's density."""
-        fraction = np.count_nonzero(self.phases == NMC, axis=(0, 1)) / (self.shape[0] * self.shape[1])
+        fraction = np.count_nonzero(self.phases == NMC, axis=(0, 1)) / (
+            self.shape[0] * self.shape[1]
+        )
         return fraction * self.voxel_um * 1e-4 * self.nmc_density_planes_g_cm3() * 1e3
 
     @property
@@ -258,7 +263,9 @@ class Electrode:
         """Theoretical capacity per electrode area (mAh/cm^2): each plane's NMC mass times its
         layer's specific capacity (the 1C current density in mA/cm^2)."""
         spec = np.array([layer.specific_capacity_mah_g for layer in self.layers], dtype=float)
-        return float(np.sum(self._nmc_mass_planes_mg_cm2() * spec[self.layer_index_of_planes()]) / 1e3)
+        return float(
+            np.sum(self._nmc_mass_planes_mg_cm2() * spec[self.layer_index_of_planes()]) / 1e3
+        )
 
     @property
     def n_particles(self) -> int:
@@ -321,12 +328,24 @@ class Electrode:
                 phases = data["phases"]
                 ids = data["particle_ids"]
                 cols = {c: data[_PARTICLE_PREFIX + c] for c in meta["particle_columns"]}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-            reason = f"missing entry {exc}" if isinstance(exc, KeyError) else "not an uncorrupted .npz archive"
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            EOFError,
+            zipfile.BadZipFile,
+            json.JSONDecodeError,
+        ) as exc:
+            reason = (
+                f"missing entry {exc}"
+                if isinstance(exc, KeyError)
+                else "not an uncorrupted .npz archive"
+            )
             raise ElectrodeFileError(f"{path} is not a voxode electrode file ({reason})") from None
         if meta.get("format_version") != FORMAT_VERSION:
             raise ElectrodeFileError(
-                f"{path} has electrode format {meta.get('format_version')}, this voxode reads {FORMAT_VERSION}")
+                f"{path} has electrode format {meta.get('format_version')}, this voxode reads {FORMAT_VERSION}"
+            )
         import pandas as pd  # here: pandas takes ~0.5 s to import, and the CLI imports Electrode at startup
 
         return cls(

@@ -28,4 +28,6 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
     try:
         return import_module(module)
     except ImportError:
-        raise MissingExtraError(f"{purpose} needs {module.split('.')[0]}: pip install 'voxode[{extra}]'") from None
+        raise MissingExtraError(
+            f"{purpose} needs {module.split('.')[0]}: pip install 'voxode[{extra}]'"
+        ) from None

@@ -22,12 +22,12 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
-Seed = Annotated[int, Field(ge=0, lt=2**32)]      # numpy RandomState and scikit-learn take 32-bit seeds
+Seed = Annotated[int, Field(ge=0, lt=2**32)]  # numpy RandomState and scikit-learn take 32-bit seeds
 
 RULES: dict[str, Any] = {
-    "c_rate": NonNegative,           # zero only with an end time: a rest (simulate checks)
+    "c_rate": NonNegative,  # zero only with an end time: a rest (simulate checks)
     "current_ma_cm2": NonNegative,
-    "cutoff_v": Positive,            # vs Li/Li+; the parameter set narrows it (ParameterSet.cutoff_range_v)
+    "cutoff_v": Positive,  # vs Li/Li+; the parameter set narrows it (ParameterSet.cutoff_range_v)
     "t_end_s": Positive,
     "voxel_um": Positive,
     "thickness_um": Positive,
@@ -75,4 +75,6 @@ def check(**values: Any) -> None:
             _adapter(name).validate_python(value)
         except ValidationError as exc:
             message = validation_message(exc)  # the formatter of every validation error
-            raise InputError(f"{option_name(name)} {value!r}: {message[0].lower()}{message[1:]}") from None
+            raise InputError(
+                f"{option_name(name)} {value!r}: {message[0].lower()}{message[1:]}"
+            ) from None

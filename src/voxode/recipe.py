@@ -19,7 +19,9 @@ from voxode.errors import RecipeError
 from voxode.validation import load_validated, validated
 
 Z90 = 1.2815515655446004  # standard-normal quantile of 0.9
-MIN_VOXELS_PER_PARTICLE = 1.5  # smallest particle diameter in voxels (bi-layers' 1.5 um shrunk particles at 1 um)
+MIN_VOXELS_PER_PARTICLE = (
+    1.5  # smallest particle diameter in voxels (bi-layers' 1.5 um shrunk particles at 1 um)
+)
 MIN_VOXELS_PER_FIBRE = 2.0  # fibre diameter, in voxels of the CBD grid, that still draws as a tube
 # Coarsest output voxel, in fibre diameters. A fibre thinner than a voxel is smeared over voxels
 # wider than itself, and the rasterised CBD closes the pore throats it crosses: paper-pristine at
@@ -148,8 +150,12 @@ class LayerRecipe(_Strict):
     populations: tuple[Population, ...] = (Population(),)
     shape: ParticleShape = ParticleShape()
     cbd: CarbonBinder = CarbonBinder()
-    seed: int | None = Field(None, ge=0, description="default: derived from the recipe seed and "
-                             "the layer's position counted from the separator")
+    seed: int | None = Field(
+        None,
+        ge=0,
+        description="default: derived from the recipe seed and "
+        "the layer's position counted from the separator",
+    )
 
     @field_validator("populations")
     @classmethod
@@ -205,7 +211,8 @@ class LayerRecipe(_Strict):
             raise ValueError(
                 f"porosity {self.porosity:g} is too low for this composition and cbd_nanoporosity "
                 f"{self.cbd_nanoporosity:g}: the CBD phase ({self.cbd_phase_fraction:.3f}) and NMC "
-                f"({self.nmc_fraction:.3f}) leave no macro-pores")
+                f"({self.nmc_fraction:.3f}) leave no macro-pores"
+            )
         return self
 
 
@@ -278,23 +285,30 @@ class Recipe(_Strict):
                     raise ValueError(
                         f"layers[{i}] population '{pop.name}': largest particle ({d_max:g} um) does not "
                         f"fit in the box ({lateral:g} um laterally, layer {thick:g} um thick): enlarge "
-                        f"box_um or lower psd.d_max_um")
-                for grid, what in ((self.voxel_um, "voxel_um"), (self.packing.grid_um, "packing.grid_um")):
+                        f"box_um or lower psd.d_max_um"
+                    )
+                for grid, what in (
+                    (self.voxel_um, "voxel_um"),
+                    (self.packing.grid_um, "packing.grid_um"),
+                ):
                     if d_min < MIN_VOXELS_PER_PARTICLE * grid:
                         raise ValueError(
                             f"{what} {grid:g} is too coarse: the smallest particles of layers[{i}] "
-                            f"population '{pop.name}' ({d_min:g} um) would span fewer than {MIN_VOXELS_PER_PARTICLE:g} voxels")
+                            f"population '{pop.name}' ({d_min:g} um) would span fewer than {MIN_VOXELS_PER_PARTICLE:g} voxels"
+                        )
             if self.voxel_um > MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:
                 raise ValueError(
                     f"voxel_um {self.voxel_um:g} is too coarse for the CBD fibres of layers[{i}] "
                     f"({layer.cbd.fibre_diameter_um:g} um): a voxel wider than a fibre closes the pore "
                     f"throats the fibre crosses; use voxel_um <= "
-                    f"{MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:g}")
+                    f"{MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:g}"
+                )
             if layer.cbd.fibre_diameter_um < MIN_VOXELS_PER_FIBRE * self.cbd_grid_um:
                 raise ValueError(
                     f"the CBD grid ({self.cbd_grid_um:g} um: the finer of voxel_um and packing.grid_um) is too coarse "
                     f"for the fibres of layers[{i}] ({layer.cbd.fibre_diameter_um:g} um would span fewer than "
-                    f"{MIN_VOXELS_PER_FIBRE:g} voxels): lower packing.grid_um or raise cbd.fibre_diameter_um")
+                    f"{MIN_VOXELS_PER_FIBRE:g} voxels): lower packing.grid_um or raise cbd.fibre_diameter_um"
+                )
         return self
 
     @property
@@ -405,8 +419,14 @@ def recipe_from_dict(data: dict[str, Any], source: str = "recipe") -> Recipe:
     return validated(Recipe, data, source, RecipeError)
 
 
-PRESETS = ("paper-pristine", "paper-bilayer", "paper-bilayer-reverse", "mini-pristine", "mini-bilayer",
-           "mini-bilayer-reverse")
+PRESETS = (
+    "paper-pristine",
+    "paper-bilayer",
+    "paper-bilayer-reverse",
+    "mini-pristine",
+    "mini-bilayer",
+    "mini-bilayer-reverse",
+)
 
 
 def preset_text(name: str) -> str:
@@ -423,7 +443,9 @@ def preset_text(name: str) -> str:
         Its YAML, comments included.
     """
     if name not in PRESETS:
-        raise RecipeError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)} or give a recipe file")
+        raise RecipeError(
+            f"unknown preset '{name}': choose one of {', '.join(PRESETS)} or give a recipe file"
+        )
     return resources.files("voxode.presets").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
 
 
@@ -462,10 +484,18 @@ def load_recipe(spec: str | Path) -> Recipe:
         return load_preset(str(spec))
     if not path.is_file():
         if path.suffix.lower() not in (".yaml", ".yml", ".toml"):
-            raise RecipeError(f"unknown preset '{spec}': choose one of {', '.join(PRESETS)} or give a recipe file")
+            raise RecipeError(
+                f"unknown preset '{spec}': choose one of {', '.join(PRESETS)} or give a recipe file"
+            )
         raise RecipeError(f"recipe file not found: {path}")
-    return load_validated(Recipe, path.read_text(encoding="utf-8"), str(path), RecipeError, what="a recipe",
-                          toml=path.suffix.lower() == ".toml")
+    return load_validated(
+        Recipe,
+        path.read_text(encoding="utf-8"),
+        str(path),
+        RecipeError,
+        what="a recipe",
+        toml=path.suffix.lower() == ".toml",
+    )
 
 
 def recipe_to_yaml(recipe: Recipe) -> str:

@@ -82,8 +82,10 @@ class Report:
         return "\n".join(lines)
 
     def html(self, folder: Path) -> str:
-        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
-                 f"<style>{_CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"]
+        parts = [
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
+            f"<style>{_CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"
+        ]
         for kind, content in self.blocks:
             if kind == "heading":
                 level, text = content
@@ -93,14 +95,20 @@ class Report:
             elif kind == "table":
                 frame, caption = content
                 head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-                body = "".join("<tr>" + "".join(f"<td>{html.escape(format_value(v))}</td>" for v in row) + "</tr>"
-                               for row in frame.itertuples(index=False))
+                body = "".join(
+                    "<tr>"
+                    + "".join(f"<td>{html.escape(format_value(v))}</td>" for v in row)
+                    + "</tr>"
+                    for row in frame.itertuples(index=False)
+                )
                 cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
                 parts.append(f"<table>{cap}<tr>{head}</tr>{body}</table>")
             elif kind == "figure":
                 path, caption = content
-                parts.append(f"<figure><img src='{html.escape(_relative(path, folder))}' alt='{html.escape(caption)}'>"
-                             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+                parts.append(
+                    f"<figure><img src='{html.escape(_relative(path, folder))}' alt='{html.escape(caption)}'>"
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                )
             elif kind == "command":
                 parts.append(f"<pre><code>{html.escape(content)}</code></pre>")
         parts.append("</body></html>")

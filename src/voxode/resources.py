@@ -43,8 +43,13 @@ class MemoryEstimate:
 
     def to_dict(self) -> dict[str, float | int | str]:
         """JSON-ready: stage, bytes, GiB, voxels, unknowns."""
-        return {"stage": self.stage, "bytes": int(self.bytes), "gib": round(self.bytes / GIB, 3),
-                "voxels": int(self.voxels), "unknowns": int(self.unknowns)}
+        return {
+            "stage": self.stage,
+            "bytes": int(self.bytes),
+            "gib": round(self.bytes / GIB, 3),
+            "voxels": int(self.voxels),
+            "unknowns": int(self.unknowns),
+        }
 
 
 def available_memory_bytes() -> int:
@@ -84,7 +89,11 @@ def check_memory(estimate: MemoryEstimate, force: bool = False, hint: str = "") 
     available = available_memory_bytes()
     if force or estimate.bytes <= available:
         return
-    size = f"{estimate.voxels:.3g} voxels" + (f", {estimate.unknowns:.3g} unknowns" if estimate.unknowns else "")
-    raise ResourceError(f"{estimate.stage} would need about {estimate.bytes / GIB:.1f} GiB ({size}) but "
-                        f"{available / GIB:.1f} GiB is available: {hint + ', or ' if hint else ''}"
-                        f"give --force to try anyway")
+    size = f"{estimate.voxels:.3g} voxels" + (
+        f", {estimate.unknowns:.3g} unknowns" if estimate.unknowns else ""
+    )
+    raise ResourceError(
+        f"{estimate.stage} would need about {estimate.bytes / GIB:.1f} GiB ({size}) but "
+        f"{available / GIB:.1f} GiB is available: {hint + ', or ' if hint else ''}"
+        f"give --force to try anyway"
+    )

@@ -14,8 +14,9 @@ import numpy as np
 from voxode.electrode import CBD, NMC, PORE, Electrode, border_particles
 
 
-def volume_weighted_quantiles_um(diameters_um: np.ndarray, q: tuple[float, ...] = (0.1, 0.5, 0.9)
-                                 ) -> np.ndarray:
+def volume_weighted_quantiles_um(
+    diameters_um: np.ndarray, q: tuple[float, ...] = (0.1, 0.5, 0.9)
+) -> np.ndarray:
     """Volume-weighted quantiles of equivalent diameters (D10, D50, D90 by default).
 
     Parameters
@@ -96,10 +97,16 @@ def electrode_summary(electrode: Electrode) -> dict[str, Any]:
         "macro_porosity": float(np.count_nonzero(ph == PORE) / n),
         "total_porosity": float(np.count_nonzero(ph == PORE) / n + np.mean(cbd * eps_n)),
         "nmc_loading_mg_cm2": loading,
-        "specific_capacity_mah_g": capacity / loading * 1e3 if loading > 0 else None,   # mass-weighted over layers
+        "specific_capacity_mah_g": capacity / loading * 1e3
+        if loading > 0
+        else None,  # mass-weighted over layers
         "theoretical_capacity_mah_cm2": capacity,
         "particles": electrode.n_particles,
-        "particles_away_from_lateral_borders": int(electrode.n_particles - len(border_particles(electrode.particle_ids))),
-        "d10_um": float(d10), "d50_um": float(d50), "d90_um": float(d90),
+        "particles_away_from_lateral_borders": int(
+            electrode.n_particles - len(border_particles(electrode.particle_ids))
+        ),
+        "d10_um": float(d10),
+        "d50_um": float(d50),
+        "d90_um": float(d90),
         "seed": electrode.provenance.get("seed"),
     }

@@ -71,7 +71,9 @@ class InterfaceFaces:
         float
             Area in units of h^2 (h the voxel size).
         """
-        on = ((self.label_lo == a) & (self.label_hi == b)) | ((self.label_lo == b) & (self.label_hi == a))
+        on = ((self.label_lo == a) & (self.label_hi == b)) | (
+            (self.label_lo == b) & (self.label_hi == a)
+        )
         return float(self.weight[on].sum())
 
 
@@ -101,8 +103,14 @@ def _reflect(i: int, n: int) -> int:
 
 
 @numba.njit(cache=True, parallel=True)
-def _face_weights(regions: np.ndarray, rank: np.ndarray, axis: np.ndarray, lo: np.ndarray,
-                  offsets: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _face_weights(
+    regions: np.ndarray,
+    rank: np.ndarray,
+    axis: np.ndarray,
+    lo: np.ndarray,
+    offsets: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
     nx, ny, nz = regions.shape
     n = lo.size
     out = np.ones(n)
@@ -147,8 +155,9 @@ def _face_weights(regions: np.ndarray, rank: np.ndarray, axis: np.ndarray, lo: n
     return out
 
 
-def interface_faces(regions: np.ndarray, rank: np.ndarray | None = None,
-                    sigma_vox: float = DEFAULT_SIGMA_VOX) -> InterfaceFaces:
+def interface_faces(
+    regions: np.ndarray, rank: np.ndarray | None = None, sigma_vox: float = DEFAULT_SIGMA_VOX
+) -> InterfaceFaces:
     """All faces between voxels of different labels in ``regions`` (3D ints), with area weights.
 
     ``rank`` (same shape, small ints, default all 0) picks whose surface defines the normal on
@@ -171,8 +180,11 @@ def interface_faces(regions: np.ndarray, rank: np.ndarray | None = None,
     regions = np.ascontiguousarray(regions, dtype=np.int64)
     if regions.ndim != 3:
         raise ValueError(f"regions must be a 3D array, got shape {regions.shape}")
-    rank_arr = np.zeros(regions.shape, dtype=np.int8) if rank is None \
+    rank_arr = (
+        np.zeros(regions.shape, dtype=np.int8)
+        if rank is None
         else np.ascontiguousarray(rank, dtype=np.int8)
+    )
     flat_index = np.arange(regions.size, dtype=np.int64).reshape(regions.shape)
     axes, los = [], []
     for ax in range(3):
@@ -190,12 +202,19 @@ def interface_faces(regions: np.ndarray, rank: np.ndarray | None = None,
     weight = _face_weights(regions, rank_arr, axis, lo, offsets, weights)
     strides = np.array([regions.shape[1] * regions.shape[2], regions.shape[2], 1], dtype=np.int64)
     flat = regions.ravel()
-    return InterfaceFaces(axis=axis, lo=lo, label_lo=flat[lo], label_hi=flat[lo + strides[axis]],
-                          weight=weight, shape=tuple(int(s) for s in regions.shape))  # type: ignore[arg-type]
+    return InterfaceFaces(
+        axis=axis,
+        lo=lo,
+        label_lo=flat[lo],
+        label_hi=flat[lo + strides[axis]],
+        weight=weight,
+        shape=tuple(int(s) for s in regions.shape),
+    )  # type: ignore[arg-type]
 
 
-def interface_area(regions: np.ndarray, a: int, b: int, voxel_um: float = 1.0,
-                   sigma_vox: float = DEFAULT_SIGMA_VOX) -> float:
+def interface_area(
+    regions: np.ndarray, a: int, b: int, voxel_um: float = 1.0, sigma_vox: float = DEFAULT_SIGMA_VOX
+) -> float:
     """Smooth interface area between regions a and b of ``regions`` in um^2.
 
     Parameters

@@ -31,9 +31,21 @@ CBD_REGION = -2
 UNASSIGNED_NMC_REGION = -3
 
 COLUMNS: tuple[str, ...] = (
-    "id", "parent", "layer", "volume_um3", "d_eq_um", "active_area_um2", "cbd_contact_area_um2",
-    "nmc_contact_area_um2", "centroid_x_um", "centroid_y_um", "centroid_z_um", "sphericity",
-    "border", "tau_electrolyte", "tau_electrolyte_cbd",
+    "id",
+    "parent",
+    "layer",
+    "volume_um3",
+    "d_eq_um",
+    "active_area_um2",
+    "cbd_contact_area_um2",
+    "nmc_contact_area_um2",
+    "centroid_x_um",
+    "centroid_y_um",
+    "centroid_z_um",
+    "sphericity",
+    "border",
+    "tau_electrolyte",
+    "tau_electrolyte_cbd",
 )
 
 
@@ -62,7 +74,10 @@ class Characterization:
             ``z_um`` (um) and, per medium, tau, D_eff/D0 and porosities (dimensionless).
         """
         out = pd.DataFrame({"z_um": self.electrolyte.z_um})
-        for name, prof in (("electrolyte", self.electrolyte), ("electrolyte_cbd", self.electrolyte_cbd)):
+        for name, prof in (
+            ("electrolyte", self.electrolyte),
+            ("electrolyte_cbd", self.electrolyte_cbd),
+        ):
             frame = prof.to_frame().drop(columns="z_um")
             out = out.join(frame.add_suffix(f"_{name}"))
         return out
@@ -129,8 +144,12 @@ def _parents(electrode: Electrode, ids: np.ndarray) -> np.ndarray:
     (the analytic particle's index); elsewhere (imports) each id is its own parent."""
     table = electrode.particles
     if {"id", "parent"} <= set(table.columns):
-        return pd.Series(table["parent"].to_numpy(), index=table["id"].to_numpy()).reindex(ids).fillna(-1)\
+        return (
+            pd.Series(table["parent"].to_numpy(), index=table["id"].to_numpy())
+            .reindex(ids)
+            .fillna(-1)
             .to_numpy(dtype=np.int64)
+        )
     return ids.copy()
 
 
@@ -159,8 +178,12 @@ def estimate_memory(electrode: Electrode) -> MemoryEstimate:
     return MemoryEstimate("characterize", FIXED_BYTES + BYTES_PER_VOXEL * voxels, voxels)
 
 
-def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
-                     progress: bool = False, force: bool = False) -> Characterization:
+def characterization(
+    electrode: Electrode,
+    sigma_vox: float = DEFAULT_SIGMA_VOX,
+    progress: bool = False,
+    force: bool = False,
+) -> Characterization:
     """Particle table plus the electrolyte and electrolyte + CBD depth profiles of ``electrode``.
 
     Refused (:class:`~voxode.resources.ResourceError`) when its memory estimate exceeds the
@@ -191,8 +214,10 @@ def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
     ids = ids.astype(np.int64)
     where = np.searchsorted(ids, flat[flat > 0])
     coords = np.unravel_index(np.flatnonzero(flat > 0), labels.shape)
-    centroid = [(np.bincount(where, c.astype(np.float64), ids.size) / np.maximum(counts, 1) + 0.5) * h
-                for c in coords]
+    centroid = [
+        (np.bincount(where, c.astype(np.float64), ids.size) / np.maximum(counts, 1) + 0.5) * h
+        for c in coords
+    ]
     areas = _face_areas(electrode, ids, sigma_vox)
     cut, separator_faces = _box_face_counts(labels, ids)
     border = np.isin(ids, border_particles(labels))
@@ -200,28 +225,35 @@ def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
     surface = (areas["total"] + cut) * h**2
     profile_e = depth_profile(electrode_fields(electrode, include_cbd=False), h, progress=progress)
     profile_ec = depth_profile(electrode_fields(electrode, include_cbd=True), h, progress=progress)
-    table = pd.DataFrame({
-        "id": ids,
-        "parent": _parents(electrode, ids),
-        "layer": _layers(electrode, ids, centroid[2]),
-        "volume_um3": volume,
-        "d_eq_um": np.cbrt(6.0 * volume / np.pi),
-        "active_area_um2": (areas["active"] + separator_faces) * h**2,
-        "cbd_contact_area_um2": areas["cbd"] * h**2,
-        "nmc_contact_area_um2": areas["nmc"] * h**2,
-        "centroid_x_um": centroid[0],
-        "centroid_y_um": centroid[1],
-        "centroid_z_um": centroid[2],
-        "sphericity": np.pi ** (1.0 / 3.0) * (6.0 * volume) ** (2.0 / 3.0) / surface,
-        "border": border,
-        "tau_electrolyte": profile_e.tau_at(centroid[2]),
-        "tau_electrolyte_cbd": profile_ec.tau_at(centroid[2]),
-    }, columns=list(COLUMNS))
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "parent": _parents(electrode, ids),
+            "layer": _layers(electrode, ids, centroid[2]),
+            "volume_um3": volume,
+            "d_eq_um": np.cbrt(6.0 * volume / np.pi),
+            "active_area_um2": (areas["active"] + separator_faces) * h**2,
+            "cbd_contact_area_um2": areas["cbd"] * h**2,
+            "nmc_contact_area_um2": areas["nmc"] * h**2,
+            "centroid_x_um": centroid[0],
+            "centroid_y_um": centroid[1],
+            "centroid_z_um": centroid[2],
+            "sphericity": np.pi ** (1.0 / 3.0) * (6.0 * volume) ** (2.0 / 3.0) / surface,
+            "border": border,
+            "tau_electrolyte": profile_e.tau_at(centroid[2]),
+            "tau_electrolyte_cbd": profile_ec.tau_at(centroid[2]),
+        },
+        columns=list(COLUMNS),
+    )
     return Characterization(particles=table, electrolyte=profile_e, electrolyte_cbd=profile_ec)
 
 
-def characterize(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
-                 progress: bool = False, force: bool = False) -> pd.DataFrame:
+def characterize(
+    electrode: Electrode,
+    sigma_vox: float = DEFAULT_SIGMA_VOX,
+    progress: bool = False,
+    force: bool = False,
+) -> pd.DataFrame:
     """One row per particle of ``electrode`` with its geometric features (see module docstring).
 
     Parameters

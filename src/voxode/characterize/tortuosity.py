@@ -120,17 +120,25 @@ def _as_fields(image: TransportFields | np.ndarray) -> TransportFields:
 def _message(porosity: float, fraction: float, axis: int) -> str:
     name = AXIS_NAMES[axis]
     if porosity == 0.0:
-        return f"nothing conducts: the image holds no conducting voxel; tau along {name} is infinite"
+        return (
+            f"nothing conducts: the image holds no conducting voxel; tau along {name} is infinite"
+        )
     if fraction == 0.0:
-        return (f"no conducting path connects the two planes normal to {name}: tau is infinite "
-                f"(porosity {porosity:.4f}, percolating fraction 0)")
+        return (
+            f"no conducting path connects the two planes normal to {name}: tau is infinite "
+            f"(porosity {porosity:.4f}, percolating fraction 0)"
+        )
     if fraction < 1.0:
-        return (f"{100.0 * (1.0 - fraction):.2f} % of the electrolyte does not percolate along {name} "
-                "(isolated or one-sided clusters: they count in the total porosity, carry no flux)")
+        return (
+            f"{100.0 * (1.0 - fraction):.2f} % of the electrolyte does not percolate along {name} "
+            "(isolated or one-sided clusters: they count in the total porosity, carry no flux)"
+        )
     return ""
 
 
-def _assemble(d: np.ndarray, mask: np.ndarray, gb: float) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+def _assemble(
+    d: np.ndarray, mask: np.ndarray, gb: float
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """SPD matrix, right-hand side and unknown numbering on ``mask`` (flux along the last axis)."""
     n = int(np.count_nonzero(mask))
     number = np.full(d.shape, -1, dtype=np.int64)
@@ -161,12 +169,15 @@ def _assemble(d: np.ndarray, mask: np.ndarray, gb: float) -> tuple[sp.csr_matrix
     rows.append(np.arange(n))
     cols.append(np.arange(n))
     vals.append(diag)
-    a = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    a = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    )
     return a, b, number
 
 
-def _solve(d: np.ndarray, mask: np.ndarray, gb: float, rtol: float,
-           maxiter: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, list[float]]:
+def _solve(
+    d: np.ndarray, mask: np.ndarray, gb: float, rtol: float, maxiter: int
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, list[float]]:
     """Matrix, right-hand side, numbering, potential (0 at plane 0, 1 beyond the last plane) and CG residuals."""
     a, b, number = _assemble(d, mask, gb)
     z = (np.arange(d.shape[2]) + 0.5) / d.shape[2]
@@ -177,15 +188,18 @@ def _solve(d: np.ndarray, mask: np.ndarray, gb: float, rtol: float,
     state = np.random.get_state()  # noqa: NPY002
     np.random.seed(0)  # noqa: NPY002
     try:
-        ml = pyamg.smoothed_aggregation_solver(a, symmetry="hermitian", max_coarse=500, improve_candidates=None)
+        ml = pyamg.smoothed_aggregation_solver(
+            a, symmetry="hermitian", max_coarse=500, improve_candidates=None
+        )
     finally:
         np.random.set_state(state)  # noqa: NPY002
     x = ml.solve(b, x0=x0, tol=rtol, accel="cg", maxiter=maxiter, residuals=residuals)
     return a, b, number, x, residuals
 
 
-def flux_field(image: TransportFields | np.ndarray, axis: int = 2, rtol: float = 1e-4,
-               maxiter: int = 200) -> np.ndarray:
+def flux_field(
+    image: TransportFields | np.ndarray, axis: int = 2, rtol: float = 1e-4, maxiter: int = 200
+) -> np.ndarray:
     """Magnitude of the steady flux through each voxel (half the sum of its faces' |flux|), potential 1 -> 0 along
     ``axis``; 0 outside the clusters that link both planes. Same units as the face conductances (D/D0 per voxel).
 
@@ -218,8 +232,13 @@ def flux_field(image: TransportFields | np.ndarray, axis: int = 2, rtol: float =
     return np.moveaxis(out / 2.0, 2, axis)
 
 
-def tortuosity(image: TransportFields | np.ndarray, axis: int = 2, boundary: Boundary = "faces",
-               rtol: float = 1e-7, maxiter: int = 400) -> TortuosityResult:
+def tortuosity(
+    image: TransportFields | np.ndarray,
+    axis: int = 2,
+    boundary: Boundary = "faces",
+    rtol: float = 1e-7,
+    maxiter: int = 400,
+) -> TortuosityResult:
     """Tortuosity factor of ``image`` along ``axis`` (0, 1, 2 = x, y, z).
 
     ``image`` is a :class:`TransportFields` or a boolean array (True conducts, D/D0 = 1).
@@ -258,8 +277,20 @@ def tortuosity(image: TransportFields | np.ndarray, axis: int = 2, boundary: Bou
     perc = float(liquid[mask].sum() / liquid.size)
     fraction = perc / porosity if porosity > 0 else 0.0
     if not mask.any():
-        return TortuosityResult(math.inf, math.inf, porosity, 0.0, 0.0, 0.0, axis, boundary, length, 0,
-                                0.0, _message(porosity, 0.0, axis))
+        return TortuosityResult(
+            math.inf,
+            math.inf,
+            porosity,
+            0.0,
+            0.0,
+            0.0,
+            axis,
+            boundary,
+            length,
+            0,
+            0.0,
+            _message(porosity, 0.0, axis),
+        )
     a, b, number, x, residuals = _solve(d, mask, gb, rtol, maxiter)
     bottom = number[:, :, 0]
     f_out = float(np.sum(gb * d[:, :, 0][bottom >= 0] * x[bottom[bottom >= 0]]))
@@ -271,10 +302,27 @@ def tortuosity(image: TransportFields | np.ndarray, axis: int = 2, boundary: Bou
     message = _message(porosity, fraction, axis)
     reached = residuals[-1] / np.linalg.norm(b) if residuals else 0.0
     if reached > rtol:
-        message = "; ".join(filter(None, [message, f"the solver stopped at relative residual {reached:.1e} "
-                                                  f"(asked {rtol:.0e}) after {maxiter} iterations"]))
+        message = "; ".join(
+            filter(
+                None,
+                [
+                    message,
+                    f"the solver stopped at relative residual {reached:.1e} "
+                    f"(asked {rtol:.0e}) after {maxiter} iterations",
+                ],
+            )
+        )
     return TortuosityResult(
-        tau=porosity / d_eff, tau_percolating=perc / d_eff, porosity=porosity,
-        percolating_porosity=perc, percolating_fraction=fraction, d_eff=d_eff, axis=axis,
-        boundary=boundary, length_vox=length, iterations=max(len(residuals) - 1, 0),
-        flux_mismatch=abs(f_in - f_out) / flux, message=message)
+        tau=porosity / d_eff,
+        tau_percolating=perc / d_eff,
+        porosity=porosity,
+        percolating_porosity=perc,
+        percolating_fraction=fraction,
+        d_eff=d_eff,
+        axis=axis,
+        boundary=boundary,
+        length_vox=length,
+        iterations=max(len(residuals) - 1, 0),
+        flux_mismatch=abs(f_in - f_out) / flux,
+        message=message,
+    )

@@ -39,7 +39,8 @@ class TransportFields:
     def __post_init__(self) -> None:
         if self.diffusivity.shape != self.liquid.shape or self.diffusivity.ndim != 3:
             raise ImageError(
-                f"diffusivity {self.diffusivity.shape} and liquid {self.liquid.shape} must be equal 3D shapes")
+                f"diffusivity {self.diffusivity.shape} and liquid {self.liquid.shape} must be equal 3D shapes"
+            )
         if np.any(self.diffusivity < 0) or not np.all(np.isfinite(self.diffusivity)):
             raise ImageError("relative diffusivities must be finite and non-negative")
 
@@ -64,9 +65,13 @@ def binary_fields(conducting: np.ndarray) -> TransportFields:
     return TransportFields(diffusivity=values, liquid=values.copy())
 
 
-def phase_fields(labels: np.ndarray, conducting: Iterable[int] = (PORE,),
-                 cbd_nanoporosity: float | np.ndarray = 0.5, bruggeman: float = BRUGGEMAN,
-                 cbd_label: int | None = CBD) -> TransportFields:
+def phase_fields(
+    labels: np.ndarray,
+    conducting: Iterable[int] = (PORE,),
+    cbd_nanoporosity: float | np.ndarray = 0.5,
+    bruggeman: float = BRUGGEMAN,
+    cbd_label: int | None = CBD,
+) -> TransportFields:
     """Fields of a labelled image in which the labels ``conducting`` carry electrolyte.
 
     The label ``cbd_label`` (CBD, 2, by default; ``None`` for images without CBD semantics) is
@@ -105,7 +110,7 @@ def phase_fields(labels: np.ndarray, conducting: Iterable[int] = (PORE,),
     for label in sorted(set(int(v) for v in conducting)):
         where = labels == label
         if cbd_label is not None and label == cbd_label:
-            diffusivity += where * (eps_n ** bruggeman)[None, None, :]
+            diffusivity += where * (eps_n**bruggeman)[None, None, :]
             liquid += where * eps_n[None, None, :]
         else:
             diffusivity[where] = 1.0
@@ -113,8 +118,9 @@ def phase_fields(labels: np.ndarray, conducting: Iterable[int] = (PORE,),
     return TransportFields(diffusivity=diffusivity, liquid=liquid)
 
 
-def electrode_fields(electrode: Electrode, include_cbd: bool = False,
-                     bruggeman: float = BRUGGEMAN) -> TransportFields:
+def electrode_fields(
+    electrode: Electrode, include_cbd: bool = False, bruggeman: float = BRUGGEMAN
+) -> TransportFields:
     """Fields of an electrode: electrolyte alone, or electrolyte + CBD (nanoporosity per z plane).
 
     Parameters
@@ -132,4 +138,6 @@ def electrode_fields(electrode: Electrode, include_cbd: bool = False,
         Relative diffusivity D/D0 and liquid fraction per voxel (dimensionless).
     """
     conducting = (PORE, CBD) if include_cbd else (PORE,)
-    return phase_fields(electrode.phases, conducting, electrode.cbd_nanoporosity_planes(), bruggeman)
+    return phase_fields(
+        electrode.phases, conducting, electrode.cbd_nanoporosity_planes(), bruggeman
+    )

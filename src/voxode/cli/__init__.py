@@ -20,8 +20,12 @@ from voxode.cli.output import run
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="voxode: digital twins of thick battery electrodes.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="voxode: digital twins of thick battery electrodes.",
+)
 for _stage in (electrode, characterize, simulate, campaign, surrogate, design, reproduce):
     _stage.register(app)  # in pipeline order: the order of `voxode --help`
 

@@ -38,8 +38,9 @@ def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray | float, float | No
         if stack.min() < 0:
             raise ImageError(f"{path} holds negative labels; labels must be >= 0")
         return np.ascontiguousarray(stack), 0.5, None
-    raise ElectrodeFileError(f"{path}: unsupported image format (use a voxode .npz electrode or a "
-                             ".tif stack)")
+    raise ElectrodeFileError(
+        f"{path}: unsupported image format (use a voxode .npz electrode or a .tif stack)"
+    )
 
 
 def _parse_phases(text: str, labels: np.ndarray, path: Path) -> list[int]:
@@ -55,19 +56,24 @@ def _parse_phases(text: str, labels: np.ndarray, path: Path) -> list[int]:
         raise VoxodeError("--phases: give at least one conducting label")
     present = np.unique(labels)
     if not np.isin(phases, present).any():
-        raise ImageError(f"none of the conducting labels {phases} occurs in {path} "
-                         f"(labels present: {present.tolist()}); change --phases")
+        raise ImageError(
+            f"none of the conducting labels {phases} occurs in {path} "
+            f"(labels present: {present.tolist()}); change --phases"
+        )
     return phases
 
 
 def characterize(
     electrode: ElectrodeFile,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Particle table (.parquet or "
-                                         ".csv).")],
-    profile: Annotated[Path | None, typer.Option(help="Also write the depth profiles (.parquet "
-                                                 "or .csv).")] = None,
-    figures: Annotated[Path | None, typer.Option(help="Folder for depth-profile and histogram "
-                                                 "PNGs.")] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Particle table (.parquet or .csv).")
+    ],
+    profile: Annotated[
+        Path | None, typer.Option(help="Also write the depth profiles (.parquet or .csv).")
+    ] = None,
+    figures: Annotated[
+        Path | None, typer.Option(help="Folder for depth-profile and histogram PNGs.")
+    ] = None,
     force: Force = False,
     as_json: AsJson = False,
     quiet: Quiet = False,
@@ -91,14 +97,17 @@ def characterize(
     if profile is not None:
         write_table(result.profile_frame(), profile)
     if figures is not None:
-        plot_depth_profile({"electrolyte": result.electrolyte,
-                            "electrolyte + CBD": result.electrolyte_cbd},
-                           figures / "depth_profile.png")
+        plot_depth_profile(
+            {"electrolyte": result.electrolyte, "electrolyte + CBD": result.electrolyte_cbd},
+            figures / "depth_profile.png",
+        )
         plot_feature_histograms(result.particles, figures / "feature_histograms.png")
     table = result.particles
     transport = effective_transport(loaded)
     summary = {
-        "electrode": str(electrode), "output": str(output), "n_particles": int(len(table)),
+        "electrode": str(electrode),
+        "output": str(output),
+        "n_particles": int(len(table)),
         "n_border": int(table["border"].sum()),
         "tau_electrolyte_full": json_safe(result.electrolyte.tau[0]),
         "tau_electrolyte_cbd_full": json_safe(result.electrolyte_cbd.tau[0]),
@@ -110,35 +119,60 @@ def characterize(
     if as_json:
         print_json(summary)
     elif not quiet:
-        out.print(f"{summary['n_particles']} particles ({summary['n_border']} cut by a lateral "
-                  f"face) -> {output}")
-        out.print(f"tau electrolyte (separator to current collector) "
-                  f"{result.electrolyte.tau[0]:.4g}, electrolyte + CBD "
-                  f"{result.electrolyte_cbd.tau[0]:.4g}; {summary['seconds']} s")
-        out.print(f"percolating: electrolyte {transport['percolating_fraction_electrolyte']:.3f}, "
-                  f"electrolyte + CBD {transport['percolating_fraction_electrolyte_cbd']:.3f}; "
-                  f"CBD spanning {transport['cbd_percolating_fraction']:.3f}, largest CBD cluster "
-                  f"{transport['cbd_largest_cluster_fraction']:.3f}")
+        out.print(
+            f"{summary['n_particles']} particles ({summary['n_border']} cut by a lateral "
+            f"face) -> {output}"
+        )
+        out.print(
+            f"tau electrolyte (separator to current collector) "
+            f"{result.electrolyte.tau[0]:.4g}, electrolyte + CBD "
+            f"{result.electrolyte_cbd.tau[0]:.4g}; {summary['seconds']} s"
+        )
+        out.print(
+            f"percolating: electrolyte {transport['percolating_fraction_electrolyte']:.3f}, "
+            f"electrolyte + CBD {transport['percolating_fraction_electrolyte_cbd']:.3f}; "
+            f"CBD spanning {transport['cbd_percolating_fraction']:.3f}, largest CBD cluster "
+            f"{transport['cbd_largest_cluster_fraction']:.3f}"
+        )
 
 
 def tortuosity(
-    image: Annotated[Path, typer.Argument(help="Labelled image: voxode .npz electrode or TIFF "
-                                          "stack (pages = z).")],
+    image: Annotated[
+        Path,
+        typer.Argument(help="Labelled image: voxode .npz electrode or TIFF stack (pages = z)."),
+    ],
     axis: Annotated[str, typer.Option(help="Transport axis: x, y or z.")] = "z",
-    phases: Annotated[str, typer.Option(help="Conducting labels, comma-separated; label 2 is "
-                                        "nanoporous CBD.")] = "0",
-    cbd_nanoporosity: Annotated[float | None, typer.Option(
-        help="CBD nanoporosity eps_n (D = eps_n^1.5); default: the electrode's layers, 0.5 for "
-             "TIFF.")] = None,
-    boundary: Annotated[str, typer.Option(
-        help="Dirichlet planes: 'faces' (outer voxel faces, length N) or 'ghost' (length "
-             "N + 1).")] = "faces",
-    profile: Annotated[Path | None, typer.Option(
-        help="Also write tau from the high end of the axis to every plane (.parquet or .csv); "
-             "always with Dirichlet planes on voxel faces.")] = None,
-    voxel_um: Annotated[float | None, typer.Option(
-        "--voxel-um", help="Voxel size (um) for the profile's positions; default: the "
-                           "electrode's.")] = None,
+    phases: Annotated[
+        str, typer.Option(help="Conducting labels, comma-separated; label 2 is nanoporous CBD.")
+    ] = "0",
+    cbd_nanoporosity: Annotated[
+        float | None,
+        typer.Option(
+            help="CBD nanoporosity eps_n (D = eps_n^1.5); default: the electrode's layers, 0.5 for "
+            "TIFF."
+        ),
+    ] = None,
+    boundary: Annotated[
+        str,
+        typer.Option(
+            help="Dirichlet planes: 'faces' (outer voxel faces, length N) or 'ghost' (length "
+            "N + 1)."
+        ),
+    ] = "faces",
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write tau from the high end of the axis to every plane (.parquet or .csv); "
+            "always with Dirichlet planes on voxel faces."
+        ),
+    ] = None,
+    voxel_um: Annotated[
+        float | None,
+        typer.Option(
+            "--voxel-um",
+            help="Voxel size (um) for the profile's positions; default: the electrode's.",
+        ),
+    ] = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -160,8 +194,9 @@ def tortuosity(
     labels, eps_n, image_voxel_um = _read_labels(image)
     voxel = voxel_um if voxel_um is not None else image_voxel_um
     if profile is not None and voxel is None:
-        raise VoxodeError("--profile on a TIFF stack needs --voxel-um (the profile's positions "
-                          "are in um)")
+        raise VoxodeError(
+            "--profile on a TIFF stack needs --voxel-um (the profile's positions are in um)"
+        )
     if voxel is not None and not voxel > 0:
         raise VoxodeError(f"--voxel-um must be positive, got {voxel:g}")
     conducting = _parse_phases(phases, labels, image)

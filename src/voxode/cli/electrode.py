@@ -15,8 +15,9 @@ from voxode.cli.output import out, print_json, stages, summary
 recipe_app = typer.Typer(no_args_is_help=True, help="Recipes: presets to start from.")
 
 ElectrodeIn = Annotated[Path, typer.Argument(help="Electrode file (.npz).")]
-ElectrodeOut = Annotated[Path, typer.Option("--output", "-o", help="Electrode file to write "
-                                            "(.npz).")]
+ElectrodeOut = Annotated[
+    Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")
+]
 Seed = Annotated[int | None, typer.Option("--seed", help="Random seed, overrides the recipe.")]
 PRESETS = "paper-pristine, paper-bilayer, paper-bilayer-reverse or their mini- versions"
 
@@ -52,22 +53,36 @@ def generate(
         electrode = run_generate(spec, on_stage=stage, force=force)
     electrode.save(output)
     made = electrode_summary(electrode) | {"output": str(output)}
-    summary(made, as_json, quiet,
-            f"wrote {output}: {made['particles']} particles, NMC {made['fraction_nmc']:.3f}, "
-            f"{made['theoretical_capacity_mah_cm2']:.2f} mAh/cm^2")
+    summary(
+        made,
+        as_json,
+        quiet,
+        f"wrote {output}: {made['particles']} particles, NMC {made['fraction_nmc']:.3f}, "
+        f"{made['theoretical_capacity_mah_cm2']:.2f} mAh/cm^2",
+    )
 
 
 def import_(
-    stack: Annotated[Path, typer.Argument(help="Labelled TIFF stack: 0 pore, 1 NMC, 2 CBD "
-                                          "(pages = z).")],
+    stack: Annotated[
+        Path, typer.Argument(help="Labelled TIFF stack: 0 pore, 1 NMC, 2 CBD (pages = z).")
+    ],
     voxel_um: Annotated[float, typer.Option("--voxel-um", help="Voxel size (um).")],
     output: ElectrodeOut,
-    particles: Annotated[Path | None, typer.Option("--particles", help="TIFF stack of particle ids "
-                                                   "(else watershed).")] = None,
+    particles: Annotated[
+        Path | None,
+        typer.Option("--particles", help="TIFF stack of particle ids (else watershed)."),
+    ] = None,
     cbd_nanoporosity: Annotated[float, typer.Option(help="Nanoporosity of the CBD phase.")] = 0.5,
-    flip_z: Annotated[bool, typer.Option("--flip-z", help=(
-        "The stack's first page is the separator side (voxode expects the current collector "
-        "first)."))] = False,
+    flip_z: Annotated[
+        bool,
+        typer.Option(
+            "--flip-z",
+            help=(
+                "The stack's first page is the separator side (voxode expects the current collector "
+                "first)."
+            ),
+        ),
+    ] = False,
     force: Force = False,
     as_json: AsJson = False,
 ) -> None:
@@ -78,8 +93,14 @@ def import_(
     from voxode.io.importing import import_tiff
     from voxode.summary import electrode_summary
 
-    e = import_tiff(stack, voxel_um=voxel_um, particles_path=particles,
-                    cbd_nanoporosity=cbd_nanoporosity, flip_z=flip_z, force=force)
+    e = import_tiff(
+        stack,
+        voxel_um=voxel_um,
+        particles_path=particles,
+        cbd_nanoporosity=cbd_nanoporosity,
+        flip_z=flip_z,
+        force=force,
+    )
     e.save(output)
     made = electrode_summary(e) | {"output": str(output)}
     summary(made, as_json, False, f"wrote {output}: {made['particles']} particles")
@@ -87,13 +108,26 @@ def import_(
 
 def info(
     electrodes: Annotated[list[Path], typer.Argument(help="Electrode file(s) (.npz).")],
-    transport: Annotated[bool, typer.Option("--transport", help=(
-        "Also the effective transport numbers: tau of the electrolyte with and without CBD, "
-        "percolating fractions, CBD connectivity (tortuosity solves: seconds per electrode)."))]
-    = False,
-    compare: Annotated[bool, typer.Option("--compare", help=(
-        "One table, a column per electrode, transport numbers included (e.g. one seed at several "
-        "voxel sizes)."))] = False,
+    transport: Annotated[
+        bool,
+        typer.Option(
+            "--transport",
+            help=(
+                "Also the effective transport numbers: tau of the electrolyte with and without CBD, "
+                "percolating fractions, CBD connectivity (tortuosity solves: seconds per electrode)."
+            ),
+        ),
+    ] = False,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help=(
+                "One table, a column per electrode, transport numbers included (e.g. one seed at several "
+                "voxel sizes)."
+            ),
+        ),
+    ] = False,
     params: Params = DEFAULT_PARAMETER_SET,
     as_json: AsJson = False,
 ) -> None:
@@ -112,15 +146,23 @@ def info(
     summaries = []
     for e in loaded:
         estimate = estimate_memory(e, parameters)
-        summaries.append(electrode_summary(e) | {"simulate_unknowns": estimate.unknowns,
-                                                 "simulate_memory_gib": estimate.to_dict()["gib"]})
+        summaries.append(
+            electrode_summary(e)
+            | {
+                "simulate_unknowns": estimate.unknowns,
+                "simulate_memory_gib": estimate.to_dict()["gib"],
+            }
+        )
     if transport or compare:
         from voxode.characterize.effective import effective_transport
 
         summaries = [s | effective_transport(e) for s, e in zip(summaries, loaded, strict=True)]
     if as_json:
-        print_json(summaries[0] if len(summaries) == 1 and not compare
-                   else {str(path): s for path, s in zip(electrodes, summaries, strict=True)})
+        print_json(
+            summaries[0]
+            if len(summaries) == 1 and not compare
+            else {str(path): s for path, s in zip(electrodes, summaries, strict=True)}
+        )
         return
     from rich.table import Table
 
@@ -143,12 +185,24 @@ def info(
 
 def export(
     electrode: ElectrodeIn,
-    tiff: Annotated[bool, typer.Option("--tiff", help="Labelled TIFF stacks <stem>_phases.tif, "
-                                       "<stem>_particles.tif.")] = False,
+    tiff: Annotated[
+        bool,
+        typer.Option(
+            "--tiff", help="Labelled TIFF stacks <stem>_phases.tif, <stem>_particles.tif."
+        ),
+    ] = False,
     vtk: Annotated[bool, typer.Option("--vtk", help="VTK image <stem>.vti (ParaView).")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help=(
-        "Output stem; a .tif/.tiff/.vti suffix is dropped from it, and a .vti name is used as it "
-        "is for the VTK image (default: beside the input)."))] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help=(
+                "Output stem; a .tif/.tiff/.vti suffix is dropped from it, and a .vti name is used as it "
+                "is for the VTK image (default: beside the input)."
+            ),
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Export an electrode as TIFF stacks and/or a VTK image."""
@@ -173,8 +227,12 @@ def export(
 
         named = output is not None and output.suffix.lower() == ".vti"
         written.append(write_vti(e, output if named else stem.parent / f"{stem.name}.vti"))
-    summary({"written": [str(p) for p in written]}, as_json, False,
-            "wrote " + ", ".join(str(p) for p in written))
+    summary(
+        {"written": [str(p) for p in written]},
+        as_json,
+        False,
+        "wrote " + ", ".join(str(p) for p in written),
+    )
 
 
 def plot(

@@ -113,8 +113,15 @@ def progress_bar(label: str, *after: str | ProgressColumn, quiet: bool) -> Progr
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = [TextColumn(c) if isinstance(c, str) else c for c in after]
-    return Progress(TextColumn(label), BarColumn(), *columns, TimeElapsedColumn(), console=err,
-                    disable=quiet, transient=True)
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        *columns,
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    )
 
 
 @contextmanager

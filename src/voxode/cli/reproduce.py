@@ -12,10 +12,16 @@ from voxode.cli.output import err, out, print_json, stages
 
 
 def reproduce(
-    preset: Annotated[str, typer.Option("--preset", help="quick (mini electrodes, minutes), paper "
-                                        "(hours to days) or a preset YAML file.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Results folder (resumes a killed "
-                                         "run).")],
+    preset: Annotated[
+        str,
+        typer.Option(
+            "--preset",
+            help="quick (mini electrodes, minutes), paper (hours to days) or a preset YAML file.",
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Results folder (resumes a killed run).")
+    ],
     scheduler: Scheduler = None,
     quiet: Quiet = False,
     as_json: AsJson = False,
@@ -27,6 +33,7 @@ def reproduce(
     spec = load_reproduce_preset(preset)
     silent = quiet or as_json
     with stages("reproducing", silent) as show:
+
         def stage(name: str) -> None:
             show(f"reproduce ({spec.name}): {name}")
 
@@ -36,8 +43,13 @@ def reproduce(
 
         result = run_reproduce(spec, output, scheduler=scheduler, on_stage=stage, on_result=case)
     if as_json:
-        print_json({"report": [str(p) for p in result.report], "timings_s": result.timings_s,
-                    "numbers": result.numbers.astype(str).to_dict(orient="records")})
+        print_json(
+            {
+                "report": [str(p) for p in result.report],
+                "timings_s": result.timings_s,
+                "numbers": result.numbers.astype(str).to_dict(orient="records"),
+            }
+        )
     elif not quiet:
         from rich.table import Table
 

@@ -83,13 +83,14 @@ def identical_layers(electrode: Electrode, reference: Electrode) -> list[str]:
         a = electrode.particle_ids[:, :, k0:k1].ravel()
         b = reference.particle_ids[:, :, k0:k1].ravel()
         pairs = np.unique(np.stack([a, b]), axis=1)
-        if pairs.shape[1] == np.unique(a).size == np.unique(b).size:   # a one-to-one relabelling
+        if pairs.shape[1] == np.unique(a).size == np.unique(b).size:  # a one-to-one relabelling
             same.append(layer.name)
     return same
 
 
-def comparison_table(designs: Sequence[Recipe], seeds: Sequence[int],
-                     results: Sequence[Sequence[CaseResult]]) -> pd.DataFrame:
+def comparison_table(
+    designs: Sequence[Recipe], seeds: Sequence[int], results: Sequence[Sequence[CaseResult]]
+) -> pd.DataFrame:
     """One row per design and seed (``results[design][seed]``): capacities and the gains over
     the first design on the same seed (%, NaN when either case failed)."""
     rows = []
@@ -117,11 +118,22 @@ def shared_layers(results: Sequence[Sequence[CaseResult]]) -> list[str]:
     return out
 
 
-def compare_designs(recipes: Sequence[str | Path | Recipe], c_rate: float = 1.0, seeds: int | Sequence[int] = 1,
-                    out_dir: Path = Path("compare"), *, base_seed: int | None = None, voxel_um: float | None = None,
-                    cutoff_v: float = DEFAULT_CUTOFF_V, params: str = DEFAULT_PARAMETER_SET, workers: int = 1,
-                    scheduler: str | None = None, cases_dir: Path | None = None, sod_bin_um: float = 5.0,
-                    on_result: Callable[[CaseResult], None] | None = None) -> Comparison:
+def compare_designs(
+    recipes: Sequence[str | Path | Recipe],
+    c_rate: float = 1.0,
+    seeds: int | Sequence[int] = 1,
+    out_dir: Path = Path("compare"),
+    *,
+    base_seed: int | None = None,
+    voxel_um: float | None = None,
+    cutoff_v: float = DEFAULT_CUTOFF_V,
+    params: str = DEFAULT_PARAMETER_SET,
+    workers: int = 1,
+    scheduler: str | None = None,
+    cases_dir: Path | None = None,
+    sod_bin_um: float = 5.0,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> Comparison:
     """Discharge every design (preset name, recipe file or Recipe) at ``c_rate`` on each seed and
     compare them with the first design.
 
@@ -171,30 +183,70 @@ def compare_designs(recipes: Sequence[str | Path | Recipe], c_rate: float = 1.0,
     designs = load_designs(recipes)
     c_rate = check_rate(c_rate)
     seed_values = seed_list(seeds, designs[0].seed if base_seed is None else base_seed)
-    cases = [[Case(d.with_overrides(seed=s, voxel_um=voxel_um), c_rate, cutoff_v, params) for s in seed_values]
-             for d in designs]
-    flat = run_campaign([c for row in cases for c in row], cases_dir or out_dir / "cases", workers=workers,
-                        scheduler=scheduler, on_result=on_result)
+    cases = [
+        [
+            Case(d.with_overrides(seed=s, voxel_um=voxel_um), c_rate, cutoff_v, params)
+            for s in seed_values
+        ]
+        for d in designs
+    ]
+    flat = run_campaign(
+        [c for row in cases for c in row],
+        cases_dir or out_dir / "cases",
+        workers=workers,
+        scheduler=scheduler,
+        on_result=on_result,
+    )
     n = len(seed_values)
-    results = [flat[i * n:(i + 1) * n] for i in range(len(designs))]
+    results = [flat[i * n : (i + 1) * n] for i in range(len(designs))]
     table = comparison_table(designs, seed_values, results)
     table["shared_layers"] = shared_layers(results)
     summary = spread(table, "design", CAPACITY_COLUMNS + GAIN_COLUMNS)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [d.name for d in designs]
-    curves = {name: [r.voltage() for r in per_seed if r.ok] for name, per_seed in zip(names, results, strict=True)}
-    profiles = {name: [sod_depth_profile(r.particle_sod(), d.box_um[2], sod_bin_um) for r in per_seed if r.ok]
-                for name, d, per_seed in zip(names, designs, results, strict=True)}
+    curves = {
+        name: [r.voltage() for r in per_seed if r.ok]
+        for name, per_seed in zip(names, results, strict=True)
+    }
+    profiles = {
+        name: [
+            sod_depth_profile(r.particle_sod(), d.box_um[2], sod_bin_um) for r in per_seed if r.ok
+        ]
+        for name, d, per_seed in zip(names, designs, results, strict=True)
+    }
     interfaces = sorted({z1 for d in designs for _, z1 in d.layer_bounds_um()[:-1]})
-    figures = [plot_voltage_groups(curves, out_dir / "voltage.png", x="capacity_mah_cm2", cutoff_v=cutoff_v,
-                                   legend_title=f"design, {c_rate:g}C"),
-               plot_sod_depth_groups(profiles, out_dir / "sod_depth.png", column="sod_100", interfaces_um=interfaces)]
+    figures = [
+        plot_voltage_groups(
+            curves,
+            out_dir / "voltage.png",
+            x="capacity_mah_cm2",
+            cutoff_v=cutoff_v,
+            legend_title=f"design, {c_rate:g}C",
+        ),
+        plot_sod_depth_groups(
+            profiles, out_dir / "sod_depth.png", column="sod_100", interfaces_um=interfaces
+        ),
+    ]
     if len(designs) > 1:
-        figures.append(plot_gain(table, out_dir / "gain.png", reference=names[0], column="gain_mah_cm2_pct",
-                                 c_rate=c_rate))
-    payload = {"c_rate": c_rate, "cutoff_v": cutoff_v, "params": params, "seeds": seed_values,
-               "reference": names[0], "designs": records(summary), "cases": records(table),
-               "cases_dir": str(cases_dir or out_dir / "cases")}
+        figures.append(
+            plot_gain(
+                table,
+                out_dir / "gain.png",
+                reference=names[0],
+                column="gain_mah_cm2_pct",
+                c_rate=c_rate,
+            )
+        )
+    payload = {
+        "c_rate": c_rate,
+        "cutoff_v": cutoff_v,
+        "params": params,
+        "seeds": seed_values,
+        "reference": names[0],
+        "designs": records(summary),
+        "cases": records(table),
+        "cases_dir": str(cases_dir or out_dir / "cases"),
+    }
     files = write_tables(out_dir, "compare", table, payload) + figures
     return Comparison(table, summary, [r for row in results for r in row], files)

@@ -15,13 +15,24 @@ Names are imported on first use, so that ``voxode --help`` does not pay for scip
 from voxode.lazy import lazy_exports
 
 _WHERE = {
-    "DEFAULT_CUTOFF_V": "defaults", "DEFAULT_PARAMETER_SET": "defaults",
-    "Discharge": "simulate", "estimate_memory": "simulate", "simulate": "simulate",
-    "discharge_to_folder": "result", "sod_depth_profile": "result",
-    "ParameterSet": "materials", "available_parameter_sets": "materials",
-    "load_parameters": "materials", "with_values": "materials", "load_bpx": "bpx_import",
-    "EndReason": "solver", "SolverOptions": "solver", "petsc_available": "linear",
-    "CalibrationResult": "calibrate", "FitParameter": "calibrate", "calibrate": "calibrate",
+    "DEFAULT_CUTOFF_V": "defaults",
+    "DEFAULT_PARAMETER_SET": "defaults",
+    "Discharge": "simulate",
+    "estimate_memory": "simulate",
+    "simulate": "simulate",
+    "discharge_to_folder": "result",
+    "sod_depth_profile": "result",
+    "ParameterSet": "materials",
+    "available_parameter_sets": "materials",
+    "load_parameters": "materials",
+    "with_values": "materials",
+    "load_bpx": "bpx_import",
+    "EndReason": "solver",
+    "SolverOptions": "solver",
+    "petsc_available": "linear",
+    "CalibrationResult": "calibrate",
+    "FitParameter": "calibrate",
+    "calibrate": "calibrate",
 }
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -58,7 +58,7 @@ _AMG_OPTIONS = {
     "pc_hypre_boomeramg_interp_type": "ext+i",
     "pc_hypre_boomeramg_P_max": P_MAX,
     "pc_hypre_boomeramg_strong_threshold": STRONG_THRESHOLD,
-    "pc_hypre_boomeramg_agg_nl": 1,                 # levels of aggressive coarsening
+    "pc_hypre_boomeramg_agg_nl": 1,  # levels of aggressive coarsening
     "pc_hypre_boomeramg_relax_type_all": "l1-Gauss-Seidel",
 }
 _SOR_OPTIONS = {"pc_type": "sor", "pc_sor_symmetric": "", "pc_sor_its": 1}
@@ -97,7 +97,7 @@ class FieldSplitSolver:
         ksp = PETSc.KSP().create(comm=comm)
         ksp.setOptionsPrefix(self._prefix)
         ksp.setOperators(self._mat)
-        ksp.setType(PETSc.KSP.Type.GMRES)      # left preconditioning: see the module doc
+        ksp.setType(PETSc.KSP.Type.GMRES)  # left preconditioning: see the module doc
         ksp.setGMRESRestart(GMRES_RESTART)
         ksp.setTolerances(rtol=self._rtol, atol=0.0, max_it=self._maxiter)
         ksp.setInitialGuessNonzero(False)
@@ -107,12 +107,14 @@ class FieldSplitSolver:
         opts = PETSc.Options()
         splits = field_splits(self.layout)
         for name, (index, options) in splits.items():
-            pc.setFieldSplitIS((name, PETSc.IS().createGeneral(index.astype(PETSc.IntType), comm=comm)))
+            pc.setFieldSplitIS(
+                (name, PETSc.IS().createGeneral(index.astype(PETSc.IntType), comm=comm))
+            )
             opts[f"{self._prefix}fieldsplit_{name}_ksp_type"] = "preonly"
             for key, value in options.items():
                 opts[f"{self._prefix}fieldsplit_{name}_{key}"] = value
         ksp.setFromOptions()
-        ksp.setUp()          # the split solvers read their options here
+        ksp.setUp()  # the split solvers read their options here
         for name, (_, options) in splits.items():
             for key in ("ksp_type", *options):
                 del opts[f"{self._prefix}fieldsplit_{name}_{key}"]
@@ -124,7 +126,7 @@ class FieldSplitSolver:
         indptr = jac.indptr.astype(PETSc.IntType, copy=False)
         indices = jac.indices.astype(PETSc.IntType, copy=False)
         data = jac.data.copy()
-        data[indptr[self._v]:indptr[self._v + 1]] *= -1.0
+        data[indptr[self._v] : indptr[self._v + 1]] *= -1.0
         b = rhs.copy()
         b[self._v] *= -1.0
         if self._mat is None:

@@ -34,9 +34,9 @@ NEWTON_TOL = 1e-9
 MAX_POTENTIAL_UPDATE_V = 0.25
 BOUND_APPROACH = 0.02
 ROUNDOFF_UPDATE_V = 1e-12
-SATURATED_X = 0.98               # a reactive surface cell above this stoichiometry is saturated
-SATURATED_AREA_SHARE = 0.5       # ... and a discharge whose reactive area is this much saturated ended
-DEPLETED_CE_SHARE = 0.01         # electrolyte below this share of c_e0 somewhere: depleted
+SATURATED_X = 0.98  # a reactive surface cell above this stoichiometry is saturated
+SATURATED_AREA_SHARE = 0.5  # ... and a discharge whose reactive area is this much saturated ended
+DEPLETED_CE_SHARE = 0.01  # electrolyte below this share of c_e0 somewhere: depleted
 
 
 class EndReason(StrEnum):
@@ -98,11 +98,11 @@ class SolverOptions:
     dt_initial_s: float = 0.5
     dt_max_s: float = 300.0
     dt_min_s: float = 1e-3
-    tol_x: float = 2e-3            # local error in stoichiometry per step
-    tol_v: float = 2e-3            # local error in voltage per step (V)
+    tol_x: float = 2e-3  # local error in stoichiometry per step
+    tol_v: float = 2e-3  # local error in voltage per step (V)
     cutoff_tol_v: float = 2e-3
     newton_max_iter: int = 10
-    linear: str = "auto"            # linear solver: auto, direct, petsc or pyamg (see linear)
+    linear: str = "auto"  # linear solver: auto, direct, petsc or pyamg (see linear)
     linear_rtol: float | None = None  # inexact Newton: GMRES tolerance (None: linear.DEFAULT_RTOL)
 
 
@@ -131,8 +131,9 @@ class Stepper:
     counters: Counters = field(default_factory=Counters)
 
     def __post_init__(self) -> None:
-        self.linear = LinearSolver(self.model.layout, kind=self.options.linear,
-                                   rtol=self.options.linear_rtol)
+        self.linear = LinearSolver(
+            self.model.layout, kind=self.options.linear, rtol=self.options.linear_rtol
+        )
 
     def newton(self, u_old: np.ndarray, guess: np.ndarray, dt_s: float) -> np.ndarray:
         """Solve one backward-Euler step; raises StepFailure."""
@@ -152,15 +153,21 @@ class Stepper:
             except (np.linalg.LinAlgError, RuntimeError) as exc:
                 raise StepFailure(f"linear solve failed: {exc}") from None
             dphi = np.abs(du[lay.potentials]).max(initial=0.0)
-            if dphi < ROUNDOFF_UPDATE_V and np.all(np.abs(du[lay.c_s]) <= 1e-12 * c_max) \
-                    and np.all(np.abs(du[lay.c_e]) <= 1e-12 * u[lay.c_e]):
-                return u + du      # converged to the rounding floor of the residual
+            if (
+                dphi < ROUNDOFF_UPDATE_V
+                and np.all(np.abs(du[lay.c_s]) <= 1e-12 * c_max)
+                and np.all(np.abs(du[lay.c_e]) <= 1e-12 * u[lay.c_e])
+            ):
+                return u + du  # converged to the rounding floor of the residual
             alpha = min(1.0, MAX_POTENTIAL_UPDATE_V / dphi) if dphi > 0 else 1.0
             new = u + alpha * du
             # projected update: the distance of a concentration to its bound shrinks at most
             # by BOUND_APPROACH per iteration (i0 ~ sqrt(c_max - c_s) is steep near saturation)
-            new[lay.c_s] = np.clip(new[lay.c_s], BOUND_APPROACH * u[lay.c_s],
-                                   c_max - BOUND_APPROACH * (c_max - u[lay.c_s]))
+            new[lay.c_s] = np.clip(
+                new[lay.c_s],
+                BOUND_APPROACH * u[lay.c_s],
+                c_max - BOUND_APPROACH * (c_max - u[lay.c_s]),
+            )
             new[lay.c_e] = np.maximum(new[lay.c_e], BOUND_APPROACH * u[lay.c_e])
             u = new
         raise StepFailure(f"Newton did not converge in {self.options.newton_max_iter} iterations")
@@ -174,7 +181,9 @@ class Stepper:
         sums = [r[b].sum() for b in (lay.phi_s, lay.phi_e, lay.c_s, lay.c_e)] + [r[lay.v]]
         return max(abs(x) for x in sums) <= NEWTON_TOL * scale
 
-    def _error_ratio(self, u: np.ndarray, predicted: np.ndarray, dt_s: float, dt_prev_s: float) -> float:
+    def _error_ratio(
+        self, u: np.ndarray, predicted: np.ndarray, dt_s: float, dt_prev_s: float
+    ) -> float:
         """Estimated local error of the step over its tolerance (stoichiometry and voltage)."""
         lay, opts = self.model.layout, self.options
         w = dt_s / (dt_s + dt_prev_s)
@@ -182,10 +191,15 @@ class Stepper:
         err_v = w * abs(u[lay.v] - predicted[lay.v])
         return max(err_x / opts.tol_x, err_v / opts.tol_v)
 
-    def run(self, cutoff_v: float, t_end_s: float, start: StepRecord,
-            on_step: Callable[[StepRecord, StepRecord, float], None] | None = None,
-            dt_s: float | None = None, previous: StepRecord | None = None
-            ) -> tuple[StepRecord, StepRecord, DischargeEnd]:
+    def run(
+        self,
+        cutoff_v: float,
+        t_end_s: float,
+        start: StepRecord,
+        on_step: Callable[[StepRecord, StepRecord, float], None] | None = None,
+        dt_s: float | None = None,
+        previous: StepRecord | None = None,
+    ) -> tuple[StepRecord, StepRecord, DischargeEnd]:
         """Discharge from ``start`` until the cut-off voltage or ``t_end_s``; ``previous``,
         the step before ``start`` (on a resume), gives the predictor its history.
 
@@ -205,8 +219,11 @@ class Stepper:
                 slope = (last.state - before.state) / (last.t_s - before.t_s)
                 predicted = last.state + dt * slope
                 guess = predicted.copy()
-                guess[lay.c_s] = np.clip(guess[lay.c_s], 0.5 * last.state[lay.c_s],
-                                         c_max - 0.5 * (c_max - last.state[lay.c_s]))
+                guess[lay.c_s] = np.clip(
+                    guess[lay.c_s],
+                    0.5 * last.state[lay.c_s],
+                    c_max - 0.5 * (c_max - last.state[lay.c_s]),
+                )
                 guess[lay.c_e] = np.maximum(guess[lay.c_e], 0.5 * last.state[lay.c_e])
             try:
                 u = self.newton(last.state, guess, dt)
@@ -214,8 +231,15 @@ class Stepper:
                 self.counters.rejected += 1
                 dt *= 0.5
                 if dt < opts.dt_min_s:
-                    return before, last, self._stuck(last, f"{exc} with steps below {opts.dt_min_s:g} s",
-                                                     no_step=self.counters.steps == 0 and last.t_s == 0.0)
+                    return (
+                        before,
+                        last,
+                        self._stuck(
+                            last,
+                            f"{exc} with steps below {opts.dt_min_s:g} s",
+                            no_step=self.counters.steps == 0 and last.t_s == 0.0,
+                        ),
+                    )
                 continue
             v = float(u[lay.v])
             if v < cutoff_v - opts.cutoff_tol_v and dt > opts.dt_min_s:
@@ -223,8 +247,11 @@ class Stepper:
                 frac = (last.voltage_v - cutoff_v) / max(last.voltage_v - v, 1e-12)
                 dt = max(dt * min(max(frac, 0.05), 0.5), opts.dt_min_s)
                 continue
-            ratio = self._error_ratio(u, predicted, dt, last.t_s - before.t_s) \
-                if last is not before else 0.25
+            ratio = (
+                self._error_ratio(u, predicted, dt, last.t_s - before.t_s)
+                if last is not before
+                else 0.25
+            )
             if ratio > 2.0 and dt > opts.dt_min_s:
                 self.counters.rejected += 1
                 dt = max(dt * max(0.9 / np.sqrt(ratio), 0.2), opts.dt_min_s)
@@ -242,12 +269,18 @@ class Stepper:
     def _stuck(self, last: StepRecord, why: str, no_step: bool) -> DischargeEnd:
         """Why no further step could be solved from ``last``: read from its state."""
         if no_step:
-            return DischargeEnd(EndReason.NO_STEP, last.t_s, last.voltage_v,
-                                f"{why}: the current is more than the electrode can carry; lower it")
+            return DischargeEnd(
+                EndReason.NO_STEP,
+                last.t_s,
+                last.voltage_v,
+                f"{why}: the current is more than the electrode can carry; lower it",
+            )
         model, lay = self.model, self.model.layout
         g = model.grid
         x = last.state[lay.c_s][g.reaction_nmc] / model.c_max
-        saturated = float(g.reaction_area_m2[x >= SATURATED_X].sum() / max(g.reaction_area_m2.sum(), 1e-300))
+        saturated = float(
+            g.reaction_area_m2[x >= SATURATED_X].sum() / max(g.reaction_area_m2.sum(), 1e-300)
+        )
         c_e0 = model.params.electrolyte.c_initial_mol_m3
         c_e_min = float(last.state[lay.c_e].min(initial=c_e0))
         state = f"{100 * saturated:.0f} % of the reactive area at x >= {SATURATED_X:g}, min c_e {c_e_min:.3g} mol/m^3"

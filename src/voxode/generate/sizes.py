@@ -16,8 +16,13 @@ from voxode.recipe import SizeDistribution
 from voxode.summary import volume_weighted_quantiles_um  # noqa: F401  (measured sizes live in summary)
 
 
-def sample_diameters_um(psd: SizeDistribution, size_scale: float, target_volume_um3: float,
-                        rng: np.random.Generator, d_cap_um: float = math.inf) -> np.ndarray:
+def sample_diameters_um(
+    psd: SizeDistribution,
+    size_scale: float,
+    target_volume_um3: float,
+    rng: np.random.Generator,
+    d_cap_um: float = math.inf,
+) -> np.ndarray:
     """Diameters (um) drawn until their total sphere-equivalent volume first reaches the target.
 
     ``d_cap_um`` lowers the upper truncation (used to top up a small remaining volume).

@@ -14,8 +14,12 @@ Names are imported on first use, so that ``voxode --help`` does not pay for tiff
 from voxode.lazy import lazy_exports
 
 _WHERE = {
-    "read_label_stack": "tiff", "write_tiff_stacks": "tiff", "import_tiff": "importing",
-    "write_vti": "vtk", "read_table": "tables", "write_table": "tables",
+    "read_label_stack": "tiff",
+    "write_tiff_stacks": "tiff",
+    "import_tiff": "importing",
+    "write_vti": "vtk",
+    "read_table": "tables",
+    "write_table": "tables",
     "save_figure": "figures",
 }
 __all__ = sorted(_WHERE)

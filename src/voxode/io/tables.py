@@ -67,8 +67,9 @@ def read_table(path: Path, error: type[VoxodeError] = VoxodeError) -> pd.DataFra
     try:
         return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
     except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
-        raise error(f"{path} is not a readable table: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
-            from None
+        raise error(
+            f"{path} is not a readable table: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
 
 
 def json_safe(value: Any) -> Any:

@@ -109,12 +109,24 @@ class TrainedSurrogate:
             Format, model kind, estimator and its hyper-parameters, features, target, metrics,
             dataset, training time (s), seed and package versions.
         """
-        params = {k: json_safe(v) for k, v in self.estimator.get_params().items()
-                  if isinstance(v, (int, float, str, bool, type(None), np.number))}
-        return {"format": FORMAT, "model": self.model, "estimator": type(self.estimator).__name__,
-                "hyperparameters": params, "features": list(self.features), "target": self.target,
-                "metrics": self.metrics, "dataset": self.dataset, "training_seconds": round(self.training_seconds, 3),
-                "seed": self.seed, "versions": package_versions()}
+        params = {
+            k: json_safe(v)
+            for k, v in self.estimator.get_params().items()
+            if isinstance(v, (int, float, str, bool, type(None), np.number))
+        }
+        return {
+            "format": FORMAT,
+            "model": self.model,
+            "estimator": type(self.estimator).__name__,
+            "hyperparameters": params,
+            "features": list(self.features),
+            "target": self.target,
+            "metrics": self.metrics,
+            "dataset": self.dataset,
+            "training_seconds": round(self.training_seconds, 3),
+            "seed": self.seed,
+            "versions": package_versions(),
+        }
 
     def save(self, model_dir: str | Path) -> Path:
         """Write the model folder (see the module docstring); returns its path.
@@ -135,10 +147,14 @@ class TrainedSurrogate:
         if model_dir.exists() and not model_dir.is_dir():
             raise ModelError(f"{model_dir} is a file; give a folder for the model")
         write_atomic(model_dir / MODEL_FILE, lambda p: joblib.dump(self.estimator, p))
-        write_atomic(model_dir / VALIDATION_FILE, lambda p: self.validation.to_parquet(p, index=False))
+        write_atomic(
+            model_dir / VALIDATION_FILE, lambda p: self.validation.to_parquet(p, index=False)
+        )
         write_text_atomic(model_dir / METRICS_FILE, json.dumps(self.metrics, indent=2))
         plot_parity(self.validation, model_dir / PARITY_FILE, self.metrics["grouped"]["mae"])
-        write_text_atomic(model_dir / META_FILE, json.dumps(self.meta(), indent=2))  # last: marks the folder complete
+        write_text_atomic(
+            model_dir / META_FILE, json.dumps(self.meta(), indent=2)
+        )  # last: marks the folder complete
         return model_dir
 
 
@@ -158,22 +174,38 @@ def load(model_dir: str | Path) -> TrainedSurrogate:
     model_dir = Path(model_dir)
     for name in (META_FILE, MODEL_FILE, VALIDATION_FILE):
         if not (model_dir / name).is_file():
-            raise ModelError(f"{model_dir} is not a voxode model folder: {name} is missing (run voxode train)")
+            raise ModelError(
+                f"{model_dir} is not a voxode model folder: {name} is missing (run voxode train)"
+            )
     try:
         meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
         features, target = tuple(meta["features"]), meta["target"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{model_dir / META_FILE} is corrupt ({exc})") from None
     if meta.get("format") != FORMAT:
-        raise ModelError(f"{model_dir} has model format {meta.get('format')}; this voxode reads format {FORMAT}")
+        raise ModelError(
+            f"{model_dir} has model format {meta.get('format')}; this voxode reads format {FORMAT}"
+        )
     saved = meta.get("versions", {}).get("scikit-learn")
     installed = package_versions()["scikit-learn"]
     if saved != installed:
-        raise ModelError(f"{model_dir} was trained with scikit-learn {saved}, this is {installed}: "
-                         f"retrain it (voxode train) or install scikit-learn=={saved}")
+        raise ModelError(
+            f"{model_dir} was trained with scikit-learn {saved}, this is {installed}: "
+            f"retrain it (voxode train) or install scikit-learn=={saved}"
+        )
     estimator = joblib.load(model_dir / MODEL_FILE)
     if tuple(getattr(estimator, "feature_names_in_", ())) != features:
-        raise ModelError(f"{model_dir}: {MODEL_FILE} and {META_FILE} disagree on the features; retrain the model")
-    return TrainedSurrogate(estimator=estimator, model=meta["model"], features=features, target=target,
-                            metrics=meta["metrics"], validation=pd.read_parquet(model_dir / VALIDATION_FILE),
-                            dataset=meta["dataset"], training_seconds=meta["training_seconds"], seed=meta["seed"])
+        raise ModelError(
+            f"{model_dir}: {MODEL_FILE} and {META_FILE} disagree on the features; retrain the model"
+        )
+    return TrainedSurrogate(
+        estimator=estimator,
+        model=meta["model"],
+        features=features,
+        target=target,
+        metrics=meta["metrics"],
+        validation=pd.read_parquet(model_dir / VALIDATION_FILE),
+        dataset=meta["dataset"],
+        training_seconds=meta["training_seconds"],
+        seed=meta["seed"],
+    )

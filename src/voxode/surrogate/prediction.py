@@ -22,8 +22,12 @@ def as_model(model: TrainedSurrogate | str | Path) -> TrainedSurrogate:
     return model if isinstance(model, TrainedSurrogate) else load(model)
 
 
-def predict(model: TrainedSurrogate | str | Path, electrode: Electrode | pd.DataFrame | str | Path,
-            dods: Sequence[float] = DODS, c_rate: float | None = None) -> pd.DataFrame:
+def predict(
+    model: TrainedSurrogate | str | Path,
+    electrode: Electrode | pd.DataFrame | str | Path,
+    dods: Sequence[float] = DODS,
+    c_rate: float | None = None,
+) -> pd.DataFrame:
     """One row per (particle, DoD): the particle table (characterized here when given an
     electrode or .npz path), ``dod``, ``c_rate`` when given, and the predicted SOD ``sod_pred``.
 
@@ -49,7 +53,9 @@ def predict(model: TrainedSurrogate | str | Path, electrode: Electrode | pd.Data
     check(c_rate=c_rate)
     trained = as_model(model)
     if C_RATE in trained.features and c_rate is None:
-        raise ModelError(f"the model uses the C-rate (trained on {trained.dataset.get('c_rates')}); give c_rate")
+        raise ModelError(
+            f"the model uses the C-rate (trained on {trained.dataset.get('c_rates')}); give c_rate"
+        )
     if isinstance(electrode, (str, Path)):
         electrode = Electrode.load(electrode)
     particles = characterize(electrode) if isinstance(electrode, Electrode) else electrode

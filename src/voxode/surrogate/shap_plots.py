@@ -52,8 +52,16 @@ def plot_beeswarm(shap: pd.DataFrame, x: pd.DataFrame, path: str | Path, seed: i
         colour = x[feature].to_numpy(dtype=float)[keep]
         lo, hi = np.percentile(colour, (5, 95))
         y = len(features) - 1 - row + _swarm_offsets(values)
-        ax.scatter(values, y, c=colour, cmap=CMAP, norm=Normalize(lo, hi if hi > lo else lo + 1), s=3,
-                   linewidths=0, rasterized=True)
+        ax.scatter(
+            values,
+            y,
+            c=colour,
+            cmap=CMAP,
+            norm=Normalize(lo, hi if hi > lo else lo + 1),
+            s=3,
+            linewidths=0,
+            rasterized=True,
+        )
     ax.axvline(0.0, color="0.5", linewidth=0.6)
     ax.set_yticks(range(len(features)), [_label(f) for f in reversed(features)])
     ax.set_xlabel("SHAP value (impact on predicted SOD)")
@@ -69,16 +77,31 @@ def plot_ranking(ranking: pd.DataFrame, path: str | Path) -> Path:
     y = np.arange(len(features))[::-1]
     fig = Figure(figsize=(7.5, 0.45 * len(features) + 1.3))
     ax_shap, ax_perm = fig.subplots(1, 2, sharey=True)
-    ax_shap.barh(y, ranking["mean_abs_shap"], xerr=ranking["mean_abs_shap_std"], color="#004488", capsize=2)
+    ax_shap.barh(
+        y, ranking["mean_abs_shap"], xerr=ranking["mean_abs_shap_std"], color="#004488", capsize=2
+    )
     ends = ranking["mean_abs_shap"] + ranking["mean_abs_shap_std"]
-    for yi, end, (lo, hi) in zip(y, ends, ranking[["min_rank", "max_rank"]].to_numpy(), strict=True):
-        ax_shap.annotate(f"rank {lo:g}" if lo == hi else f"rank {lo:g}–{hi:g}", (end, yi), xytext=(4, 0),
-                         textcoords="offset points", va="center", fontsize=7)
+    for yi, end, (lo, hi) in zip(
+        y, ends, ranking[["min_rank", "max_rank"]].to_numpy(), strict=True
+    ):
+        ax_shap.annotate(
+            f"rank {lo:g}" if lo == hi else f"rank {lo:g}–{hi:g}",
+            (end, yi),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+        )
     ax_shap.set_xlim(0, 1.3 * ends.max())
     ax_shap.set_yticks(y, [_label(f) for f in features])
     ax_shap.set_xlabel("mean |SHAP| on held-out electrodes")
-    ax_perm.barh(y, ranking["permutation_mae_increase"], xerr=ranking["permutation_mae_increase_std"],
-                 color="#DDAA33", capsize=2)
+    ax_perm.barh(
+        y,
+        ranking["permutation_mae_increase"],
+        xerr=ranking["permutation_mae_increase_std"],
+        color="#DDAA33",
+        capsize=2,
+    )
     ax_perm.set_xlabel("MAE increase when shuffled (permutation)")
     for ax in (ax_shap, ax_perm):
         ax.grid(axis="x", alpha=0.3)
@@ -91,7 +114,9 @@ def plot_dependence(shap: pd.DataFrame, x: pd.DataFrame, feature: str, path: str
     fig = Figure(figsize=(4.4, 3.4))
     ax = fig.add_subplot()
     if DOD in x.columns and feature != DOD:
-        points = ax.scatter(x[feature], shap[feature], c=x[DOD], cmap="viridis", s=3, linewidths=0, rasterized=True)
+        points = ax.scatter(
+            x[feature], shap[feature], c=x[DOD], cmap="viridis", s=3, linewidths=0, rasterized=True
+        )
         fig.colorbar(points, ax=ax).set_label(_label(DOD))
     else:
         ax.scatter(x[feature], shap[feature], s=3, linewidths=0, rasterized=True)
