@@ -6,8 +6,8 @@ Runs everything in one process with the same thread count for BLAS, numba and to
 ``paper-pristine`` electrode (60 x 60 x 300 voxels at 0.5 um). Prints medians of repeated runs.
 
 Accuracy is measured against a reference solve converged to machine precision (voxode, rtol
-1e-12; tests/test_tortuosity.py checks it against TauFactor converged tightly). Both codes use the same
-conventions (Dirichlet on the outer faces, length N, total porosity), so taus are comparable.
+1e-12; tests/test_tortuosity.py checks it against TauFactor converged tightly). Both codes use the
+same conventions (Dirichlet on the outer faces, length N, total porosity), so taus are comparable.
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ def main() -> None:
     fields = electrode_fields(electrode)
     pore = electrode.phases == 0
     print(
-        f"electrode: {name}, {electrode.shape} voxels at {electrode.voxel_um} um, threads {ARGS.threads}, "
-        f"repeats {ARGS.repeats}; torch {torch.__version__}"
+        f"electrode: {name}, {electrode.shape} voxels at {electrode.voxel_um} um, "
+        f"threads {ARGS.threads}, repeats {ARGS.repeats}; torch {torch.__version__}"
     )
     tortuosity(fields)  # warm-up (numba compilation, imports)
     reference = tortuosity(fields, rtol=1e-12).tau

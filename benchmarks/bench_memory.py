@@ -6,7 +6,8 @@ case discharges for ``--simulate-s`` seconds of cell time: the peak is reached i
 Newton iterations (Jacobian, preconditioner setup), while the stored history grows by a few
 bytes per particle and step. A stage whose estimate exceeds the memory available is reported
 as refused, as the CLI would refuse it.
-Usage: python benchmarks/bench_memory.py [--voxels 1,0.5,0.25] [--stages generate,import,characterize,simulate]
+Usage: python benchmarks/bench_memory.py [--voxels 1,0.5,0.25]
+       [--stages generate,import,characterize,simulate]
 """
 
 from __future__ import annotations

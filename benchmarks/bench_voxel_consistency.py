@@ -1,4 +1,5 @@
-"""Benchmark: one seed at several voxel sizes against the finest: phase fractions, tortuosity, 1C capacity.
+"""Benchmark: one seed at several voxel sizes against the finest: phase fractions, tortuosity, 1C
+capacity.
 
 For each (preset, seed, voxel) the electrode is generated and measured: phase fractions, the
 effective transport numbers of ``voxode info --transport`` and, with --dfn, the 1C capacity
@@ -64,7 +65,8 @@ def measure(preset: str, seed: int, voxel: float, dfn: bool) -> dict:
 
 
 def deviations(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per row: fraction differences (points) and relative differences (%) from the finest voxel of its seed."""
+    """Per row: fraction differences (points) and relative
+    differences (%) from the finest voxel of its seed."""
     out = []
     for _, group in frame.groupby(["preset", "seed"]):
         ref = group.loc[group["voxel_um"].idxmin()]

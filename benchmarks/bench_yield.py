@@ -1,8 +1,9 @@
-"""Benchmark: how many seeds of the paper presets generate at each voxel size, and why the others do not.
+"""Benchmark: how many seeds of the paper presets generate at each voxel size, and why the others do
+not.
 
 Each (seed, voxel, preset) is generated once, in this process, seed by seed (so a run stopped
-early covers every voxel size and preset for its first seeds); one CSV row per case is appended as it ends,
-and a rerun with the same --out skips the cases already recorded.
+early covers every voxel size and preset for its first seeds); one CSV row per case is appended as
+it ends, and a rerun with the same --out skips the cases already recorded.
 Usage: python benchmarks/bench_yield.py --out yield.csv [--voxels 1,0.75,1.5,0.5] [--seeds 1-30]
        [--presets paper-pristine,paper-bilayer,paper-bilayer-reverse]
 """
@@ -91,8 +92,8 @@ def summarise(path: Path) -> None:
         secs = sorted(float(r["seconds"]) for r in rs)
         errors = sorted({r["error"] for r in rs if r["status"] != "ok"})
         print(
-            f"{voxel:>8} {preset:<22} {len(ok):>3}/{len(rs):<2} {retried:>7} {secs[len(secs) // 2]:>8.1f}  "
-            + " | ".join(errors)
+            f"{voxel:>8} {preset:<22} {len(ok):>3}/{len(rs):<2} {retried:>7} "
+            f"{secs[len(secs) // 2]:>8.1f}  " + " | ".join(errors)
         )
 
 

@@ -30,7 +30,8 @@ def small() -> Electrode:
 
 @pytest.fixture()
 def cli() -> typer.Typer:
-    """A typer app with the characterization commands (errors surface as exceptions in CliRunner)."""
+    """A typer app with the characterization commands
+    (errors surface as exceptions in CliRunner)."""
     app = typer.Typer()
     register(app)
     return app

@@ -1,11 +1,11 @@
 """Per-particle datasets with a known answer, for the surrogate tests and benchmark.
 
 The particles are real: generated electrodes, characterized by voxode (the tiny test
-electrodes' tables are stored in tests/data, since characterizing takes ~10 s each). Only the target is
-synthetic: ``known_sod`` is a fixed smooth function of the paper's five features and DoD
-(more lithiated near the separator, for low tortuosity, for small particles with a large
-active area), plus Gaussian noise. A surrogate that works must learn it; a constant
-predictor cannot. The rows follow the dataset contract of :mod:`voxode.surrogate.features`.
+electrodes' tables are stored in tests/data, since characterizing takes ~10 s each). Only the target
+is synthetic: ``known_sod`` is a fixed smooth function of the paper's five features and DoD (more
+lithiated near the separator, for low tortuosity, for small particles with a large active area),
+plus Gaussian noise. A surrogate that works must learn it; a constant predictor cannot. The rows
+follow the dataset contract of :mod:`voxode.surrogate.features`.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def with_case(table: pd.DataFrame, recipe: Recipe) -> pd.DataFrame:
 
 
 def characterized(recipe: Recipe) -> pd.DataFrame:
-    """Generate and characterize ``recipe``: its particle table with the case columns and thickness."""
+    """Generate and characterize ``recipe``: its particle
+    table with the case columns and thickness."""
     return with_case(characterize(generate(recipe)), recipe)
 
 
@@ -101,7 +102,8 @@ def known_dataset(
 
 
 def tiny_tables() -> pd.DataFrame:
-    """The stored characterization of tiny electrodes, seeds 1-4 (regenerate: python tests/surrogate_data.py)."""
+    """The stored characterization of tiny electrodes, seeds
+    1-4 (regenerate: python tests/surrogate_data.py)."""
     return pd.read_parquet(TABLES)
 
 

@@ -1,4 +1,5 @@
-"""Carbon-binder domain at any voxel size (issue 17): exact fractions, open pores, retries, clear errors."""
+"""Carbon-binder domain at any voxel size (issue 17): exact
+fractions, open pores, retries, clear errors."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def coarse() -> Electrode:
 
 
 def _channel_and_pocket() -> np.ndarray:
-    """Solid block with one straight pore channel (z) at (1, 1) and a dead-end pocket at (3, 3, 2)."""
+    """Solid block with one straight pore channel (z) at
+    (1, 1) and a dead-end pocket at (3, 3, 2)."""
     phases = np.full((5, 5, 6), NMC, np.uint8)
     phases[1, 1, :] = PORE
     phases[3, 3, 2] = PORE

@@ -1,4 +1,5 @@
-"""Optional dependencies: a missing extra is a one-line error that names it, from Python and the CLI."""
+"""Optional dependencies: a missing extra is a one-line
+error that names it, from Python and the CLI."""
 
 from __future__ import annotations
 

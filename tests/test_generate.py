@@ -62,7 +62,8 @@ def test_particles_are_cut_by_lateral_faces_like_a_window(pristine: Electrode) -
 
 
 def test_nmc_profile_is_uniform_through_the_thickness(pristine: Electrode) -> None:
-    """No packing gradient: every 15 um slab (away from the two faces) within 6 points of the mean."""
+    """No packing gradient: every 15 um slab (away from
+    the two faces) within 6 points of the mean."""
     nmc = (pristine.phases == NMC).mean(axis=(0, 1)).reshape(10, 30).mean(axis=1)
     assert np.all(np.abs(nmc - nmc.mean()) < 0.06), nmc
 
@@ -91,7 +92,8 @@ def test_another_seed_another_electrode(small: Electrode) -> None:
 
 
 def test_same_particles_at_another_voxel_size() -> None:
-    """The packing is measured on a fixed grid: the analytic particles do not depend on the voxel size."""
+    """The packing is measured on a fixed grid: the analytic
+    particles do not depend on the voxel size."""
     coarse = generate(small_recipe().with_overrides(voxel_um=1.0))
     fine = generate(small_recipe())
 

@@ -264,7 +264,8 @@ class _CaseStarted(Exception):
     n_seeds=st.integers(-2, 3),
 )
 def test_campaign_numbers(tmp_path, workers, c_rate, voxel_um, cutoff_v, n_seeds):
-    """Invalid numbers stop before any case starts (the case runner is stubbed: this is about the door)."""
+    """Invalid numbers stop before any case starts (the case
+    runner is stubbed: this is about the door)."""
     folder = fresh(tmp_path)
     spec = folder / "c.yaml"
     spec.write_text(
@@ -381,7 +382,8 @@ DTYPES = [
     which=st.sampled_from(["phases", "particle_ids"]),
 )
 def test_npz_with_wrong_arrays(tiny_npz, dtype, shape, fill, which):
-    """A voxode .npz whose phase or id array has another dtype, shape or content loads only when valid."""
+    """A voxode .npz whose phase or id array has another
+    dtype, shape or content loads only when valid."""
     with np.load(tiny_npz) as data:
         arrays = dict(data)
     with np.errstate(invalid="ignore", over="ignore"):

@@ -57,8 +57,9 @@ def test_target_cdf_is_a_mixture_cdf() -> None:
     d = np.geomspace(1.0, 25.0, 200)
     cdf = target_cdf(recipe, d)
     assert np.all(np.diff(cdf) >= 0) and cdf[0] == 0.0 and cdf[-1] == pytest.approx(1.0)
-    # below the pristine d_min (3 um) only the bottom layer's shrunk population (0.5 x diameters,
-    # 25 wt% of half the electrode's NMC) counts: a log-normal of volume median 4.5 um on [1.5, 10] um
+    # below the pristine d_min (3 um) only the bottom layer's shrunk population (0.5 x
+    # diameters, 25 wt% of half the electrode's NMC) counts: a log-normal of volume median
+    # 4.5 um on [1.5, 10] um
     sigma = recipe.layers[0].psd.sigma
     mu = math.log(4.5)
     shrunk = stats.truncnorm(

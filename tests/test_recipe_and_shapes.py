@@ -16,7 +16,8 @@ from voxode.summary import volume_weighted_quantiles_um
 
 
 def test_paper_recipe_gives_the_design_numbers() -> None:
-    """DESIGN.md: NMC ~59.6 vol%, dense CBD ~10.4 vol%, ~42 mg_NMC/cm^2, ~8 mAh/cm^2 at 200 mAh/g."""
+    """DESIGN.md: NMC ~59.6 vol%, dense CBD ~10.4 vol%,
+    ~42 mg_NMC/cm^2, ~8 mAh/cm^2 at 200 mAh/g."""
     r = load_preset("paper-pristine")
     layer = r.layers[0]
     assert layer.nmc_fraction == pytest.approx(0.596, abs=5e-4)

@@ -1,4 +1,5 @@
-"""The report folder: the same blocks in Markdown and HTML, figures linked relative to the folder."""
+"""The report folder: the same blocks in Markdown and
+HTML, figures linked relative to the folder."""
 
 from __future__ import annotations
 

@@ -57,7 +57,8 @@ def test_bad_presets_are_one_line_errors(tmp_path):
 
 
 def tiny_designs(folder: Path) -> dict[str, str]:
-    """Two-layer 10 x 10 x 16 um versions of the pristine and bi-layer designs (files in ``folder``)."""
+    """Two-layer 10 x 10 x 16 um versions of the pristine
+    and bi-layer designs (files in ``folder``)."""
     names = {}
     for kind in ("pristine", "bilayer"):
         data = load_preset(f"mini-{kind}").model_dump(mode="json")

@@ -29,8 +29,8 @@ from voxode.surrogate import explanation as explanation_module
 from voxode.surrogate.figures import size_classes
 from voxode.surrogate.validation import grouped_splits, metrics
 
-# 40 trees: the tests check behaviour, not the last digit; leaves of 3 rows: the defaults are sized for
-# ~10k rows (benchmark), these tiny electrodes give ~750 training rows per fold.
+# 40 trees: the tests check behaviour, not the last digit; leaves of 3 rows: the defaults are sized
+# for ~10k rows (benchmark), these tiny electrodes give ~750 training rows per fold.
 FAST = {"n_estimators": 40, "min_samples_leaf": 3}
 
 

@@ -59,7 +59,8 @@ class CaseFiles:
 
     @property
     def status(self) -> Path:
-        """status.json: "ok" with the discharge summary, or "failed" with the error; written last."""
+        """status.json: "ok" with the discharge summary, or
+        "failed" with the error; written last."""
         return self.folder / "status.json"
 
     @property
@@ -159,7 +160,8 @@ class CaseResult:
         return pd.read_csv(self.files.run.voltage)
 
     def particle_sod(self) -> pd.DataFrame:
-        """Per particle: id, centroid_z_um, volume_um3, x_dod_*, sod_* (SOD at DoD 25/50/75/100 %)."""
+        """Per particle: id, centroid_z_um, volume_um3,
+        x_dod_*, sod_* (SOD at DoD 25/50/75/100 %)."""
         return pd.read_parquet(self.files.run.particle_sod)
 
 
@@ -167,8 +169,8 @@ class CampaignSpec(BaseModel):
     """A campaign file: recipes x seeds x C-rates.
 
     ``seeds`` is a list of seeds, or ``n_seeds`` seeds are derived from ``base_seed`` by
-    :func:`voxode.recipe.repetition_seeds` (as design studies do). ``recipes`` are preset names or recipe files
-    (relative paths are read from the campaign file's folder).
+    :func:`voxode.recipe.repetition_seeds` (as design studies do). ``recipes`` are preset names or
+    recipe files (relative paths are read from the campaign file's folder).
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)

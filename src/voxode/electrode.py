@@ -98,12 +98,14 @@ class Layer:
 
 
 def plane_centres_um(voxel_um: float, nz: int) -> np.ndarray:
-    """Through-plane coordinate (um from the current collector) of the centres of ``nz`` z planes."""
+    """Through-plane coordinate (um from the current
+    collector) of the centres of ``nz`` z planes."""
     return (np.arange(nz) + 0.5) * voxel_um
 
 
 def layer_index_of_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.ndarray:
-    """Index into ``layers`` of each of ``nz`` z planes of edge ``voxel_um`` (by the plane centre)."""
+    """Index into ``layers`` of each of ``nz`` z planes of
+    edge ``voxel_um`` (by the plane centre)."""
     z = plane_centres_um(voxel_um, nz)
     idx = np.zeros(z.shape, dtype=np.int64)
     for i, layer in enumerate(layers):
@@ -171,7 +173,8 @@ class Electrode:
             raise ImageError("phases may only hold 0 (pore), 1 (NMC) or 2 (CBD)")
         if ids.size and (ids.min() < 0 or ids.max() > np.iinfo(np.int32).max):
             raise ImageError(
-                f"particle_ids must lie in 0..{np.iinfo(np.int32).max}, got {ids.min()}..{ids.max()}"
+                f"particle_ids must lie in 0..{np.iinfo(np.int32).max}, got "
+                f"{ids.min()}..{ids.max()}"
             )
         self.phases = np.ascontiguousarray(phases, dtype=np.uint8)
         self.particle_ids = np.ascontiguousarray(ids, dtype=np.int32)
@@ -179,7 +182,8 @@ class Electrode:
             raise ImageError(f"phases must be a 3D array, got shape {self.phases.shape}")
         if self.phases.shape != self.particle_ids.shape:
             raise ImageError(
-                f"phases {self.phases.shape} and particle_ids {self.particle_ids.shape} differ in shape"
+                f"phases {self.phases.shape} and particle_ids "
+                f"{self.particle_ids.shape} differ in shape"
             )
         if not 0 < self.voxel_um < math.inf:
             raise ImageError(f"voxel_um must be positive and finite, got {self.voxel_um}")
@@ -307,7 +311,8 @@ class Electrode:
 
     @classmethod
     def load(cls, path: str | Path) -> Electrode:
-        """Read an electrode written by :meth:`save`; a missing or corrupt file raises ElectrodeFileError.
+        """Read an electrode written by :meth:`save`; a missing or corrupt file raises
+        ElectrodeFileError.
 
         Parameters
         ----------
@@ -344,9 +349,11 @@ class Electrode:
             raise ElectrodeFileError(f"{path} is not a voxode electrode file ({reason})") from None
         if meta.get("format_version") != FORMAT_VERSION:
             raise ElectrodeFileError(
-                f"{path} has electrode format {meta.get('format_version')}, this voxode reads {FORMAT_VERSION}"
+                f"{path} has electrode format {meta.get('format_version')}, "
+                f"this voxode reads {FORMAT_VERSION}"
             )
-        import pandas as pd  # here: pandas takes ~0.5 s to import, and the CLI imports Electrode at startup
+        # here: pandas takes ~0.5 s to import, and the CLI imports Electrode at startup
+        import pandas as pd
 
         return cls(
             phases=phases,

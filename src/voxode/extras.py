@@ -14,7 +14,8 @@ from voxode.errors import MissingExtraError
 
 
 def require(module: str, extra: str, purpose: str) -> ModuleType:
-    """Import ``module`` or raise MissingExtraError: ``<purpose> needs <module>: pip install 'voxode[<extra>]'``.
+    """Import ``module`` or raise MissingExtraError: ``<purpose> needs <module>: pip install
+    'voxode[<extra>]'``.
 
     Parameters
     ----------

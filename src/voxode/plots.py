@@ -75,7 +75,8 @@ def _phase_image(ax: Axes, image: np.ndarray, extent: tuple[float, float, float,
 
 
 def _xz_section(ax: Axes, electrode: Electrode) -> None:
-    """Through-plane section at mid-y: z horizontal (current collector at z = 0, left), x vertical."""
+    """Through-plane section at mid-y: z horizontal
+    (current collector at z = 0, left), x vertical."""
     lx, _, lz = electrode.size_um
     j = electrode.shape[1] // 2
     _phase_image(ax, electrode.phases[:, j, :], (0.0, lz, 0.0, lx))
@@ -125,7 +126,8 @@ def target_cdf(recipe: Recipe, d_um: np.ndarray) -> np.ndarray:
 
     A mixture of truncated log-normals, one per layer and population (sigma, volume median
     D50_v * size_scale, truncated to [d_min, d_max] * size_scale), weighted by the NMC volume
-    each contributes: layer thickness fraction * layer NMC volume fraction * population mass fraction.
+    each contributes: layer thickness fraction * layer NMC volume fraction * population mass
+    fraction.
     """
     d_um = np.asarray(d_um, dtype=float)
     total = np.zeros_like(d_um)

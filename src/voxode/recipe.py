@@ -189,7 +189,8 @@ class LayerRecipe(_Strict):
 
     @property
     def fibre_volume_share(self) -> float:
-        """Share of the CBD phase laid as fibres (the recipe's, or carbon / (carbon + binder) by volume)."""
+        """Share of the CBD phase laid as fibres (the recipe's,
+        or carbon / (carbon + binder) by volume)."""
         if self.cbd.fibre_volume_share is not None:
             return self.cbd.fibre_volume_share
         c, d = self.composition_wt, self.densities_g_cm3
@@ -283,9 +284,9 @@ class Recipe(_Strict):
                 thick = layer.thickness_fraction * self.box_um[2]
                 if d_max > lateral or d_max > thick:
                     raise ValueError(
-                        f"layers[{i}] population '{pop.name}': largest particle ({d_max:g} um) does not "
-                        f"fit in the box ({lateral:g} um laterally, layer {thick:g} um thick): enlarge "
-                        f"box_um or lower psd.d_max_um"
+                        f"layers[{i}] population '{pop.name}': largest particle ({d_max:g} "
+                        f"um) does not fit in the box ({lateral:g} um laterally, layer "
+                        f"{thick:g} um thick): enlarge box_um or lower psd.d_max_um"
                     )
                 for grid, what in (
                     (self.voxel_um, "voxel_um"),
@@ -293,28 +294,32 @@ class Recipe(_Strict):
                 ):
                     if d_min < MIN_VOXELS_PER_PARTICLE * grid:
                         raise ValueError(
-                            f"{what} {grid:g} is too coarse: the smallest particles of layers[{i}] "
-                            f"population '{pop.name}' ({d_min:g} um) would span fewer than {MIN_VOXELS_PER_PARTICLE:g} voxels"
+                            f"{what} {grid:g} is too coarse: the smallest particles "
+                            f"of layers[{i}] population '{pop.name}' ({d_min:g} um) "
+                            f"would span fewer than {MIN_VOXELS_PER_PARTICLE:g} voxels"
                         )
             if self.voxel_um > MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:
                 raise ValueError(
-                    f"voxel_um {self.voxel_um:g} is too coarse for the CBD fibres of layers[{i}] "
-                    f"({layer.cbd.fibre_diameter_um:g} um): a voxel wider than a fibre closes the pore "
-                    f"throats the fibre crosses; use voxel_um <= "
+                    f"voxel_um {self.voxel_um:g} is too coarse for the CBD fibres of "
+                    f"layers[{i}] ({layer.cbd.fibre_diameter_um:g} um): a voxel wider than "
+                    f"a fibre closes the pore throats the fibre crosses; use voxel_um <= "
                     f"{MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:g}"
                 )
             if layer.cbd.fibre_diameter_um < MIN_VOXELS_PER_FIBRE * self.cbd_grid_um:
                 raise ValueError(
-                    f"the CBD grid ({self.cbd_grid_um:g} um: the finer of voxel_um and packing.grid_um) is too coarse "
-                    f"for the fibres of layers[{i}] ({layer.cbd.fibre_diameter_um:g} um would span fewer than "
-                    f"{MIN_VOXELS_PER_FIBRE:g} voxels): lower packing.grid_um or raise cbd.fibre_diameter_um"
+                    f"the CBD grid ({self.cbd_grid_um:g} um: the finer of "
+                    f"voxel_um and packing.grid_um) is too coarse for the "
+                    f"fibres of layers[{i}] ({layer.cbd.fibre_diameter_um:g} um "
+                    f"would span fewer than {MIN_VOXELS_PER_FIBRE:g} voxels): "
+                    f"lower packing.grid_um or raise cbd.fibre_diameter_um"
                 )
         return self
 
     @property
     def cbd_grid_um(self) -> float:
-        """Voxel size (um) on which the carbon-binder domain is laid: the finer of the packing grid and the
-        voxel, so that one seed gives the same CBD geometry at every coarser voxel size."""
+        """Voxel size (um) on which the carbon-binder domain is laid: the
+        finer of the packing grid and the voxel, so that one seed gives
+        the same CBD geometry at every coarser voxel size."""
         return min(self.voxel_um, self.packing.grid_um)
 
     def layer_bounds_um(self) -> list[tuple[float, float]]:

@@ -44,7 +44,8 @@ def _downsample(electrode: Electrode, stride: int | None) -> int:
 def particle_surface(
     electrode: Electrode, values: Mapping[int, float], stride: int | None = None
 ) -> pv.PolyData:
-    """Outer surface of the particle voxels with cell data ``value`` (NaN where a particle has none).
+    """Outer surface of the particle voxels with cell data ``value`` (NaN where a particle has
+    none).
 
     Lengths in um; ``stride`` keeps every stride-th voxel (default: enough for <= MAX_VOXELS).
     """

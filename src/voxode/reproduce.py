@@ -135,7 +135,8 @@ def load_reproduce_preset(spec: str | Path) -> ReproducePreset:
 
 @dataclass
 class Reproduction:
-    """What a reproduction produced: the report files, the numbers beside the paper's, timings (s)."""
+    """What a reproduction produced: the report files, the
+    numbers beside the paper's, timings (s)."""
 
     report: tuple[Path, Path]
     numbers: pd.DataFrame
@@ -309,7 +310,8 @@ def _recipe_ref(spec: str) -> str:
 
 
 def _holdout(result: CaseResult, model: Any, figures_dir: Path) -> dict[str, Any]:
-    """Simulated vs predicted end-of-discharge SOD of the new electrode, its 3D picture and timings."""
+    """Simulated vs predicted end-of-discharge SOD of the
+    new electrode, its 3D picture and timings."""
     from voxode.render import render_side_by_side
     from voxode.surrogate.prediction import predict
 
@@ -429,8 +431,9 @@ def _write_report(
 
     report.heading("1. Training simulations and the per-particle dataset")
     report.paragraph(
-        f"{tr.n_seeds} electrodes of {tr.recipe} (seeds {tr.base_seed} to {tr.base_seed + tr.n_seeds - 1}) "
-        f"discharged at {tr.c_rate:g}C; every particle away from the lateral faces is a data "
+        f"{tr.n_seeds} electrodes of {tr.recipe} (seeds {tr.base_seed} to "
+        f"{tr.base_seed + tr.n_seeds - 1}) discharged at {tr.c_rate:g}C; "
+        f"every particle away from the lateral faces is a data "
         "point at DoD 25/50/75/100 %."
     )
     report.command(
@@ -457,7 +460,8 @@ def _write_report(
                 },
             ]
         ),
-        caption=f"mean relative error over rows with SOD >= {metrics.get('relative_error_floor', 'the floor in metrics.json')}",
+        caption=f"mean relative error over rows with SOD >= "
+        f"{metrics.get('relative_error_floor', 'the floor in metrics.json')}",
     )
     report.figure(
         out / "model" / "parity.png",
@@ -496,7 +500,8 @@ def _write_report(
             "simulator (left) and surrogate (right) (paper Fig. 1B/C)",
         )
         report.command(
-            f"voxode predict {out}/model {out}/cases/{holdout['case']}/electrode.npz -o pred.parquet"
+            f"voxode predict {out}/model "
+            f"{out}/cases/{holdout['case']}/electrode.npz -o pred.parquet"
         )
 
     report.heading("5. Designs: pristine vs bi-layer vs reverse")
@@ -523,8 +528,8 @@ def _write_report(
         if (out / "designs" / name).is_file():
             report.figure(out / "designs" / name, caption)
     report.command(
-        f"voxode design compare {' '.join(ds.recipes)} --c-rate {ds.c_rate:g} --seeds {ds.seeds}{vox} "
-        f"-o {out}/designs --cases-dir {out}/cases{workers}"
+        f"voxode design compare {' '.join(ds.recipes)} --c-rate {ds.c_rate:g} "
+        f"--seeds {ds.seeds}{vox} -o {out}/designs --cases-dir {out}/cases{workers}"
     )
 
     report.heading("6. Rate capability")
@@ -542,9 +547,10 @@ def _write_report(
     report.heading("7. Surrogate screening")
     v = screening.verification
     report.paragraph(
-        f"{len(screening.designs)} designs sampled, scored by the surrogate; the best "
-        f"{v['verified']} simulated: mean |relative error| of the predicted capacity "
-        f"{100 * v['mean_abs_relative_error']:.1f} % (max {100 * v['max_abs_relative_error']:.1f} %)."
+        f"{len(screening.designs)} designs sampled, scored by the surrogate; "
+        f"the best {v['verified']} simulated: mean |relative error| of the "
+        f"predicted capacity {100 * v['mean_abs_relative_error']:.1f} % (max "
+        f"{100 * v['max_abs_relative_error']:.1f} %)."
     )
     top = (
         screening.designs.dropna(subset=["predicted_mah_cm2"])

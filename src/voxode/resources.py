@@ -82,7 +82,8 @@ def _cgroup_room() -> int | None:
 
 
 def check_memory(estimate: MemoryEstimate, force: bool = False, hint: str = "") -> None:
-    """Refuse (:class:`ResourceError`) when ``estimate`` exceeds the memory available, unless ``force``.
+    """Refuse (:class:`ResourceError`) when ``estimate`` exceeds the memory available, unless
+    ``force``.
 
     ``hint`` says what to change (e.g. "use a coarser --voxel-um").
     """

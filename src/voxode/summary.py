@@ -1,4 +1,5 @@
-"""What `voxode info` reports about an electrode: phase fractions, loading, capacity, particle sizes.
+"""What `voxode info` reports about an electrode: phase fractions, loading, capacity, particle
+sizes.
 
 Loading and capacity count every layer at its own NMC density and specific capacity (recipe
 values, or the import defaults for tomography); the specific capacity reported is their

@@ -1,4 +1,5 @@
-"""Characterization: per-particle features, smooth interface areas, tortuosity and its depth profile.
+"""Characterization: per-particle features, smooth interface areas, tortuosity and its depth
+profile.
 
 Public API (units in the names; arrays indexed [x, y, z], z = 0 the current collector):
 

@@ -7,10 +7,11 @@ faces included, flagged ``border``). Areas use the smooth-surface face weights o
 
 Columns (units in the names): id, parent (periodic images of one generated particle share it;
 group by it for whole-particle sizes), layer, volume_um3, d_eq_um, active_area_um2 (NMC |
-electrolyte, including NMC faces on the separator plane z = L), cbd_contact_area_um2 (NMC | CBD), nmc_contact_area_um2 (with other particles or
-unassigned NMC), centroid_x_um, centroid_y_um, centroid_z_um (from the current collector),
-sphericity (pi^1/3 (6V)^2/3 / A, A = smooth surface + flat cuts by the box faces), border
-(cut by a face x or y), tau_electrolyte, tau_electrolyte_cbd (separator plane -> centroid plane).
+electrolyte, including NMC faces on the separator plane z = L), cbd_contact_area_um2 (NMC | CBD),
+nmc_contact_area_um2 (with other particles or unassigned NMC), centroid_x_um, centroid_y_um,
+centroid_z_um (from the current collector), sphericity (pi^1/3 (6V)^2/3 / A, A = smooth surface +
+flat cuts by the box faces), border (cut by a face x or y), tau_electrolyte, tau_electrolyte_cbd
+(separator plane -> centroid plane).
 """
 
 from __future__ import annotations

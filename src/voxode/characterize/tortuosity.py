@@ -178,7 +178,8 @@ def _assemble(
 def _solve(
     d: np.ndarray, mask: np.ndarray, gb: float, rtol: float, maxiter: int
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, list[float]]:
-    """Matrix, right-hand side, numbering, potential (0 at plane 0, 1 beyond the last plane) and CG residuals."""
+    """Matrix, right-hand side, numbering, potential (0 at
+    plane 0, 1 beyond the last plane) and CG residuals."""
     a, b, number = _assemble(d, mask, gb)
     z = (np.arange(d.shape[2]) + 0.5) / d.shape[2]
     x0 = np.broadcast_to(z, d.shape)[mask].astype(np.float64)
@@ -200,13 +201,15 @@ def _solve(
 def flux_field(
     image: TransportFields | np.ndarray, axis: int = 2, rtol: float = 1e-4, maxiter: int = 200
 ) -> np.ndarray:
-    """Magnitude of the steady flux through each voxel (half the sum of its faces' |flux|), potential 1 -> 0 along
-    ``axis``; 0 outside the clusters that link both planes. Same units as the face conductances (D/D0 per voxel).
+    """Magnitude of the steady flux through each voxel (half the sum of its faces' |flux|),
+    potential 1 -> 0 along ``axis``; 0 outside the clusters that link both planes. Same units as the
+    face conductances (D/D0 per voxel).
 
     Examples
     --------
     >>> m = np.zeros((3, 3, 4), bool); m[1, 1, :] = True
-    >>> np.round(flux_field(m)[1, 1], 3)  # a straight channel of length 4 carries 1/4 through every voxel
+    >>> # a straight channel of length 4 carries 1/4 through every voxel
+    >>> np.round(flux_field(m)[1, 1], 3)
     array([0.25, 0.25, 0.25, 0.25])
     """
     fields = _as_fields(image)
@@ -243,8 +246,8 @@ def tortuosity(
 
     ``image`` is a :class:`TransportFields` or a boolean array (True conducts, D/D0 = 1).
     ``rtol`` is the relative residual of the CG solve; D_eff comes from the dissipated energy,
-    whose error is quadratic in the solver error (rtol 1e-6 gives tau to ~1e-9). A non-percolating image gives
-    ``tau = inf`` and ``percolating_fraction = 0`` with an explanatory ``message``.
+    whose error is quadratic in the solver error (rtol 1e-6 gives tau to ~1e-9). A non-percolating
+    image gives ``tau = inf`` and ``percolating_fraction = 0`` with an explanatory ``message``.
 
     Parameters
     ----------

@@ -39,7 +39,8 @@ class TransportFields:
     def __post_init__(self) -> None:
         if self.diffusivity.shape != self.liquid.shape or self.diffusivity.ndim != 3:
             raise ImageError(
-                f"diffusivity {self.diffusivity.shape} and liquid {self.liquid.shape} must be equal 3D shapes"
+                f"diffusivity {self.diffusivity.shape} and liquid "
+                f"{self.liquid.shape} must be equal 3D shapes"
             )
         if np.any(self.diffusivity < 0) or not np.all(np.isfinite(self.diffusivity)):
             raise ImageError("relative diffusivities must be finite and non-negative")

@@ -78,8 +78,8 @@ def import_(
         typer.Option(
             "--flip-z",
             help=(
-                "The stack's first page is the separator side (voxode expects the current collector "
-                "first)."
+                "The stack's first page is the separator side (voxode expects "
+                "the current collector first)."
             ),
         ),
     ] = False,
@@ -113,8 +113,9 @@ def info(
         typer.Option(
             "--transport",
             help=(
-                "Also the effective transport numbers: tau of the electrolyte with and without CBD, "
-                "percolating fractions, CBD connectivity (tortuosity solves: seconds per electrode)."
+                "Also the effective transport numbers: tau of the electrolyte "
+                "with and without CBD, percolating fractions, CBD connectivity "
+                "(tortuosity solves: seconds per electrode)."
             ),
         ),
     ] = False,
@@ -123,8 +124,8 @@ def info(
         typer.Option(
             "--compare",
             help=(
-                "One table, a column per electrode, transport numbers included (e.g. one seed at several "
-                "voxel sizes)."
+                "One table, a column per electrode, transport numbers included "
+                "(e.g. one seed at several voxel sizes)."
             ),
         ),
     ] = False,
@@ -198,8 +199,8 @@ def export(
             "--output",
             "-o",
             help=(
-                "Output stem; a .tif/.tiff/.vti suffix is dropped from it, and a .vti name is used as it "
-                "is for the VTK image (default: beside the input)."
+                "Output stem; a .tif/.tiff/.vti suffix is dropped from it, and a .vti "
+                "name is used as it is for the VTK image (default: beside the input)."
             ),
         ),
     ] = None,

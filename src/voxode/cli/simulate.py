@@ -110,8 +110,8 @@ def calibrate(
             "--fit",
             help=(
                 "Parameter to fit, NAME[:LO:HI] with a dotted field name (e.g. "
-                "active.rate_constant:1e-7:1e-5); repeat for several. An expression field is fitted as "
-                "a factor."
+                "active.rate_constant:1e-7:1e-5); repeat for several. An "
+                "expression field is fitted as a factor."
             ),
         ),
     ],

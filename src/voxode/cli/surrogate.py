@@ -107,8 +107,8 @@ def predict(
         Path | None,
         typer.Option(
             help=(
-                "Also render the electrode coloured by the predicted SOD at the largest DoD (.png; needs "
-                "an .npz electrode)."
+                "Also render the electrode coloured by the predicted SOD at "
+                "the largest DoD (.png; needs an .npz electrode)."
             )
         ),
     ] = None,

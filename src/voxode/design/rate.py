@@ -100,13 +100,15 @@ def read_experimental(path: Path) -> pd.DataFrame:
         data = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DesignError(
-            f"{path}: not a readable CSV: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            f"{path}: not a readable CSV: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
     return check_experimental(data, str(path))
 
 
 def check_experimental(data: pd.DataFrame, source: str = "experimental data") -> pd.DataFrame:
-    """The columns rate (positive), cell and capacity_mah_g (non-negative) of measured data, checked."""
+    """The columns rate (positive), cell and capacity_mah_g
+    (non-negative) of measured data, checked."""
     data = data.copy()
     missing = [c for c in EXPERIMENT_COLUMNS if c not in data.columns]
     if missing:
@@ -122,8 +124,9 @@ def check_experimental(data: pd.DataFrame, source: str = "experimental data") ->
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise DesignError(
-                f"{source}: data row {row + 1}: {col} must be a {'positive' if col == 'rate' else 'non-negative'} "
-                f"number, got '{data[col].iloc[row]}'"
+                f"{source}: data row {row + 1}: {col} must be a "
+                f"{'positive' if col == 'rate' else 'non-negative'} number, "
+                f"got '{data[col].iloc[row]}'"
             )
         data[col] = values.astype(float)
     data["cell"] = data["cell"].astype(str)

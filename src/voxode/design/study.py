@@ -26,7 +26,8 @@ STATS = ("mean", "std", "min", "max")
 
 
 def load_designs(recipes: Sequence[str | Path | Recipe]) -> list[Recipe]:
-    """Recipes from preset names, recipe files or Recipe objects; names must differ (they label the results)."""
+    """Recipes from preset names, recipe files or Recipe
+    objects; names must differ (they label the results)."""
     if not recipes:
         raise DesignError("no design given: name at least one preset or recipe file")
     designs = []
@@ -44,7 +45,8 @@ def load_designs(recipes: Sequence[str | Path | Recipe]) -> list[Recipe]:
 
 def seed_list(seeds: int | Sequence[int], base_seed: int) -> list[int]:
     """The seeds of a study: a count n gives :func:`voxode.recipe.repetition_seeds` (base_seed,
-    base_seed + 1, ...: one seed reproduces the recipe's own electrode); a sequence is taken as it is."""
+    base_seed + 1, ...: one seed reproduces the recipe's
+    own electrode); a sequence is taken as it is."""
     if isinstance(seeds, int):
         if seeds < 1:
             raise DesignError(f"--seeds must be at least 1, got {seeds}")

@@ -412,7 +412,8 @@ class _Problem:
             else pd.Series(np.nan, index=data.index)
         )
         nominal = self.image.nominal_capacity_mah_cm2
-        # the C-rate keeps the current per gram of NMC when the image's loading differs from the cell's
+        # the C-rate keeps the current per gram of NMC when the image's loading differs from
+        # the cell's
         self.current_ma_cm2 = np.where(rate.notna(), rate * nominal, current).astype(float)
 
     def image_of(self, params: ParameterSet) -> ImageProperties:

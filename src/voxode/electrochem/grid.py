@@ -33,7 +33,8 @@ SEPARATOR_GROWTH = 1.3
 
 @dataclass(frozen=True)
 class Pairs:
-    """Faces between two cells of one unknown set: indices ``i``, ``j`` and geometric factor ``g``."""
+    """Faces between two cells of one unknown set: indices
+    ``i``, ``j`` and geometric factor ``g``."""
 
     i: np.ndarray
     j: np.ndarray
@@ -76,7 +77,8 @@ class Grid:
 
 
 def separator_layers_m(thickness_m: float, h_m: float) -> np.ndarray:
-    """Layer thicknesses growing by ``SEPARATOR_GROWTH`` from h at both ends, summing to the thickness."""
+    """Layer thicknesses growing by ``SEPARATOR_GROWTH``
+    from h at both ends, summing to the thickness."""
     half = []
     total, dz = 0.0, h_m
     while total + 2.0 * dz < thickness_m:

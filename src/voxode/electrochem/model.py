@@ -336,5 +336,6 @@ class Model:
         return r
 
     def jacobian(self) -> sp.csr_matrix:
-        """The Jacobian (A per unit of each unknown) of the last ``residual(..., jacobian=True)``."""
+        """The Jacobian (A per unit of each unknown) of the
+        last ``residual(..., jacobian=True)``."""
         return self._sparse.matrix()

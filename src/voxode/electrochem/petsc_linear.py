@@ -8,8 +8,8 @@ The splits, in order, are one block Gauss-Seidel sweep (``PCFIELDSPLIT``, multip
    electronic conductances, the collector and the galvanostatic row.
 2. ``liquid``: phi_e, the ionic conductances. The Butler-Volmer conductances that couple it
    to phi_s are 4-5 decades below both diagonals (at most 1.4e-10 S against 6e-7 S solid and
-   2.4e-6 S liquid on paper-pristine at 1 um, as measured for issue 15), so splitting the potentials costs little and
-   gives two smaller, better-conditioned AMG problems.
+   2.4e-6 S liquid on paper-pristine at 1 um, as measured for issue 15), so splitting the potentials
+   costs little and gives two smaller, better-conditioned AMG problems.
 3. ``c_s``: storage + particle diffusion, strictly diagonally dominant; one symmetric SOR
    sweep.
 4. ``c_e``: storage + salt diffusion (not symmetric); BoomerAMG.
@@ -23,11 +23,12 @@ Seidel to 7 ms (benchmarks/README.md, "Speed II").
 
 The Krylov method is GMRES(``GMRES_RESTART``) with left preconditioning, which tests the
 preconditioned residual. With BoomerAMG's default smoothing and no aggressive coarsening,
-FGMRES (right preconditioning, true residual) to 1e-3 needed 638 Newton iterations on a 12k-unknown electrode where sparse LU needed 467, and its
-capacity differed by 1.3e-5; left-preconditioned GMRES matched LU's capacity to 1e-12 (541
-iterations). Its tolerance is ``linear.DEFAULT_RTOL["petsc"]`` = 1e-4: at 1e-3 the true
-residual was left at 1e-2..4e-2 and 11 Newton solves of a 1.5 um run failed (81 steps, 589
-Newton iterations); at 1e-4 none failed (73 steps, 385 iterations, as pyamg's 73 and 371).
+FGMRES (right preconditioning, true residual) to 1e-3 needed 638 Newton iterations on a 12k-unknown
+electrode where sparse LU needed 467, and its capacity differed by 1.3e-5; left-preconditioned GMRES
+matched LU's capacity to 1e-12 (541 iterations). Its tolerance is ``linear.DEFAULT_RTOL["petsc"]`` =
+1e-4: at 1e-3 the true residual was left at 1e-2..4e-2 and 11 Newton solves of a 1.5 um run failed
+(81 steps, 589 Newton iterations); at 1e-4 none failed (73 steps, 385 iterations, as pyamg's 73 and
+371).
 
 Hierarchies are kept across Newton iterations and time steps (``PCSetReusePreconditioner``)
 until :class:`~voxode.electrochem.linear.LinearSolver` asks for a rebuild. The Jacobian's

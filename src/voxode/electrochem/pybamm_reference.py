@@ -255,6 +255,7 @@ def parameter_values(
     q_full_ah = full_lithiation_capacity_mah_cm2(params, props) * 1e-3 * CELL_AREA_M2 * 1e4
     T = params.temperature_k
     side = math.sqrt(CELL_AREA_M2)
+    foil_alpha = params.lithium_foil.charge_transfer_coefficient
 
     return pybamm.ParameterValues(
         {
@@ -279,7 +280,7 @@ def parameter_values(
             "Negative electrode conductivity [S.m-1]": LI_METAL_CONDUCTIVITY_S_M,
             "Lithium metal partial molar volume [m3.mol-1]": LI_METAL_MOLAR_VOLUME_M3_MOL,
             "Exchange-current density for lithium metal electrode [A.m-2]": foil_i0,
-            "Negative electrode charge transfer coefficient": params.lithium_foil.charge_transfer_coefficient,
+            "Negative electrode charge transfer coefficient": foil_alpha,
             "Negative electrode double-layer capacity [F.m-2]": 0.2,
             # NMC electrode
             "Positive electrode conductivity [S.m-1]": props.conductivity_s_m,

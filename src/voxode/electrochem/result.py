@@ -49,7 +49,8 @@ class RunFiles:
 
     @property
     def particle_sod(self) -> Path:
-        """particles_sod.parquet: id, centroid_z_um, volume_um3, x_dod_*, sod_* (:func:`particle_table`)."""
+        """particles_sod.parquet: id, centroid_z_um,
+        volume_um3, x_dod_*, sod_* (:func:`particle_table`)."""
         return self.folder / "particles_sod.parquet"
 
     @property
@@ -134,7 +135,8 @@ def particle_table(discharge: Discharge) -> pd.DataFrame:
 
 
 def final_fields(discharge: Discharge) -> dict[str, np.ndarray]:
-    """End-of-discharge c_s, x_s, phi_s, c_e, phi_e on the electrode's grid (NaN where undefined)."""
+    """End-of-discharge c_s, x_s, phi_s, c_e, phi_e on
+    the electrode's grid (NaN where undefined)."""
     g, lay, u = discharge.grid, discharge.model.layout, discharge.final_state
     shape = discharge.electrode.shape
 

@@ -116,7 +116,8 @@ class Discharge:
 
 
 def _particle_means(grid: Grid, electrode: Electrode, c_max: float, x0: float):
-    """A function state -> mean stoichiometry per particle id (voxels without unknowns stay at x0)."""
+    """A function state -> mean stoichiometry per particle
+    id (voxels without unknowns stay at x0)."""
     ids_all = electrode.particle_ids.ravel()
     ids = np.unique(ids_all[ids_all > 0])
     total = np.bincount(ids_all, minlength=ids.max(initial=0) + 1).astype(float)

@@ -9,8 +9,8 @@ the solution and the linear extrapolation of the two previous states (the Newton
 err = dt / (dt + dt_prev) |u - u_pred|, in the largest local stoichiometry change and in the
 voltage. A step whose error exceeds twice its tolerance is redone shorter; otherwise the next
 step is 0.9 dt (tol / err)^(1/2), within [0.5, 2] dt. The first step, without history, is
-kept and the next one is 1.8 times longer. The step that crosses the cut-off voltage is shortened until it lands within
-``cutoff_tol_v`` of it.
+kept and the next one is 1.8 times longer. The step that crosses the cut-off voltage is shortened
+until it lands within ``cutoff_tol_v`` of it.
 
 A run ends in one of the ways of :class:`EndReason`. When no step can be solved, even below
 ``dt_min_s``, the state says which: particle surfaces saturated, electrolyte depleted (both
@@ -283,7 +283,10 @@ class Stepper:
         )
         c_e0 = model.params.electrolyte.c_initial_mol_m3
         c_e_min = float(last.state[lay.c_e].min(initial=c_e0))
-        state = f"{100 * saturated:.0f} % of the reactive area at x >= {SATURATED_X:g}, min c_e {c_e_min:.3g} mol/m^3"
+        state = (
+            f"{100 * saturated:.0f} % of the reactive area at x "
+            f">= {SATURATED_X:g}, min c_e {c_e_min:.3g} mol/m^3"
+        )
         if saturated >= SATURATED_AREA_SHARE:
             return DischargeEnd(EndReason.SATURATED, last.t_s, last.voltage_v, state)
         if c_e_min <= DEPLETED_CE_SHARE * c_e0:

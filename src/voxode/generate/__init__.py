@@ -40,7 +40,8 @@ _COEFF_COLUMNS = [f"c{i}" for i in range(N_HARMONICS)]
 
 
 MAX_PACKING_ATTEMPTS = 3  # seeds tried per layer: the recipe's own stream, then derived ones
-TAU_SOLVE_RTOL = 1e-4  # CG tolerance of the tortuosity solves that match the coarse CBD (tau to ~1e-8, quadratic)
+# CG tolerance of the tortuosity solves that match the coarse CBD (tau to ~1e-8, quadratic)
+TAU_SOLVE_RTOL = 1e-4
 
 
 def layer_rngs(
@@ -80,9 +81,10 @@ def generate(
     Each layer is packed with its seed's stream; when that packing fails, with up to
     ``MAX_PACKING_ATTEMPTS - 1`` streams derived from the same seed (recorded in the provenance as
     ``packing_attempts``). The CBD is laid on the recipe's CBD grid and rasterised at the voxel size
-    (see :mod:`voxode.generate.cbd`) without closing the pore space (:mod:`voxode.generate.pore_paths`).
-    Refused (:class:`~voxode.resources.ResourceError`) when its memory estimate
-    (:func:`~voxode.generate.memory.estimate_memory`) exceeds the memory available, unless ``force``.
+    (see :mod:`voxode.generate.cbd`) without closing the pore space
+    (:mod:`voxode.generate.pore_paths`). Refused (:class:`~voxode.resources.ResourceError`) when its
+    memory estimate (:func:`~voxode.generate.memory.estimate_memory`) exceeds the memory available,
+    unless ``force``.
 
     Parameters
     ----------
@@ -146,8 +148,8 @@ def generate(
 def _pack_layers(
     recipe: Recipe, say: Callable[[str], None]
 ) -> tuple[list[LayerParticles], list[int]]:
-    """Particles of every layer, top layer first, and the attempt (0 = the seed's own stream) of each layer,
-    in recipe order."""
+    """Particles of every layer, top layer first, and the attempt (0 =
+    the seed's own stream) of each layer, in recipe order."""
     placed: list[LayerParticles] = []
     attempts: list[int] = [0] * len(recipe.layers)
     for index in reversed(range(len(recipe.layers))):
@@ -172,8 +174,8 @@ def _pack_layers(
 def _voxelise(
     arrays: ParticleArrays, recipe: Recipe, voxel_um: float
 ) -> tuple[np.ndarray, Rasterised, np.ndarray]:
-    """Particle ids on the grid of ``voxel_um`` (each one 6-connected piece, numbered from 1), the rasterisation,
-    and the instances present in the ids."""
+    """Particle ids on the grid of ``voxel_um`` (each one 6-connected piece,
+    numbered from 1), the rasterisation, and the instances present in the ids."""
     ras = rasterise(arrays, voxel_um, recipe.grid_shape(voxel_um))
     repair_connectivity(ras.labels)
     counts = np.bincount(ras.labels.ravel(), minlength=len(ras.particle) + 1)
@@ -190,8 +192,9 @@ def _add_cbd(
     attempts: list[int],
     layers: list[Layer],
 ) -> dict[str, Any]:
-    """Lay every layer's CBD on the CBD grid and rasterise it at the voxel size into ``phases`` (in place),
-    keeping the pore space connected and, at a coarser voxel, the tortuosity with CBD; return provenance."""
+    """Lay every layer's CBD on the CBD grid and rasterise it at the voxel
+    size into ``phases`` (in place), keeping the pore space connected and, at
+    a coarser voxel, the tortuosity with CBD; return provenance."""
     fine_um, voxel_um = recipe.cbd_grid_um, recipe.voxel_um
     fine = (
         phases
@@ -271,8 +274,9 @@ def _place_layers(
     voxel_um: float,
     rank: Callable[[int, np.ndarray, int], np.ndarray],
 ) -> int:
-    """CBD of every layer, from the separator down, into ``phases`` (grid of ``voxel_um``), to its CBD phase
-    fraction; ``rank(index, slab, count)`` orders the slab's pore voxels. Returns the throat voxels left open."""
+    """CBD of every layer, from the separator down, into ``phases`` (grid of
+    ``voxel_um``), to its CBD phase fraction; ``rank(index, slab, count)``
+    orders the slab's pore voxels. Returns the throat voxels left open."""
     released = 0
     for index in reversed(range(len(recipe.layers))):
         k0, k1 = recipe.layer_planes(index, voxel_um)
@@ -298,7 +302,8 @@ def _particle_table(
     particle: np.ndarray,
     shift_um: np.ndarray,
 ) -> pd.DataFrame:
-    """One row per particle instance in the box (periodic images are separate particles with a common parent)."""
+    """One row per particle instance in the box (periodic
+    images are separate particles with a common parent)."""
     arrays = ParticleArrays.concat([lp.arrays for lp in placed])
     layer = np.concatenate(layer_of)
     pop_index = np.concatenate([lp.population for lp in placed])
@@ -330,7 +335,8 @@ def _particle_table(
 
 
 def particle_arrays(table: pd.DataFrame) -> ParticleArrays:
-    """The analytic particles of a generated electrode's particle table (instances, already shifted).
+    """The analytic particles of a generated electrode's particle table (instances, already
+    shifted).
 
     Parameters
     ----------

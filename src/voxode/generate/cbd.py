@@ -31,10 +31,11 @@ def cbd_ranking(
     grid_um: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Flat indices (C order) of the pore voxels of ``slab`` (phases, [x, y, z]) in the order the CBD takes them.
+    """Flat indices (C order) of the pore voxels of ``slab`` (phases, [x, y, z]) in the order the
+    CBD takes them.
 
-    ``fibre_share`` of ``target_voxels`` are laid as fibres first; ``grid_um`` is the slab's voxel size.
-    ``slab`` is not changed.
+    ``fibre_share`` of ``target_voxels`` are laid as fibres first; ``grid_um`` is the slab's voxel
+    size. ``slab`` is not changed.
     """
     work = slab.copy()
     fibres = lay_fibres(
@@ -48,13 +49,15 @@ def cbd_ranking(
 
 
 def enclosure(slab: np.ndarray, scale_vox: float) -> np.ndarray:
-    """Solid fraction (NMC or CBD) smoothed over ``scale_vox`` voxels: high in particle necks and crevices."""
+    """Solid fraction (NMC or CBD) smoothed over ``scale_vox``
+    voxels: high in particle necks and crevices."""
     solid = (slab != PORE).astype(np.float32)
     return ndimage.gaussian_filter(solid, scale_vox, mode=_PERIODIC_XY)
 
 
 def binder_ranking(slab: np.ndarray, scale_vox: float, rng: np.random.Generator) -> np.ndarray:
-    """Flat indices of the pore voxels of ``slab``, most enclosed by solid first (random tie-break)."""
+    """Flat indices of the pore voxels of ``slab``, most
+    enclosed by solid first (random tie-break)."""
     pores = np.flatnonzero(slab == PORE)
     score = enclosure(slab, scale_vox).ravel()[pores] + rng.uniform(
         0.0, 1e-4, size=len(pores)
@@ -63,7 +66,8 @@ def binder_ranking(slab: np.ndarray, scale_vox: float, rng: np.random.Generator)
 
 
 def score_ranking(slab: np.ndarray, score: np.ndarray, scale_vox: float) -> np.ndarray:
-    """Flat indices of the pore voxels of ``slab``, highest ``score`` first, then most enclosed by solid."""
+    """Flat indices of the pore voxels of ``slab``, highest
+    ``score`` first, then most enclosed by solid."""
     pores = np.flatnonzero(slab == PORE)
     score = score.ravel()[pores] + 1e-3 * enclosure(slab, scale_vox).ravel()[pores]
     return pores[np.argsort(-score, kind="stable")]
@@ -84,10 +88,11 @@ def lay_fibres(
     length_vox: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Lay straight fibres that start on NMC surfaces, point away from them and stop at the next particle.
+    """Lay straight fibres that start on NMC surfaces, point away from them and stop at the next
+    particle.
 
-    Marks them CBD in ``slab`` and returns their flat indices in the order laid (``target_voxels`` of them,
-    fewer when the slab has no NMC surface).
+    Marks them CBD in ``slab`` and returns their flat indices in the order laid (``target_voxels``
+    of them, fewer when the slab has no NMC surface).
     """
     nmc = slab == NMC
     start_pool = np.argwhere((slab == PORE) & ndimage.binary_dilation(nmc))

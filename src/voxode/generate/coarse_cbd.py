@@ -32,7 +32,8 @@ def match_tortuosity(
     place: Callable[[np.ndarray, np.ndarray], int],
     tau_of: Callable[[np.ndarray], float],
 ) -> tuple[np.ndarray, int, float]:
-    """Phases with one layer's CBD placed so that its tortuosity factor with CBD is closest to ``target_tau``.
+    """Phases with one layer's CBD placed so that its tortuosity factor with CBD is closest to
+    ``target_tau``.
 
     Parameters
     ----------

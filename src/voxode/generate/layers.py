@@ -128,9 +128,9 @@ def pack_layer(
             return own
     got = (target - deficit).sum() / grid.slab_voxels
     raise PackingError(
-        f"layers[{index}] '{layer.name}': could not pack NMC to {layer.nmc_fraction:.3f} (reached {got:.3f}) "
-        f"with overlaps below packing.max_overlap = {recipe.packing.max_overlap:g}: raise the layer's porosity "
-        f"or packing.max_overlap"
+        f"layers[{index}] '{layer.name}': could not pack NMC to {layer.nmc_fraction:.3f} "
+        f"(reached {got:.3f}) with overlaps below packing.max_overlap = "
+        f"{recipe.packing.max_overlap:g}: raise the layer's porosity or packing.max_overlap"
     )
 
 
@@ -142,7 +142,8 @@ def _empty_arrays() -> ParticleArrays:
 def _obstacle_population_index(
     layer: LayerRecipe, recipe: Recipe, above: list[LayerParticles]
 ) -> np.ndarray:
-    """For particles of the layers above: the index of the same-named population in this layer (else 0)."""
+    """For particles of the layers above: the index of the
+    same-named population in this layer (else 0)."""
     names = [p.name for p in layer.populations]
     out = []
     for k, lp in enumerate(above):
@@ -188,7 +189,8 @@ def _draw(
 def _z_range(
     lp: LayerParticles, recipe: Recipe, z0: float, z1: float, has_below: bool
 ) -> np.ndarray:
-    """Allowed centre heights: planes cut at most wall_penetration of a radius (free below if a layer follows)."""
+    """Allowed centre heights: planes cut at most
+    wall_penetration of a radius (free below if a layer follows)."""
     r = lp.d_eq_um / 2.0
     keep = 1.0 - recipe.packing.wall_penetration
     lo = np.full(len(r), z0) if has_below else z0 + keep * r
@@ -275,8 +277,9 @@ def _remove_one(
         cand.size == 0
     ):  # the excess comes only from particles of the layers above reaching into this one
         raise PackingError(
-            f"layers[{index}] '{layer.name}': particles of the layer above already exceed the share of population "
-            f"'{layer.populations[pop].name}' in this layer: raise its mass_fraction or thicken the layer"
+            f"layers[{index}] '{layer.name}': particles of the layer above already "
+            f"exceed the share of population '{layer.populations[pop].name}' in "
+            f"this layer: raise its mass_fraction or thicken the layer"
         )
     drop = cand[int(np.argmin(np.abs(counts_own[cand] - excess_voxels)))]
     keep = np.ones(len(own.d_eq_um), bool)

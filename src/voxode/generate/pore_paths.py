@@ -22,7 +22,8 @@ __all__ = ["place_cbd"]
 
 
 def place_cbd(phases: np.ndarray, ranking: np.ndarray, count: int, k0: int, name: str) -> int:
-    """Turn the first ``count`` voxels of ``ranking`` into CBD, in place, keeping the pores of planes ``k0:`` open.
+    """Turn the first ``count`` voxels of ``ranking`` into CBD, in place, keeping the pores of
+    planes ``k0:`` open.
 
     Parameters
     ----------

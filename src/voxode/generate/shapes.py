@@ -22,7 +22,8 @@ _QUADRATURE_POINTS = 2000
 
 
 def real_harmonics(u: np.ndarray) -> np.ndarray:
-    """Orthonormal real spherical harmonics of degree 2 and 3 at unit vectors ``u`` (n, 3) -> (n, 12)."""
+    """Orthonormal real spherical harmonics of degree 2 and
+    3 at unit vectors ``u`` (n, 3) -> (n, 12)."""
     x, y, z = u[..., 0], u[..., 1], u[..., 2]
     c2a = 0.5 * math.sqrt(15.0 / math.pi)
     c2b = 0.25 * math.sqrt(5.0 / math.pi)
@@ -96,7 +97,8 @@ def shape_scale(axis: np.ndarray, aspect: float, coeffs: np.ndarray) -> tuple[fl
 def random_shapes(
     n: int, roughness: float, aspect_ratio_max: float, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Draw n random shapes: axis (n, 3), aspect (n,), coeffs (n, 12), r0 and bounding radius per unit r_eq."""
+    """Draw n random shapes: axis (n, 3), aspect (n,), coeffs
+    (n, 12), r0 and bounding radius per unit r_eq."""
     axis = rng.normal(size=(n, 3))
     axis /= np.linalg.norm(axis, axis=1, keepdims=True)
     aspect = rng.uniform(1.0, aspect_ratio_max, size=n)

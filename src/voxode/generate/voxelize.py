@@ -43,7 +43,8 @@ class ParticleArrays:
 
 @dataclass
 class Rasterised:
-    """Instance labels (0 = none, k = instance k - 1) with the particle and shift of each instance."""
+    """Instance labels (0 = none, k = instance k - 1) with
+    the particle and shift of each instance."""
 
     labels: np.ndarray  # int32 (nx, ny, nz_window)
     particle: np.ndarray  # (m,) index into the ParticleArrays
@@ -132,7 +133,8 @@ def _normalised_radius(
     yr: tuple[int, int],
     zr: tuple[int, int],
 ) -> np.ndarray:
-    """s = |x - c| / r(u) at the voxel centres of a sub-box (inf above the particle's clip plane)."""
+    """s = |x - c| / r(u) at the voxel centres of a
+    sub-box (inf above the particle's clip plane)."""
     gx = (np.arange(*xr) + 0.5) * voxel_um - centre[0]
     gy = (np.arange(*yr) + 0.5) * voxel_um - centre[1]
     zc = (np.arange(*zr) + 0.5) * voxel_um
@@ -182,7 +184,8 @@ def repair_connectivity(labels: np.ndarray) -> int:
 
 
 def _overlap_weights(n_fine: int, fine_um: float, n_coarse: int, coarse_um: float) -> np.ndarray:
-    """(n_coarse, n_fine): length of each fine cell inside each coarse cell, over the coarse cell's length."""
+    """(n_coarse, n_fine): length of each fine cell inside
+    each coarse cell, over the coarse cell's length."""
     fine = np.arange(n_fine + 1) * fine_um
     coarse = np.arange(n_coarse + 1) * coarse_um
     lo = np.maximum(coarse[:-1, None], fine[None, :-1])
@@ -193,7 +196,8 @@ def _overlap_weights(n_fine: int, fine_um: float, n_coarse: int, coarse_um: floa
 def coverage_fraction(
     mask: np.ndarray, mask_voxel_um: float, shape: tuple[int, int, int], voxel_um: float
 ) -> np.ndarray:
-    """Fraction of each voxel of a ``shape`` grid (edge ``voxel_um``) covered by ``mask`` (edge ``mask_voxel_um``).
+    """Fraction of each voxel of a ``shape`` grid (edge ``voxel_um``) covered by ``mask`` (edge
+    ``mask_voxel_um``).
 
     Both grids start at the origin; the result is float32 ``shape``, in [0, 1].
     """

@@ -170,7 +170,8 @@ def _check_phase_labels(phases: np.ndarray, path: Path) -> None:
 
 
 def _given_ids(path: Path, phases: np.ndarray, flip_z: bool) -> np.ndarray:
-    """Particle ids from a stack: same shape as the phases, nonzero exactly on NMC; renumbered 1..N."""
+    """Particle ids from a stack: same shape as the
+    phases, nonzero exactly on NMC; renumbered 1..N."""
     ids = read_label_stack(path)
     if flip_z:
         ids = ids[:, :, ::-1]
@@ -197,7 +198,8 @@ def _given_ids(path: Path, phases: np.ndarray, flip_z: bool) -> np.ndarray:
 def watershed_particles(
     nmc: np.ndarray, voxel_um: float, min_particle_um: float = 2.0
 ) -> np.ndarray:
-    """Particle ids 1..N (int32, [x, y, z]) for a boolean NMC mask, each particle one 6-connected piece.
+    """Particle ids 1..N (int32, [x, y, z]) for a boolean NMC mask, each particle one 6-connected
+    piece.
 
     Markers are maxima of the distance map at least ``min_particle_um / 2`` (um) apart; the
     watershed floods from single-voxel markers through face neighbours, so each segment is
@@ -221,7 +223,8 @@ def watershed_particles(
 
 
 def _face_contacts(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b) labels of every pair of face-adjacent voxels in different segments, both directions."""
+    """(a, b) labels of every pair of face-adjacent
+    voxels in different segments, both directions."""
     a_parts, b_parts = [], []
     for axis in range(3):
         lo = np.moveaxis(ids, axis, 0)[:-1]

@@ -1,4 +1,5 @@
-"""Tables and JSON summaries on disk: Parquet/CSV by suffix, written atomically; JSON-safe numbers."""
+"""Tables and JSON summaries on disk: Parquet/CSV by
+suffix, written atomically; JSON-safe numbers."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ TABLE_SUFFIXES = (".parquet", ".csv")
 
 
 def check_table_path(path: Path | None, option: str) -> None:
-    """Raise a one-line error unless ``path`` (named ``option`` to the user) is a .parquet/.csv name."""
+    """Raise a one-line error unless ``path`` (named
+    ``option`` to the user) is a .parquet/.csv name."""
     if path is not None and path.suffix.lower() not in TABLE_SUFFIXES:
         raise VoxodeError(f"{option} {path} must end in .parquet or .csv")
 
@@ -68,7 +70,8 @@ def read_table(path: Path, error: type[VoxodeError] = VoxodeError) -> pd.DataFra
         return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
     except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
         raise error(
-            f"{path} is not a readable table: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            f"{path} is not a readable table: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
 
 

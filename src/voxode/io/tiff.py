@@ -22,7 +22,8 @@ _UINT16_MAX = int(np.iinfo(np.uint16).max)
 
 
 def write_tiff_stacks(electrode: Electrode, stem: Path) -> list[Path]:
-    """Write ``<stem>_phases.tif`` (uint8 0/1/2) and ``<stem>_particles.tif`` (ids; uint16 or uint32).
+    """Write ``<stem>_phases.tif`` (uint8 0/1/2) and ``<stem>_particles.tif`` (ids; uint16 or
+    uint32).
 
     Returns the two paths, phases first. Each file is written atomically.
 
@@ -115,7 +116,8 @@ def read_label_stack(path: Path) -> np.ndarray:
         raise ElectrodeFileError(f"{path} is not a readable TIFF stack: {exc}") from None
     if zyx.ndim != 3:
         raise ElectrodeFileError(
-            f"{path} holds a {zyx.ndim}D image of shape {zyx.shape}: expected one 3D stack, pages = z planes"
+            f"{path} holds a {zyx.ndim}D image of shape {zyx.shape}: expected "
+            f"one 3D stack, pages = z planes"
         )
     if zyx.dtype == bool:
         zyx = zyx.astype(np.uint8)

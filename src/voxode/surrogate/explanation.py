@@ -103,7 +103,8 @@ def shap_values(
 
 
 def _with_jobs(estimator: Any, n_jobs: int) -> Any:
-    """``estimator`` (same hyper-parameters as the trained one) fitting on ``n_jobs`` threads where it can."""
+    """``estimator`` (same hyper-parameters as the trained
+    one) fitting on ``n_jobs`` threads where it can."""
     return estimator.set_params(n_jobs=n_jobs) if "n_jobs" in estimator.get_params() else estimator
 
 

@@ -114,7 +114,8 @@ def check_features(frame: pd.DataFrame, features: Sequence[str], what: str) -> N
 def feature_rows(
     particles: pd.DataFrame, dods: Sequence[float], c_rate: float | None = None
 ) -> pd.DataFrame:
-    """One row per (particle, DoD) from a particle table: the prediction input of a new electrode."""
+    """One row per (particle, DoD) from a particle table:
+    the prediction input of a new electrode."""
     if not len(dods) or any(not 0.0 < d <= 1.0 for d in dods):
         raise DatasetError(f"DoDs must be in (0, 1], got {list(dods)}")
     rows = pd.concat([particles.assign(**{DOD: float(d)}) for d in dods], ignore_index=True)

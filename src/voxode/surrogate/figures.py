@@ -71,7 +71,8 @@ def _final(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def sod_vs_depth(frame: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
-    """Volume-weighted mean SOD (and prediction) per depth bin at the largest DoD, all cases pooled."""
+    """Volume-weighted mean SOD (and prediction) per depth
+    bin at the largest DoD, all cases pooled."""
     require_columns(frame, (TARGET, DOD, "centroid_z_um", "volume_um3"), "SOD vs depth data")
     final = _final(frame)
     edges = np.linspace(0.0, final["centroid_z_um"].max() * (1 + 1e-9), bins + 1)

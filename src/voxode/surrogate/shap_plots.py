@@ -1,4 +1,5 @@
-"""SHAP figures drawn with plain matplotlib Figures (no pyplot state): beeswarm, ranking, dependence.
+"""SHAP figures drawn with plain matplotlib Figures (no pyplot state): beeswarm, ranking,
+dependence.
 
 The beeswarm follows shap's layout: one row per feature (most important on top), one point
 per dataset row at its SHAP value, spread vertically by local density, coloured by the
@@ -28,7 +29,8 @@ def _label(feature: str) -> str:
 
 
 def _swarm_offsets(values: np.ndarray, width: float = 0.4, bins: int = 100) -> np.ndarray:
-    """Vertical offsets proportional to the local density of ``values`` (a histogram-based swarm)."""
+    """Vertical offsets proportional to the local density
+    of ``values`` (a histogram-based swarm)."""
     edges = np.linspace(values.min(), values.max() + 1e-12, bins + 1)
     which = np.clip(np.digitize(values, edges) - 1, 0, bins - 1)
     counts = np.bincount(which, minlength=bins)
@@ -72,7 +74,8 @@ def plot_beeswarm(shap: pd.DataFrame, x: pd.DataFrame, path: str | Path, seed: i
 
 
 def plot_ranking(ranking: pd.DataFrame, path: str | Path) -> Path:
-    """Mean |SHAP| per feature +- std across grouped folds (left) and permutation importance (right)."""
+    """Mean |SHAP| per feature +- std across grouped folds
+    (left) and permutation importance (right)."""
     features = list(ranking["feature"])
     y = np.arange(len(features))[::-1]
     fig = Figure(figsize=(7.5, 0.45 * len(features) + 1.3))
@@ -110,7 +113,8 @@ def plot_ranking(ranking: pd.DataFrame, path: str | Path) -> Path:
 
 
 def plot_dependence(shap: pd.DataFrame, x: pd.DataFrame, feature: str, path: str | Path) -> Path:
-    """SHAP value of ``feature`` vs its value, coloured by DoD (or by nothing when DoD is not a feature)."""
+    """SHAP value of ``feature`` vs its value, coloured by
+    DoD (or by nothing when DoD is not a feature)."""
     fig = Figure(figsize=(4.4, 3.4))
     ax = fig.add_subplot()
     if DOD in x.columns and feature != DOD:
