@@ -32,7 +32,10 @@ $(TEST_STAMP): $(RUN_STAMP) $(PETSC_STAMP)
 demo: $(RUN_STAMP) $(PETSC_STAMP)
 	bash scripts/demo.sh $(OUT)
 
+# lint and format checks first (seconds), then the suite
 test: $(TEST_STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(PY) -m pytest -q
 
 bench: $(TEST_STAMP)

@@ -21,8 +21,9 @@ recipe = load_preset("paper-pristine").with_overrides(voxel_um={voxel})
 t0 = time.perf_counter()
 e = generate(recipe)
 dt = time.perf_counter() - t0
-print(json.dumps({{"seconds": dt, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                   "shape": list(e.shape), "particles": e.n_particles}}))
+rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"seconds": dt, "peak_rss_mb": rss_mb, "shape": list(e.shape),
+                   "particles": e.n_particles}}))
 """
 
 
@@ -31,13 +32,28 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--voxels", default="0.5,0.25")
     args = parser.parse_args()
-    print(f"{'voxel_um':>8} {'shape':>16} {'particles':>9} {'median_s':>9} {'min_s':>7} {'peak_MB':>8}")
+    print(
+        f"{'voxel_um':>8} {'shape':>16} {'particles':>9} {'median_s':>9} "
+        f"{'min_s':>7} {'peak_MB':>8}"
+    )
     for voxel in (float(v) for v in args.voxels.split(",")):
-        runs = [json.loads(subprocess.run([sys.executable, "-c", CASE.format(voxel=voxel)], check=True,
-                                          capture_output=True, text=True).stdout) for _ in range(args.repeats)]
+        runs = [
+            json.loads(
+                subprocess.run(
+                    [sys.executable, "-c", CASE.format(voxel=voxel)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+            for _ in range(args.repeats)
+        ]
         secs = [r["seconds"] for r in runs]
-        print(f"{voxel:>8g} {'x'.join(map(str, runs[0]['shape'])):>16} {runs[0]['particles']:>9} "
-              f"{statistics.median(secs):>9.2f} {min(secs):>7.2f} {max(r['peak_rss_mb'] for r in runs):>8.0f}")
+        print(
+            f"{voxel:>8g} {'x'.join(map(str, runs[0]['shape'])):>16} "
+            f"{runs[0]['particles']:>9} {statistics.median(secs):>9.2f} "
+            f"{min(secs):>7.2f} {max(r['peak_rss_mb'] for r in runs):>8.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ case discharges for ``--simulate-s`` seconds of cell time: the peak is reached i
 Newton iterations (Jacobian, preconditioner setup), while the stored history grows by a few
 bytes per particle and step. A stage whose estimate exceeds the memory available is reported
 as refused, as the CLI would refuse it.
-Usage: python benchmarks/bench_memory.py [--voxels 1,0.5,0.25] [--stages generate,import,characterize,simulate]
+Usage: python benchmarks/bench_memory.py [--voxels 1,0.5,0.25]
+       [--stages generate,import,characterize,simulate]
 """
 
 from __future__ import annotations
@@ -69,12 +70,16 @@ def main() -> None:
     parser.add_argument("--simulate-s", type=float, default=5.0)
     args = parser.parse_args()
     stages = args.stages.split(",")
-    print(f"{'stage':>12} {'voxel_um':>8} {'voxels':>10} {'unknowns':>10} {'estimate_MiB':>12} "
-          f"{'peak_MiB':>9} {'error':>7}")
+    print(
+        f"{'stage':>12} {'voxel_um':>8} {'voxels':>10} {'unknowns':>10} {'estimate_MiB':>12} "
+        f"{'peak_MiB':>9} {'error':>7}"
+    )
     for voxel in (float(v) for v in args.voxels.split(",")):
         with tempfile.TemporaryDirectory() as folder:
             if set(stages) - {"generate"}:
-                subprocess.run([sys.executable, "-c", SETUP.format(voxel=voxel, folder=folder)], check=True)
+                subprocess.run(
+                    [sys.executable, "-c", SETUP.format(voxel=voxel, folder=folder)], check=True
+                )
             for stage in stages:
                 code = STAGE.format(folder=folder, stage=stage, voxel=voxel, sim_s=args.simulate_s)
                 run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -84,12 +89,17 @@ def main() -> None:
                 r = json.loads(run.stdout.strip().splitlines()[-1])
                 est, peak = r["estimate"], r["peak_rss_bytes"]
                 if r["refused"]:
-                    print(f"{stage:>12} {voxel:>8g} {est['voxels']:>10} {est['unknowns']:>10} "
-                          f"{est['bytes'] / 2**20:>12.0f} {'refused':>9}   ({r['refused']})")
+                    print(
+                        f"{stage:>12} {voxel:>8g} {est['voxels']:>10} {est['unknowns']:>10} "
+                        f"{est['bytes'] / 2**20:>12.0f} {'refused':>9}   ({r['refused']})"
+                    )
                 else:
-                    print(f"{stage:>12} {voxel:>8g} {est['voxels']:>10} {est['unknowns']:>10} "
-                          f"{est['bytes'] / 2**20:>12.0f} {peak / 2**20:>9.0f} "
-                          f"{100 * (est['bytes'] - peak) / peak:>+6.0f}%", flush=True)
+                    print(
+                        f"{stage:>12} {voxel:>8g} {est['voxels']:>10} {est['unknowns']:>10} "
+                        f"{est['bytes'] / 2**20:>12.0f} {peak / 2**20:>9.0f} "
+                        f"{100 * (est['bytes'] - peak) / peak:>+6.0f}%",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -28,18 +28,26 @@ from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--box-um", type=float, nargs=3, default=(8.0, 8.0, 16.0))
-    parser.add_argument("--voxels", type=float, nargs="+", default=(1.0, 0.5, 0.25), help="voxel sizes (um)")
+    parser.add_argument(
+        "--voxels", type=float, nargs="+", default=(1.0, 0.5, 0.25), help="voxel sizes (um)"
+    )
     parser.add_argument("--radius-um", type=float, nargs=2, default=(2.0, 3.5))
-    parser.add_argument("--nmc-fraction", type=float, default=0.5, help="target NMC volume fraction")
+    parser.add_argument(
+        "--nmc-fraction", type=float, default=0.5, help="target NMC volume fraction"
+    )
     parser.add_argument("--cbd-shell-um", type=float, default=1.0)
-    parser.add_argument("--cbd-share", type=float, default=0.4, help="share of the shell that is CBD")
+    parser.add_argument(
+        "--cbd-share", type=float, default=0.4, help="share of the shell that is CBD"
+    )
     parser.add_argument("--c-rate", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--out", default="bench-refinement")
     return parser.parse_args()
 
 
-def spheres(box_um: np.ndarray, radius_um: tuple[float, float], fraction: float, rng: np.random.Generator):
+def spheres(
+    box_um: np.ndarray, radius_um: tuple[float, float], fraction: float, rng: np.random.Generator
+):
     """Random sphere centres and radii (um) until their summed volume reaches ``fraction`` of the
     box (overlaps make the realised fraction somewhat lower)."""
     centres, radii = [], []
@@ -49,7 +57,9 @@ def spheres(box_um: np.ndarray, radius_um: tuple[float, float], fraction: float,
     return np.array(centres), np.array(radii)
 
 
-def smooth_field(points_um: np.ndarray, rng: np.random.Generator, modes: int = 12, wavelength_um: float = 3.0):
+def smooth_field(
+    points_um: np.ndarray, rng: np.random.Generator, modes: int = 12, wavelength_um: float = 3.0
+):
     """A smooth random field: a sum of cosines with random directions and phases."""
     k = rng.standard_normal((modes, 3))
     k *= 2 * np.pi / wavelength_um / np.linalg.norm(k, axis=1, keepdims=True)
@@ -66,8 +76,8 @@ def voxelise(box_um: np.ndarray, voxel_um: float, args: argparse.Namespace) -> E
     points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     scaled = np.full(points.shape[0], np.inf)
     owner = np.zeros(points.shape[0], dtype=np.int32)
-    gap = np.full(points.shape[0], np.inf)          # distance to the nearest sphere surface (um)
-    for n, (c, r) in enumerate(zip(centres, radii), start=1):
+    gap = np.full(points.shape[0], np.inf)  # distance to the nearest sphere surface (um)
+    for n, (c, r) in enumerate(zip(centres, radii, strict=True), start=1):
         d = np.linalg.norm(points - c, axis=1)
         s = d / r
         win = (s < 1.0) & (s < scaled)
@@ -83,10 +93,14 @@ def voxelise(box_um: np.ndarray, voxel_um: float, args: argparse.Namespace) -> E
     phases = phases.reshape(shape)
     phases[(phases == NMC) & (ids == 0)] = PORE
     present = np.unique(ids[ids > 0])
-    return Electrode(phases=phases, particle_ids=ids, voxel_um=voxel_um,
-                     particles=pd.DataFrame({"id": present, "layer": 0, "population": "refinement"}),
-                     layers=[Layer("all", 0.0, float(box_um[2]))],
-                     provenance={"source": "benchmarks/bench_refinement.py", "seed": args.seed})
+    return Electrode(
+        phases=phases,
+        particle_ids=ids,
+        voxel_um=voxel_um,
+        particles=pd.DataFrame({"id": present, "layer": 0, "population": "refinement"}),
+        layers=[Layer("all", 0.0, float(box_um[2]))],
+        provenance={"source": "benchmarks/bench_refinement.py", "seed": args.seed},
+    )
 
 
 def _largest_pieces(ids: np.ndarray) -> np.ndarray:
@@ -112,14 +126,21 @@ def main() -> None:
         electrode = voxelise(box, h, args)
         started = time.perf_counter()
         run = simulate(electrode, c_rate=args.c_rate)
-        rows.append({"voxel_um": h, "shape": list(electrode.shape), "unknowns": int(run.model.layout.size),
-                     "nmc_fraction": float(np.mean(electrode.phases == NMC)),
-                     "nominal_mah_cm2": run.current_ma_cm2 / run.c_rate,
-                     "capacity_mah_cm2": run.capacity_mah_cm2,
-                     "utilisation": run.capacity_mah_cm2 * run.c_rate / run.current_ma_cm2,
-                     "end_reason": run.end.reason.value, "wall_s": time.perf_counter() - started})
+        rows.append(
+            {
+                "voxel_um": h,
+                "shape": list(electrode.shape),
+                "unknowns": int(run.model.layout.size),
+                "nmc_fraction": float(np.mean(electrode.phases == NMC)),
+                "nominal_mah_cm2": run.current_ma_cm2 / run.c_rate,
+                "capacity_mah_cm2": run.capacity_mah_cm2,
+                "utilisation": run.capacity_mah_cm2 * run.c_rate / run.current_ma_cm2,
+                "end_reason": run.end.reason.value,
+                "wall_s": time.perf_counter() - started,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
-    for a, b in zip(rows, rows[1:]):
+    for a, b in zip(rows, rows[1:], strict=False):
         b["utilisation_change_vs_coarser"] = b["utilisation"] / a["utilisation"] - 1
     (out / "refinement.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(json.dumps(rows, indent=2))

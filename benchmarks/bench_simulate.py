@@ -50,7 +50,9 @@ from voxode.generate import generate  # noqa: E402
 from voxode.recipe import load_preset  # noqa: E402
 
 
-def thirds(values: np.ndarray, depth: np.ndarray, thickness: float, weights: np.ndarray | None = None) -> list[float]:
+def thirds(
+    values: np.ndarray, depth: np.ndarray, thickness: float, weights: np.ndarray | None = None
+) -> list[float]:
     """Weighted means of ``values`` in the collector, middle and separator thirds of the depth."""
     band = np.clip((3 * depth / thickness).astype(int), 0, 2)
     w = np.ones_like(values) if weights is None else weights
@@ -63,12 +65,21 @@ def main() -> None:
     recipe = load_preset("paper-pristine").model_copy(update={"voxel_um": ARGS.voxel_um})
     electrode = generate(recipe)
     started, cpu_started = time.perf_counter(), time.process_time()
-    def progress(t_s: float, voltage_v: float, capacity_mah_cm2: float) -> None:
-        print(f"{time.process_time() - cpu_started:8.0f} s CPU  t = {t_s:7.0f} s  {voltage_v:.4f} V  "
-              f"{capacity_mah_cm2:.3f} mAh/cm^2", file=sys.stderr, flush=True)
 
-    run = simulate(electrode, c_rate=ARGS.c_rate, options=SolverOptions(linear=ARGS.linear_solver),
-                   on_step=progress)
+    def progress(t_s: float, voltage_v: float, capacity_mah_cm2: float) -> None:
+        print(
+            f"{time.process_time() - cpu_started:8.0f} s CPU  t = {t_s:7.0f} s  {voltage_v:.4f} V  "
+            f"{capacity_mah_cm2:.3f} mAh/cm^2",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    run = simulate(
+        electrode,
+        c_rate=ARGS.c_rate,
+        options=SolverOptions(linear=ARGS.linear_solver),
+        on_step=progress,
+    )
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     info = write_outputs(run, out / "run")
 
@@ -79,29 +90,48 @@ def main() -> None:
     has_e = np.isfinite(c_e)
     physics = {
         "sod_end_by_third_collector_middle_separator": thirds(
-            table["sod_100"].to_numpy(), table["centroid_z_um"].to_numpy(), electrode.thickness_um,
-            table["volume_um3"].to_numpy()),
+            table["sod_100"].to_numpy(),
+            table["centroid_z_um"].to_numpy(),
+            electrode.thickness_um,
+            table["volume_um3"].to_numpy(),
+        ),
         "c_e_end_by_third_collector_middle_separator_mol_m3": thirds(
-            c_e[has_e], z_um[has_e], electrode.thickness_um),
+            c_e[has_e], z_um[has_e], electrode.thickness_um
+        ),
     }
 
     props = measured_properties(electrode, run.grid)
     dfn_started = time.perf_counter()
     dfn = dfn_half_cell(run.params, props, run.current_ma_cm2)
     dfn_wall = time.perf_counter() - dfn_started
-    plot_voltage_curves({"3D (voxode)": voltage_table(run), "DFN (PyBaMM)": dfn}, out / "dfn.png", run.cutoff_v)
+    plot_voltage_curves(
+        {"3D (voxode)": voltage_table(run), "DFN (PyBaMM)": dfn}, out / "dfn.png", run.cutoff_v
+    )
 
     result = {
-        "voxel_um": ARGS.voxel_um, "c_rate": run.c_rate, "shape": list(electrode.shape),
-        "unknowns": int(run.model.layout.size), "threads": ARGS.threads,
-        "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "capacity_mah_cm2": info["capacity_mah_cm2"], "capacity_mah_g": info["capacity_mah_g"],
-        "end_reason": run.end.reason.value, "steps": run.counters.steps, "rejected": run.counters.rejected,
-        "newton_iterations": run.counters.newton, "linear_iterations": run.linear_iterations,
+        "voxel_um": ARGS.voxel_um,
+        "c_rate": run.c_rate,
+        "shape": list(electrode.shape),
+        "unknowns": int(run.model.layout.size),
+        "threads": ARGS.threads,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "capacity_mah_cm2": info["capacity_mah_cm2"],
+        "capacity_mah_g": info["capacity_mah_g"],
+        "end_reason": run.end.reason.value,
+        "steps": run.counters.steps,
+        "rejected": run.counters.rejected,
+        "newton_iterations": run.counters.newton,
+        "linear_iterations": run.linear_iterations,
         "linear_solver": run.linear_solver,
-        "conservation": run.conservation, "physics": physics,
-        "dfn": {"wall_s": dfn_wall, "capacity_mah_cm2": float(dfn["capacity_mah_cm2"].iloc[-1]),
-                "properties": props.__dict__},
+        "conservation": run.conservation,
+        "physics": physics,
+        "dfn": {
+            "wall_s": dfn_wall,
+            "capacity_mah_cm2": float(dfn["capacity_mah_cm2"].iloc[-1]),
+            "properties": props.__dict__,
+        },
     }
     (out / "bench_simulate.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

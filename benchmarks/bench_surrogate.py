@@ -23,12 +23,24 @@ from pathlib import Path
 
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--electrodes", type=int, default=10, help="paper-pristine electrodes in the dataset")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median reported)")
-    parser.add_argument("--threads", type=int, default=2, help="threads for BLAS, numba and the forest")
-    parser.add_argument("--cache", type=Path, default=Path("bench-out/surrogate"),
-                        help="folder for cached tables; the model, SHAP files and figures go to its run/")
-    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON to this path")
+    parser.add_argument(
+        "--electrodes", type=int, default=10, help="paper-pristine electrodes in the dataset"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="repeats per timing (median reported)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads for BLAS, numba and the forest"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("bench-out/surrogate"),
+        help="folder for cached tables; the model, SHAP files and figures go to its run/",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="also write the results as JSON to this path"
+    )
     return parser.parse_args()
 
 
@@ -70,11 +82,16 @@ def cached_tables(n: int, cache: Path) -> pd.DataFrame:
 def main() -> None:
     dataset = known_dataset(cached_tables(ARGS.electrodes, ARGS.cache))
     print(f"dataset: {len(dataset)} rows, {dataset['case'].nunique()} electrodes", flush=True)
-    results: dict[str, Any] = {"rows": len(dataset), "electrodes": int(dataset["case"].nunique()),
-                               "threads": ARGS.threads}
+    results: dict[str, Any] = {
+        "rows": len(dataset),
+        "electrodes": int(dataset["case"].nunique()),
+        "threads": ARGS.threads,
+    }
     t_train, trained = timed(lambda: train(dataset, n_jobs=ARGS.threads), ARGS.repeats)
     x, y = dataset[list(trained.features)], dataset[trained.target]
-    t_fit, _ = timed(lambda: make_estimator("random-forest", 0, ARGS.threads).fit(x, y), ARGS.repeats)
+    t_fit, _ = timed(
+        lambda: make_estimator("random-forest", 0, ARGS.threads).fit(x, y), ARGS.repeats
+    )
     t_shap, _ = timed(lambda: shap_values(trained, dataset), ARGS.repeats)
     run = ARGS.cache / "run"  # the model, SHAP files and figures, to look at
     model_dir = trained.save(run / "model")
@@ -85,11 +102,18 @@ def main() -> None:
     t_predict, pred = timed(lambda: predict(model_dir, table), ARGS.repeats)
     grouped = trained.metrics["grouped"]
     results |= {
-        "train_s": t_train, "final_fit_s": t_fit, "shap_all_rows_s": t_shap, "explain_s": t_explain,
-        "characterize_s": t_characterize, "predict_s": t_predict, "characterize_predict_s": t_characterize + t_predict,
+        "train_s": t_train,
+        "final_fit_s": t_fit,
+        "shap_all_rows_s": t_shap,
+        "explain_s": t_explain,
+        "characterize_s": t_characterize,
+        "predict_s": t_predict,
+        "characterize_predict_s": t_characterize + t_predict,
         "predicted_rows": len(pred),
-        "grouped_mae": grouped["mae"], "grouped_mean_relative_error": grouped["mean_relative_error"],
-        "grouped_r2": grouped["r2"], "random_mae": trained.metrics["random"]["mae"],
+        "grouped_mae": grouped["mae"],
+        "grouped_mean_relative_error": grouped["mean_relative_error"],
+        "grouped_r2": grouped["r2"],
+        "random_mae": trained.metrics["random"]["mae"],
         "training_seconds_recorded": trained.training_seconds,
     }
     for key, value in results.items():

@@ -1,4 +1,5 @@
-"""Benchmark: one seed at several voxel sizes against the finest: phase fractions, tortuosity, 1C capacity.
+"""Benchmark: one seed at several voxel sizes against the finest: phase fractions, tortuosity, 1C
+capacity.
 
 For each (preset, seed, voxel) the electrode is generated and measured: phase fractions, the
 effective transport numbers of ``voxode info --transport`` and, with --dfn, the 1C capacity
@@ -43,18 +44,29 @@ def dfn_capacity_mah_cm2(electrode) -> float:
 def measure(preset: str, seed: int, voxel: float, dfn: bool) -> dict:
     t0 = time.perf_counter()
     e = generate(load_preset(preset).with_overrides(voxel_um=voxel, seed=seed))
-    row = {"preset": preset, "seed": seed, "voxel_um": voxel, "generate_s": time.perf_counter() - t0}
-    row |= {f"fraction_{name}": float(np.mean(e.phases == label))
-            for name, label in (("pore", PORE), ("nmc", NMC), ("cbd", CBD))}
+    row = {
+        "preset": preset,
+        "seed": seed,
+        "voxel_um": voxel,
+        "generate_s": time.perf_counter() - t0,
+    }
+    row |= {
+        f"fraction_{name}": float(np.mean(e.phases == label))
+        for name, label in (("pore", PORE), ("nmc", NMC), ("cbd", CBD))
+    }
     row |= effective_transport(e)
-    row |= {key: e.provenance.get(key, 0.0) for key in ("cbd_flux_weight", "cbd_throat_voxels_left_open")}
+    row |= {
+        key: e.provenance.get(key, 0.0)
+        for key in ("cbd_flux_weight", "cbd_throat_voxels_left_open")
+    }
     if dfn:
         row["capacity_1c_dfn_mah_cm2"] = dfn_capacity_mah_cm2(e)
     return row
 
 
 def deviations(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per row: fraction differences (points) and relative differences (%) from the finest voxel of its seed."""
+    """Per row: fraction differences (points) and relative
+    differences (%) from the finest voxel of its seed."""
     out = []
     for _, group in frame.groupby(["preset", "seed"]):
         ref = group.loc[group["voxel_um"].idxmin()]
@@ -90,7 +102,14 @@ def main() -> None:
     dev = deviations(frame)
     print(dev.round(2).to_string(index=False))
     print("max |deviation| per voxel:")
-    print(dev.drop(columns=["preset", "seed"]).abs().groupby(dev["voxel_um"]).max().round(2).to_string())
+    print(
+        dev.drop(columns=["preset", "seed"])
+        .abs()
+        .groupby(dev["voxel_um"])
+        .max()
+        .round(2)
+        .to_string()
+    )
 
 
 if __name__ == "__main__":

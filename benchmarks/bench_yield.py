@@ -1,8 +1,9 @@
-"""Benchmark: how many seeds of the paper presets generate at each voxel size, and why the others do not.
+"""Benchmark: how many seeds of the paper presets generate at each voxel size, and why the others do
+not.
 
 Each (seed, voxel, preset) is generated once, in this process, seed by seed (so a run stopped
-early covers every voxel size and preset for its first seeds); one CSV row per case is appended as it ends,
-and a rerun with the same --out skips the cases already recorded.
+early covers every voxel size and preset for its first seeds); one CSV row per case is appended as
+it ends, and a rerun with the same --out skips the cases already recorded.
 Usage: python benchmarks/bench_yield.py --out yield.csv [--voxels 1,0.75,1.5,0.5] [--seeds 1-30]
        [--presets paper-pristine,paper-bilayer,paper-bilayer-reverse]
 """
@@ -18,7 +19,16 @@ from voxode.errors import VoxodeError
 from voxode.generate import generate
 from voxode.recipe import load_preset
 
-FIELDS = ["voxel_um", "preset", "seed", "status", "seconds", "packing_retries", "throat_voxels_left_open", "error"]
+FIELDS = [
+    "voxel_um",
+    "preset",
+    "seed",
+    "status",
+    "seconds",
+    "packing_retries",
+    "throat_voxels_left_open",
+    "error",
+]
 
 
 def seeds_of(text: str) -> list[int]:
@@ -42,7 +52,9 @@ def main() -> None:
         writer = csv.DictWriter(f, FIELDS)
         if new_file:
             writer.writeheader()
-        for seed in seeds_of(args.seeds):  # seeds outermost: a run stopped early covers every voxel and preset
+        for seed in seeds_of(
+            args.seeds
+        ):  # seeds outermost: a run stopped early covers every voxel and preset
             for voxel in (float(v) for v in args.voxels.split(",")):
                 for preset in args.presets.split(","):
                     if (voxel, preset, seed) in done:
@@ -52,8 +64,11 @@ def main() -> None:
                     try:
                         e = generate(load_preset(preset).with_overrides(voxel_um=voxel, seed=seed))
                         retries = sum(a - 1 for a in e.provenance["packing_attempts"].values())
-                        row |= {"status": "ok", "packing_retries": retries,
-                                "throat_voxels_left_open": e.provenance["cbd_throat_voxels_left_open"]}
+                        row |= {
+                            "status": "ok",
+                            "packing_retries": retries,
+                            "throat_voxels_left_open": e.provenance["cbd_throat_voxels_left_open"],
+                        }
                     except VoxodeError as exc:
                         row |= {"status": type(exc).__name__, "error": str(exc)}
                     row["seconds"] = round(time.perf_counter() - t0, 2)
@@ -76,8 +91,10 @@ def summarise(path: Path) -> None:
         retried = sum(int(r["packing_retries"]) > 0 for r in ok)
         secs = sorted(float(r["seconds"]) for r in rs)
         errors = sorted({r["error"] for r in rs if r["status"] != "ok"})
-        print(f"{voxel:>8} {preset:<22} {len(ok):>3}/{len(rs):<2} {retried:>7} {secs[len(secs) // 2]:>8.1f}  "
-              + " | ".join(errors))
+        print(
+            f"{voxel:>8} {preset:<22} {len(ok):>3}/{len(rs):<2} {retried:>7} "
+            f"{secs[len(secs) // 2]:>8.1f}  " + " | ".join(errors)
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import pytest
 import typer
 
 from helpers import small_recipe
-from voxode.characterize.commands import register
+from voxode.cli.characterize import register
 from voxode.electrode import Electrode
 from voxode.generate import generate
 from voxode.recipe import load_preset
@@ -30,8 +30,8 @@ def small() -> Electrode:
 
 @pytest.fixture()
 def cli() -> typer.Typer:
-    """A typer app with the characterization commands (errors surface as exceptions in CliRunner)."""
+    """A typer app with the characterization commands
+    (errors surface as exceptions in CliRunner)."""
     app = typer.Typer()
     register(app)
     return app
-

@@ -5,17 +5,26 @@ from __future__ import annotations
 from voxode.recipe import Recipe, load_preset, recipe_from_dict
 
 
-def small_recipe(seed: int = 7, layers: int = 1, box_um: tuple[float, float, float] = (20.0, 20.0, 40.0),
-                 **layer_changes: object) -> Recipe:
+def small_recipe(
+    seed: int = 7,
+    layers: int = 1,
+    box_um: tuple[float, float, float] = (20.0, 20.0, 40.0),
+    **layer_changes: object,
+) -> Recipe:
     """A paper-pristine electrode in a smaller box (default 20 x 20 x 40 um^3) with smaller
     particles: fast, same physics of generation; ``layers`` equal layers, each with
     ``layer_changes`` applied."""
     base = load_preset("paper-pristine").model_dump()
     base["seed"] = seed
     base["box_um"] = list(box_um)
-    layer = base["layers"][0] | {"psd": {"d10_um": 3.0, "d50_um": 5.0, "d90_um": 8.0, "d_min_um": 2.0,
-                                         "d_max_um": 10.0}} | layer_changes
-    base["layers"] = [layer | {"thickness_fraction": 1.0 / layers, "name": f"l{i}"} for i in range(layers)]
+    layer = (
+        base["layers"][0]
+        | {"psd": {"d10_um": 3.0, "d50_um": 5.0, "d90_um": 8.0, "d_min_um": 2.0, "d_max_um": 10.0}}
+        | layer_changes
+    )
+    base["layers"] = [
+        layer | {"thickness_fraction": 1.0 / layers, "name": f"l{i}"} for i in range(layers)
+    ]
     return recipe_from_dict(base, source="small test recipe")
 
 
@@ -24,8 +33,11 @@ def tiny_recipe(seed: int = 1, box_um: tuple[float, float, float] = (8.0, 8.0, 1
     (generate, characterize, discharge at 1C) in seconds."""
     base = load_preset("paper-pristine").model_dump()
     base |= {"name": "tiny", "seed": seed, "box_um": list(box_um), "voxel_um": 1.0}
-    layer = base["layers"][0] | {"name": "only", "thickness_fraction": 1.0, "porosity": 0.4,
-                                 "psd": {"d10_um": 2.5, "d50_um": 3.2, "d90_um": 4.2, "d_min_um": 2.0,
-                                         "d_max_um": 5.0}}
+    layer = base["layers"][0] | {
+        "name": "only",
+        "thickness_fraction": 1.0,
+        "porosity": 0.4,
+        "psd": {"d10_um": 2.5, "d50_um": 3.2, "d90_um": 4.2, "d_min_um": 2.0, "d_max_um": 5.0},
+    }
     base["layers"] = [layer]
     return recipe_from_dict(base, source="tiny test recipe")

@@ -14,9 +14,15 @@ from scipy import ndimage
 from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
 
 
-def sphere_packing(shape: tuple[int, int, int], voxel_um: float = 0.5, radius_vox: tuple[float, float] = (4.0, 9.0),
-                   nmc_fraction: float = 0.55, cbd_fraction: float = 0.08, seed: int = 0,
-                   cbd_nanoporosity: float = 0.5) -> Electrode:
+def sphere_packing(
+    shape: tuple[int, int, int],
+    voxel_um: float = 0.5,
+    radius_vox: tuple[float, float] = (4.0, 9.0),
+    nmc_fraction: float = 0.55,
+    cbd_fraction: float = 0.08,
+    seed: int = 0,
+    cbd_nanoporosity: float = 0.5,
+) -> Electrode:
     """Random sphere packing with CBD on the particle surfaces (fractions of the box volume)."""
     rng = np.random.default_rng(seed)
     ids = np.zeros(shape, dtype=np.int32)
@@ -28,9 +34,11 @@ def sphere_packing(shape: tuple[int, int, int], voxel_um: float = 0.5, radius_vo
         c = rng.uniform(0.0, 1.0, 3) * np.array(shape)
         lo = np.maximum(np.floor(c - r).astype(int), 0)
         hi = np.minimum(np.ceil(c + r).astype(int) + 1, shape)
-        sl = tuple(slice(a, b) for a, b in zip(lo, hi))
-        grid = np.meshgrid(*[np.arange(a, b) + 0.5 for a, b in zip(lo, hi)], indexing="ij")
-        dist = np.sqrt(sum((g - ci) ** 2 for g, ci in zip(grid, c))) / r
+        sl = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+        grid = np.meshgrid(
+            *[np.arange(a, b) + 0.5 for a, b in zip(lo, hi, strict=True)], indexing="ij"
+        )
+        dist = np.sqrt(sum((g - ci) ** 2 for g, ci in zip(grid, c, strict=True))) / r
         win = (dist < 1.0) & (dist < best[sl])
         best[sl][win] = dist[win]
         ids[sl][win] = n
@@ -44,9 +52,14 @@ def sphere_packing(shape: tuple[int, int, int], voxel_um: float = 0.5, radius_vo
     present = np.unique(ids[ids > 0])
     particles = pd.DataFrame({"id": present, "layer": 0, "population": "synthetic"})
     thickness = shape[2] * voxel_um
-    return Electrode(phases=phases, particle_ids=ids, voxel_um=voxel_um, particles=particles,
-                     layers=[Layer("all", 0.0, thickness, cbd_nanoporosity=cbd_nanoporosity)],
-                     provenance={"source": "tests.synthetic_images.sphere_packing", "seed": seed})
+    return Electrode(
+        phases=phases,
+        particle_ids=ids,
+        voxel_um=voxel_um,
+        particles=particles,
+        layers=[Layer("all", 0.0, thickness, cbd_nanoporosity=cbd_nanoporosity)],
+        provenance={"source": "tests.synthetic_images.sphere_packing", "seed": seed},
+    )
 
 
 def _relabel_largest_piece(ids: np.ndarray) -> np.ndarray:

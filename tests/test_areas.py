@@ -10,7 +10,9 @@ from voxode.characterize import interface_area, interface_faces
 
 def sphere(n: int, r: float, centre: tuple[float, float, float]) -> np.ndarray:
     x, y, z = np.mgrid[:n, :n, :n] + 0.5
-    return ((x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2 <= r * r).astype(np.int64)
+    return ((x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2 <= r * r).astype(
+        np.int64
+    )
 
 
 @pytest.mark.parametrize("r", [5, 6, 8, 11, 15, 20, 25, 30])
@@ -78,8 +80,8 @@ def test_touching_spheres_contact_symmetric() -> None:
 def test_rank_keeps_particle_surface_normals_under_cbd() -> None:
     """A CBD patch on a flat particle face must not tilt the weights of the faces beside it."""
     regions = np.full((20, 20, 20), -1, dtype=np.int64)
-    regions[:, :, :10] = 5                 # particle 5 below z = 10
-    regions[5:9, 5:9, 10] = -2             # CBD patch on its top face
+    regions[:, :, :10] = 5  # particle 5 below z = 10
+    regions[5:9, 5:9, 10] = -2  # CBD patch on its top face
     rank = np.where(regions > 0, 2, np.where(regions == -2, 1, 0)).astype(np.int8)
     faces = interface_faces(regions, rank)
     particle = (faces.label_lo == 5) & (faces.axis == 2)

@@ -20,7 +20,10 @@ pytest.importorskip("pybamm")
 BASE = "chen2020-oregan2022"
 COARSE = {"x_n": 5, "x_s": 8, "x_p": 15, "r_n": 5, "r_p": 12}
 MESH_ARGS = [arg for key, n in COARSE.items() for arg in ("--dfn-mesh", f"{key}={n}")]
-TRUTH = {"active.rate_constant": 1.5e-6, "active.diffusivity_m2_s": 0.3}   # k and a factor on O'Regan's D_s(x)
+TRUTH = {
+    "active.rate_constant": 1.5e-6,
+    "active.diffusivity_m2_s": 0.3,
+}  # k and a factor on O'Regan's D_s(x)
 RATES = [0.5, 2.0, 4.0]
 
 
@@ -28,18 +31,28 @@ RATES = [0.5, 2.0, 4.0]
 def synthetic(tmp_path_factory):
     """A tiny electrode and the DFN's capacities on it at known parameters (the data)."""
     folder = tmp_path_factory.mktemp("calib")
-    electrode = sphere_packing((8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5,
-                               cbd_fraction=0.1, seed=1)
+    electrode = sphere_packing(
+        (8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5, cbd_fraction=0.1, seed=1
+    )
     path = folder / "tiny.npz"
     electrode.save(path)
     base = load_parameters(BASE)
-    fits = [parse_fit(f"{name}:{lo}:{hi}", base) for name, lo, hi in
-            (("active.rate_constant", 1e-7, 1e-4), ("active.diffusivity_m2_s", 0.01, 10.0))]
+    fits = [
+        parse_fit(f"{name}:{lo}:{hi}", base)
+        for name, lo, hi in (
+            ("active.rate_constant", 1e-7, 1e-4),
+            ("active.diffusivity_m2_s", 0.01, 10.0),
+        )
+    ]
     frame = pd.DataFrame({"design": "pristine", "c_rate": RATES, "capacity_mah_g": 0.0})
     problem = _Problem(electrode, base, fits, frame, 5.0, 3.0, COARSE)
     capacities = problem.capacities(np.array([TRUTH[f.name] for f in fits]))
-    rows = pd.concat([frame.assign(capacity_mah_g=capacities),
-                      pd.DataFrame({"design": ["bilayer"], "c_rate": [1.0], "capacity_mah_g": [1.0]})])
+    rows = pd.concat(
+        [
+            frame.assign(capacity_mah_g=capacities),
+            pd.DataFrame({"design": ["bilayer"], "c_rate": [1.0], "capacity_mah_g": [1.0]}),
+        ]
+    )
     data = folder / "data.csv"
     rows.to_csv(data, index=False)
     return path, data, capacities
@@ -48,23 +61,42 @@ def synthetic(tmp_path_factory):
 @pytest.mark.slow
 def test_calibrate_recovers_known_parameters(synthetic, tmp_path):
     electrode, data, capacities = synthetic
-    assert capacities[0] > capacities[-1] + 20          # the rates carry information
+    assert capacities[0] > capacities[-1] + 20  # the rates carry information
     out = tmp_path / "fit"
-    proc = run("calibrate", str(data), "--electrode", str(electrode), "--params", BASE,
-               "--fit", "active.rate_constant:1e-7:1e-4", "--fit", "active.diffusivity_m2_s:0.01:10",
-               "--profile-points", "0", "--restarts", "0", "--no-verify-3d", *MESH_ARGS, "-o", str(out), "--json")
+    proc = run(
+        "calibrate",
+        str(data),
+        "--electrode",
+        str(electrode),
+        "--params",
+        BASE,
+        "--fit",
+        "active.rate_constant:1e-7:1e-4",
+        "--fit",
+        "active.diffusivity_m2_s:0.01:10",
+        "--profile-points",
+        "0",
+        "--restarts",
+        "0",
+        "--no-verify-3d",
+        *MESH_ARGS,
+        "-o",
+        str(out),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     fit = json.loads(proc.stdout)
     values = {p["name"]: p["value"] for p in fit["parameters"]}
     for name, truth in TRUTH.items():
         assert values[name] == pytest.approx(truth, rel=0.02), (name, values)
     assert np.abs([r["residual_mah_g"] for r in fit["rates"]]).max() < 0.1
-    assert len(fit["rates"]) == len(RATES)                              # the bilayer row is not fitted
-    fitted = load_parameters(out / "params.yaml")                       # usable as --params
+    assert len(fit["rates"]) == len(RATES)  # the bilayer row is not fitted
+    fitted = load_parameters(out / "params.yaml")  # usable as --params
     assert fitted.active.rate_constant == pytest.approx(values["active.rate_constant"])
     assert fitted.active.diffusivity_m2_s.startswith(repr(values["active.diffusivity_m2_s"]))
     assert fitted.solid_diffusivity(0.5) == pytest.approx(
-        values["active.diffusivity_m2_s"] * load_parameters(BASE).solid_diffusivity(0.5))
+        values["active.diffusivity_m2_s"] * load_parameters(BASE).solid_diffusivity(0.5)
+    )
     assert (out / "fit.png").stat().st_size > 10_000
 
 
@@ -79,17 +111,32 @@ def test_profile_gives_the_range_within_the_uncertainty(synthetic, tmp_path):
     base = load_parameters(BASE)
     from voxode.electrochem.materials import with_values
 
-    truth_d = with_values(base, {"active.diffusivity_m2_s": f"0.3*({base.active.diffusivity_m2_s})"})
+    truth_d = with_values(
+        base, {"active.diffusivity_m2_s": f"0.3*({base.active.diffusivity_m2_s})"}
+    )
     rows = read_rate_data(data)
-    result = calibrate(rows, Electrode.load(electrode_path), [parse_fit("active.rate_constant:3e-7:1e-5", truth_d)],
-                       params=truth_d, profile_points=5, mesh=COARSE, restarts=0)
+    result = calibrate(
+        rows,
+        Electrode.load(electrode_path),
+        [parse_fit("active.rate_constant:3e-7:1e-5", truth_d)],
+        params=truth_d,
+        profile_points=5,
+        mesh=COARSE,
+        restarts=0,
+    )
     entry = result.parameters[0]
     assert entry["value"] == pytest.approx(TRUTH["active.rate_constant"], rel=0.02)
     low, high = entry["identifiable_range"]
     assert low <= TRUTH["active.rate_constant"] <= high
     assert low > 3e-7 or high < 1e-5
-    paths = write_calibration(result, tmp_path, data_path=data, design="pristine",
-                              electrode_path=electrode_path, base_name=truth_d.name)
+    paths = write_calibration(
+        result,
+        tmp_path,
+        data_path=data,
+        design="pristine",
+        electrode_path=electrode_path,
+        base_name=truth_d.name,
+    )
     assert [p.name for p in paths] == ["params.yaml", "fit.json", "fit.png"]
     saved = json.loads((tmp_path / "fit.json").read_text())
     assert saved["parameters"][0]["identifiable_range"] == [low, high]
@@ -111,8 +158,17 @@ def test_bad_data_is_one_line_exit_2_nothing_written(synthetic, tmp_path, case):
     data = tmp_path / "data.csv"
     data.write_text(text)
     out = tmp_path / "out"
-    proc = run("calibrate", str(data), "--electrode", str(electrode), "--fit", "active.rate_constant",
-               "--no-verify-3d", "-o", str(out))
+    proc = run(
+        "calibrate",
+        str(data),
+        "--electrode",
+        str(electrode),
+        "--fit",
+        "active.rate_constant",
+        "--no-verify-3d",
+        "-o",
+        str(out),
+    )
     assert_clean_error(proc, *words)
     assert not out.exists()
 
@@ -120,12 +176,29 @@ def test_bad_data_is_one_line_exit_2_nothing_written(synthetic, tmp_path, case):
 def test_bad_fit_specifications(synthetic, tmp_path):
     electrode, data, _ = synthetic
     out = tmp_path / "out"
-    for spec, word in (("active.no_such:1:2", "unknown parameter"), ("active.rate_constant:2:1", "LO < HI"),
-                       ("cbd.ionic_model", "not a number")):
-        assert_clean_error(run("calibrate", str(data), "--electrode", str(electrode), "--fit", spec,
-                               "-o", str(out)), word)
-    assert_clean_error(run("calibrate", str(data), "--electrode", str(tmp_path / "missing.npz"),
-                           "--fit", "active.rate_constant", "-o", str(out)))
+    for spec, word in (
+        ("active.no_such:1:2", "unknown parameter"),
+        ("active.rate_constant:2:1", "LO < HI"),
+        ("cbd.ionic_model", "not a number"),
+    ):
+        assert_clean_error(
+            run(
+                "calibrate", str(data), "--electrode", str(electrode), "--fit", spec, "-o", str(out)
+            ),
+            word,
+        )
+    assert_clean_error(
+        run(
+            "calibrate",
+            str(data),
+            "--electrode",
+            str(tmp_path / "missing.npz"),
+            "--fit",
+            "active.rate_constant",
+            "-o",
+            str(out),
+        )
+    )
     assert not out.exists()
     with pytest.raises(CalibrationError, match="not found"):
         read_rate_data(tmp_path / "nothing.csv")
@@ -138,7 +211,7 @@ def test_reads_the_papers_rate_test():
     rows = read_rate_data(paper)
     assert list(rows["c_rate"]) == [0.5, 1.0]
     assert list(rows["capacity_mah_g"]) == [134.4, 38.2]
-    assert len(read_rate_data(paper, design="bilayer")) == 2              # the C/10 row has no capacity
+    assert len(read_rate_data(paper, design="bilayer")) == 2  # the C/10 row has no capacity
 
 
 @pytest.mark.slow
@@ -150,9 +223,17 @@ def test_verify_3d_discharges_the_image_with_the_fitted_set(synthetic):
 
     electrode_path, data, _ = synthetic
     base = load_parameters(BASE)
-    rows = read_rate_data(data).iloc[[1]]                                   # 2C
-    result = calibrate(rows, Electrode.load(electrode_path), [parse_fit("active.rate_constant:3e-7:1e-5", base)],
-                       params=base, profile_points=0, mesh=COARSE, restarts=0, verify_3d=True)
+    rows = read_rate_data(data).iloc[[1]]  # 2C
+    result = calibrate(
+        rows,
+        Electrode.load(electrode_path),
+        [parse_fit("active.rate_constant:3e-7:1e-5", base)],
+        params=base,
+        profile_points=0,
+        mesh=COARSE,
+        restarts=0,
+        verify_3d=True,
+    )
     (check,) = result.verify_3d
     assert check["end_reason"] == "cut-off reached"
     assert abs(check["3d_mah_g"] / check["dfn_mah_g"] - 1) < 0.08, check

@@ -16,7 +16,14 @@ import pytest
 import yaml
 
 from helpers import tiny_recipe
-from voxode.campaign import CampaignError, CampaignSpec, Case, campaign_results, load_campaign, run_campaign
+from voxode.campaign import (
+    CampaignError,
+    CampaignSpec,
+    Case,
+    campaign_results,
+    load_campaign,
+    run_campaign,
+)
 from voxode.characterize import COLUMNS
 from voxode.design.study import seed_list
 from voxode.electrochem.materials import FARADAY_C_MOL, load_parameters
@@ -29,7 +36,9 @@ SEEDS = [2, 3]
 
 
 def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "voxode.cli", *args], capture_output=True, text=True, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "voxode.cli", *args], capture_output=True, text=True, **kwargs
+    )
 
 
 def tight_recipe():
@@ -58,15 +67,22 @@ def test_cases_are_the_product_and_keys_name_their_inputs(tmp_path):
     assert [c.key for c in again] == [c.key for c in cases]
     assert Case(tiny_recipe(2), 1.0, cutoff_v=2.9).key != Case(tiny_recipe(2), 1.0).key
     # n_seeds follows the design studies' rule: the same seeds for the same base seed
-    assert CampaignSpec(recipes=["paper-pristine"], n_seeds=3, base_seed=5).seed_list() == seed_list(3, 5) == [5, 6, 7]
+    assert (
+        CampaignSpec(recipes=["paper-pristine"], n_seeds=3, base_seed=5).seed_list()
+        == seed_list(3, 5)
+        == [5, 6, 7]
+    )
 
 
-@pytest.mark.parametrize("fields, words", [
-    ({"seeds": []}, ["seeds", "at least one"]),
-    ({"recipes": []}, ["recipes"]),
-    ({"c_rates": [-1.0]}, ["C-rates must be positive"]),
-    ({"n_seeds": 3}, ["either seeds"]),
-])
+@pytest.mark.parametrize(
+    "fields, words",
+    [
+        ({"seeds": []}, ["seeds", "at least one"]),
+        ({"recipes": []}, ["recipes"]),
+        ({"c_rates": [-1.0]}, ["C-rates must be positive"]),
+        ({"n_seeds": 3}, ["either seeds"]),
+    ],
+)
 def test_bad_campaign_files_are_one_line_errors(tmp_path, fields, words):
     path = write_campaign(tmp_path, **fields)
     with pytest.raises(CampaignError) as info:
@@ -83,8 +99,12 @@ def test_no_cases_and_unreachable_scheduler(tmp_path):
     with pytest.raises(CampaignError, match="no cases"):
         run_campaign([], tmp_path / "out")
     with pytest.raises(CampaignError, match="cannot reach the Dask scheduler"):
-        run_campaign([Case(tiny_recipe(2), 1.0)], tmp_path / "out", scheduler="tcp://127.0.0.1:9",
-                     connect_timeout_s=2.0)
+        run_campaign(
+            [Case(tiny_recipe(2), 1.0)],
+            tmp_path / "out",
+            scheduler="tcp://127.0.0.1:9",
+            connect_timeout_s=2.0,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -92,32 +112,49 @@ def resumed(tmp_path_factory):
     """A campaign killed while its second case runs, then restarted: (folder, case files
     before the restart, the restarted CLI's JSON)."""
     root = tmp_path_factory.mktemp("campaign")
-    spec = write_campaign(root, recipes=["tight.yaml", "tiny.yaml"])  # tight 2, tight 3 (fail), tiny 2, tiny 3
+    spec = write_campaign(
+        root, recipes=["tight.yaml", "tiny.yaml"]
+    )  # tight 2, tight 3 (fail), tiny 2, tiny 3
     out = root / "out"
     cases = load_campaign(spec)
     first_ok = out / cases[2].key / "status.json"
-    proc = subprocess.Popen([sys.executable, "-m", "voxode.cli", "campaign", str(spec), "-o", str(out), "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voxode.cli", "campaign", str(spec), "-o", str(out), "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 600
     while not first_ok.is_file() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    assert first_ok.is_file(), proc.stderr.read().decode() if proc.poll() is not None else "timed out"
+    assert first_ok.is_file(), (
+        proc.stderr.read().decode() if proc.poll() is not None else "timed out"
+    )
     time.sleep(3.0)  # the third case is under way
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (out / cases[3].key / "status.json").exists(), "the kill came too late to test a resume"
-    before = {p.relative_to(out): p.stat().st_mtime_ns for p in (out / cases[2].key).rglob("*") if p.is_file()}
+    assert not (out / cases[3].key / "status.json").exists(), (
+        "the kill came too late to test a resume"
+    )
+    before = {
+        p.relative_to(out): p.stat().st_mtime_ns
+        for p in (out / cases[2].key).rglob("*")
+        if p.is_file()
+    }
     restarted = cli("campaign", str(spec), "-o", str(out), "--json")
-    assert restarted.returncode == 1, restarted.stderr          # the tight cases failed
+    assert restarted.returncode == 1, restarted.stderr  # the tight cases failed
     return out, before, json.loads(restarted.stdout)
 
 
 @pytest.mark.slow
 def test_a_killed_campaign_resumes_without_redoing_finished_cases(resumed):
     out, before, report = resumed
-    after = {p.relative_to(out): p.stat().st_mtime_ns for p in (out / next(iter(before)).parts[0]).rglob("*")
-             if p.is_file()}
-    assert after == before                                        # the finished case was not touched
+    after = {
+        p.relative_to(out): p.stat().st_mtime_ns
+        for p in (out / next(iter(before)).parts[0]).rglob("*")
+        if p.is_file()
+    }
+    assert after == before  # the finished case was not touched
     rows = {r["label"]: r for r in report["cases"]}
     assert rows["tiny seed 2 1C"]["skipped"] and rows["tiny seed 2 1C"]["status"] == "ok"
     assert not rows["tiny seed 3 1C"]["skipped"] and rows["tiny seed 3 1C"]["status"] == "ok"
@@ -131,7 +168,12 @@ def test_a_failed_case_is_recorded_and_the_rest_goes_on(resumed):
     assert [r["label"] for r in failed] == ["tight seed 2 1C", "tight seed 3 1C"]
     assert all("PackingError" in r["error"] for r in failed)
     statuses = {(r.case.recipe.name, r.case.recipe.seed): r.status for r in campaign_results(out)}
-    assert statuses == {("tight", 2): "failed", ("tight", 3): "failed", ("tiny", 2): "ok", ("tiny", 3): "ok"}
+    assert statuses == {
+        ("tight", 2): "failed",
+        ("tight", 3): "failed",
+        ("tiny", 2): "ok",
+        ("tiny", 3): "ok",
+    }
 
 
 @pytest.mark.slow
@@ -140,14 +182,18 @@ def test_resumed_results_equal_an_uninterrupted_run_on_a_dask_cluster(resumed, t
 
     out, _, _ = resumed
     case = Case(tiny_recipe(3), 1.0)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         [result] = run_campaign([case], tmp_path / "ref", scheduler=cluster.scheduler_address)
     assert result.ok and not result.skipped
     resumed_table = pd.read_parquet(out / case.key / "run" / "particles_sod.parquet")
     reference = pd.read_parquet(tmp_path / "ref" / case.key / "run" / "particles_sod.parquet")
     pd.testing.assert_frame_equal(resumed_table, reference, rtol=1e-9)
     summary = json.loads((out / case.key / "run" / "summary.json").read_text())
-    assert summary["capacity_mah_cm2"] == pytest.approx(result.summary["capacity_mah_cm2"], rel=1e-9)
+    assert summary["capacity_mah_cm2"] == pytest.approx(
+        result.summary["capacity_mah_cm2"], rel=1e-9
+    )
 
 
 @pytest.mark.slow
@@ -183,12 +229,19 @@ def test_dataset_rows_features_and_lithium_balance(resumed, tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "d.parquet"), data)
     # --campaign keeps only the cases of that campaign file (here the seed-3 case)
     one = write_campaign(tmp_path / "one", seeds=[3])
-    proc = cli("dataset", str(out), "--campaign", str(one), "-o", str(tmp_path / "one.parquet"), "--json")
+    proc = cli(
+        "dataset", str(out), "--campaign", str(one), "-o", str(tmp_path / "one.parquet"), "--json"
+    )
     assert proc.returncode == 0, proc.stderr
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one.parquet"),
-                                  data[data["seed"] == 3].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "one.parquet"), data[data["seed"] == 3].reset_index(drop=True)
+    )
 
 
 def test_dataset_of_a_folder_without_finished_cases_is_an_error(tmp_path):
     proc = cli("dataset", str(tmp_path), "-o", str(tmp_path / "d.parquet"))
-    assert proc.returncode == 2 and "no finished case" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "no finished case" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )

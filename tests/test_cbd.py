@@ -1,4 +1,5 @@
-"""Carbon-binder domain at any voxel size (issue 17): exact fractions, open pores, retries, clear errors."""
+"""Carbon-binder domain at any voxel size (issue 17): exact
+fractions, open pores, retries, clear errors."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def coarse() -> Electrode:
 
 
 def _channel_and_pocket() -> np.ndarray:
-    """Solid block with one straight pore channel (z) at (1, 1) and a dead-end pocket at (3, 3, 2)."""
+    """Solid block with one straight pore channel (z) at
+    (1, 1) and a dead-end pocket at (3, 3, 2)."""
     phases = np.full((5, 5, 6), NMC, np.uint8)
     phases[1, 1, :] = PORE
     phases[3, 3, 2] = PORE
@@ -49,18 +51,23 @@ def test_cbd_that_can_only_close_the_pores_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize("voxel_um", [0.5, 1.0])
-def test_cbd_phase_fraction_is_the_recipes_at_every_voxel(voxel_um: float, small: Electrode,
-                                                          coarse: Electrode) -> None:
+def test_cbd_phase_fraction_is_the_recipes_at_every_voxel(
+    voxel_um: float, small: Electrode, coarse: Electrode
+) -> None:
     e = small if voxel_um == 0.5 else coarse
     layer = small_recipe().layers[0]
     assert np.count_nonzero(e.phases == CBD) == round(layer.cbd_phase_fraction * e.phases.size)
     assert percolates(e.phases == PORE)
 
 
-def test_coarse_cbd_keeps_the_tortuosity_with_cbd_of_the_cbd_grid(small: Electrode, coarse: Electrode) -> None:
+def test_coarse_cbd_keeps_the_tortuosity_with_cbd_of_the_cbd_grid(
+    small: Electrode, coarse: Electrode
+) -> None:
     fine = effective_transport(small)["tau_electrolyte_cbd"]
     got = effective_transport(coarse)["tau_electrolyte_cbd"]
-    assert coarse.provenance["tau_electrolyte_cbd_of_cbd_grid"]["l0"] == pytest.approx(fine, rel=1e-5)
+    assert coarse.provenance["tau_electrolyte_cbd_of_cbd_grid"]["l0"] == pytest.approx(
+        fine, rel=1e-5
+    )
     assert abs(got / fine - 1.0) < 0.10
 
 
@@ -112,7 +119,9 @@ def test_fibres_too_thin_for_the_cbd_grid_are_a_recipe_error() -> None:
 
 
 @pytest.mark.parametrize("preset", ["paper-pristine", "paper-bilayer", "paper-bilayer-reverse"])
-def test_paper_presets_refuse_every_voxel_wider_than_a_fibre_and_accept_one_as_wide(preset: str) -> None:
+def test_paper_presets_refuse_every_voxel_wider_than_a_fibre_and_accept_one_as_wide(
+    preset: str,
+) -> None:
     recipe = load_preset(preset)
     fibre_um = recipe.layers[0].cbd.fibre_diameter_um
     assert recipe.with_overrides(voxel_um=fibre_um).voxel_um == fibre_um
@@ -123,5 +132,7 @@ def test_paper_presets_refuse_every_voxel_wider_than_a_fibre_and_accept_one_as_w
 
 def test_a_voxel_wider_than_the_fibres_names_them() -> None:
     data = small_recipe().model_dump() | {"voxel_um": 1.2}
-    with pytest.raises(RecipeError, match=r"too coarse for the CBD fibres of layers\[0\] \(1 um\).*voxel_um <= 1$"):
+    with pytest.raises(
+        RecipeError, match=r"too coarse for the CBD fibres of layers\[0\] \(1 um\).*voxel_um <= 1$"
+    ):
         recipe_from_dict(data)

@@ -26,13 +26,19 @@ from voxode.electrode import Electrode, Layer
 from voxode.errors import ElectrodeFileError, VoxodeError
 
 
-def electrode_from(ids: np.ndarray, phases: np.ndarray | None = None, voxel_um: float = 0.5) -> Electrode:
+def electrode_from(
+    ids: np.ndarray, phases: np.ndarray | None = None, voxel_um: float = 0.5
+) -> Electrode:
     if phases is None:
         phases = (ids > 0).astype(np.uint8)
     present = np.unique(ids[ids > 0])
-    return Electrode(phases=phases, particle_ids=ids, voxel_um=voxel_um,
-                     particles=pd.DataFrame({"id": present, "layer": 0, "population": "imported"}),
-                     layers=[Layer("all", 0.0, ids.shape[2] * voxel_um)])
+    return Electrode(
+        phases=phases,
+        particle_ids=ids,
+        voxel_um=voxel_um,
+        particles=pd.DataFrame({"id": present, "layer": 0, "population": "imported"}),
+        layers=[Layer("all", 0.0, ids.shape[2] * voxel_um)],
+    )
 
 
 def test_single_sphere_features() -> None:
@@ -61,11 +67,13 @@ def test_touching_particles_symmetric_contact_and_border() -> None:
     ids = np.zeros((n, n, n), dtype=np.int32)
     ids[(d1 <= 7) & (d1 <= d2)] = 1
     ids[(d2 <= 7) & (d2 < d1)] = 2
-    ids[0:3, 0:3, 20:23] = 3           # a particle cut by the lateral faces x = 0 and y = 0
+    ids[0:3, 0:3, 20:23] = 3  # a particle cut by the lateral faces x = 0 and y = 0
     phases = (ids > 0).astype(np.uint8)
     phases[(ids == 0) & (np.abs(z - 8.5) < 1)] = 2
     table = characterize(electrode_from(ids, phases)).set_index("id")
-    assert table.loc[1, "nmc_contact_area_um2"] == pytest.approx(table.loc[2, "nmc_contact_area_um2"], rel=1e-12)
+    assert table.loc[1, "nmc_contact_area_um2"] == pytest.approx(
+        table.loc[2, "nmc_contact_area_um2"], rel=1e-12
+    )
     assert table.loc[1, "nmc_contact_area_um2"] > 0
     assert bool(table.loc[3, "border"]) and not bool(table.loc[1, "border"])
     assert table.loc[3, "cbd_contact_area_um2"] == 0.0
@@ -78,15 +86,25 @@ def test_packing_features_are_consistent() -> None:
     ids = np.unique(electrode.particle_ids[electrode.particle_ids > 0])
     assert np.array_equal(table["id"].to_numpy(), ids)
     h = electrode.voxel_um
-    assert table["volume_um3"].sum() == pytest.approx(np.count_nonzero(electrode.particle_ids) * h**3)
+    assert table["volume_um3"].sum() == pytest.approx(
+        np.count_nonzero(electrode.particle_ids) * h**3
+    )
     regions, rank = region_labels(electrode)
     faces = interface_faces(regions, rank)
-    nmc_pore = ((faces.label_lo > 0) & (faces.label_hi == -1)) | ((faces.label_hi > 0) & (faces.label_lo == -1))
-    on_separator = np.count_nonzero(electrode.particle_ids[:, :, -1])  # NMC facing the separator, flat
-    assert table["active_area_um2"].sum() == pytest.approx((faces.weight[nmc_pore].sum() + on_separator) * h**2)
+    nmc_pore = ((faces.label_lo > 0) & (faces.label_hi == -1)) | (
+        (faces.label_hi > 0) & (faces.label_lo == -1)
+    )
+    on_separator = np.count_nonzero(
+        electrode.particle_ids[:, :, -1]
+    )  # NMC facing the separator, flat
+    assert table["active_area_um2"].sum() == pytest.approx(
+        (faces.weight[nmc_pore].sum() + on_separator) * h**2
+    )
     # each NMC-NMC contact counted once per side
     nmc_nmc = (faces.label_lo > 0) & (faces.label_hi > 0)
-    assert table["nmc_contact_area_um2"].sum() == pytest.approx(2 * faces.weight[nmc_nmc].sum() * h**2)
+    assert table["nmc_contact_area_um2"].sum() == pytest.approx(
+        2 * faces.weight[nmc_nmc].sum() * h**2
+    )
     for col in ("centroid_x_um", "centroid_y_um", "centroid_z_um"):
         assert table[col].between(0, max(electrode.size_um)).all()
     assert not table.drop(columns="border").isna().any().any()
@@ -94,8 +112,10 @@ def test_packing_features_are_consistent() -> None:
     fields = electrode_fields(electrode)
     for z in table["centroid_z_um"].to_numpy()[:6]:
         k = int(z // h)
-        below, above = (tortuosity(TransportFields(fields.diffusivity[:, :, j:], fields.liquid[:, :, j:])).tau
-                        for j in (k, k + 1))
+        below, above = (
+            tortuosity(TransportFields(fields.diffusivity[:, :, j:], fields.liquid[:, :, j:])).tau
+            for j in (k, k + 1)
+        )
         tau = table.loc[table["centroid_z_um"] == z, "tau_electrolyte"].iloc[0]
         assert min(below, above) * (1 - 1e-9) <= tau <= max(below, above) * (1 + 1e-9)
     assert (table["tau_electrolyte_cbd"] <= table["tau_electrolyte"] * 1.5).all()
@@ -124,8 +144,20 @@ def test_cli_characterize(cli: typer.Typer, tmp_path) -> None:  # noqa: ANN001
     electrode.save(path)
     out_path = tmp_path / "particles.parquet"
     runner = CliRunner()
-    res = runner.invoke(cli, ["characterize", str(path), "-o", str(out_path), "--json",
-                              "--profile", str(tmp_path / "profile.csv"), "--figures", str(tmp_path / "fig")])
+    res = runner.invoke(
+        cli,
+        [
+            "characterize",
+            str(path),
+            "-o",
+            str(out_path),
+            "--json",
+            "--profile",
+            str(tmp_path / "profile.csv"),
+            "--figures",
+            str(tmp_path / "fig"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     table = pd.read_parquet(out_path)
@@ -144,8 +176,10 @@ def test_cli_characterize_errors_write_nothing(cli: typer.Typer, tmp_path) -> No
     assert isinstance(res.exception, ElectrodeFileError)
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"not an npz")
-    assert isinstance(runner.invoke(cli, ["characterize", str(corrupt), "-o", str(out)]).exception,
-                      ElectrodeFileError)
+    assert isinstance(
+        runner.invoke(cli, ["characterize", str(corrupt), "-o", str(out)]).exception,
+        ElectrodeFileError,
+    )
     res = runner.invoke(cli, ["characterize", str(corrupt), "-o", str(tmp_path / "out.xlsx")])
     assert isinstance(res.exception, VoxodeError) and "out.xlsx" in str(res.exception)
     assert list(tmp_path.iterdir()) == [corrupt]
@@ -157,9 +191,13 @@ def test_particle_cut_by_the_separator_plane_reacts_through_its_flat_face() -> N
     r, n, h = 12, 32, 0.5
     g = np.indices((n, n, n)).astype(float) + 0.5
     ball = ((g[0] - n / 2) ** 2 + (g[1] - n / 2) ** 2 + (g[2] - n) ** 2) < r * r
-    electrode = Electrode(phases=ball.astype(np.uint8), particle_ids=ball.astype(np.int32), voxel_um=h,
-                          particles=pd.DataFrame({"id": [1], "layer": [0], "population": ["test"]}),
-                          layers=[Layer("all", 0.0, n * h)])
+    electrode = Electrode(
+        phases=ball.astype(np.uint8),
+        particle_ids=ball.astype(np.int32),
+        voxel_um=h,
+        particles=pd.DataFrame({"id": [1], "layer": [0], "population": ["test"]}),
+        layers=[Layer("all", 0.0, n * h)],
+    )
     row = characterize(electrode).iloc[0]
     assert row["active_area_um2"] == pytest.approx(3 * np.pi * (r * h) ** 2, rel=0.03)
     assert row["parent"] == 1

@@ -62,7 +62,8 @@ def test_particles_are_cut_by_lateral_faces_like_a_window(pristine: Electrode) -
 
 
 def test_nmc_profile_is_uniform_through_the_thickness(pristine: Electrode) -> None:
-    """No packing gradient: every 15 um slab (away from the two faces) within 6 points of the mean."""
+    """No packing gradient: every 15 um slab (away from
+    the two faces) within 6 points of the mean."""
     nmc = (pristine.phases == NMC).mean(axis=(0, 1)).reshape(10, 30).mean(axis=1)
     assert np.all(np.abs(nmc - nmc.mean()) < 0.06), nmc
 
@@ -91,14 +92,17 @@ def test_another_seed_another_electrode(small: Electrode) -> None:
 
 
 def test_same_particles_at_another_voxel_size() -> None:
-    """The packing is measured on a fixed grid: the analytic particles do not depend on the voxel size."""
+    """The packing is measured on a fixed grid: the analytic
+    particles do not depend on the voxel size."""
     coarse = generate(small_recipe().with_overrides(voxel_um=1.0))
     fine = generate(small_recipe())
 
     def parents(e: Electrode) -> np.ndarray:
         t = e.particles.drop_duplicates("parent").sort_values("parent")
         lx, ly, _ = e.size_um
-        return np.column_stack([t["parent"], t["x_um"] % lx, t["y_um"] % ly, t["z_um"], t["d_eq_um"]])
+        return np.column_stack(
+            [t["parent"], t["x_um"] % lx, t["y_um"] % ly, t["z_um"], t["d_eq_um"]]
+        )
 
     a, b = parents(coarse), parents(fine)
     common = np.intersect1d(a[:, 0], b[:, 0])
@@ -107,7 +111,9 @@ def test_same_particles_at_another_voxel_size() -> None:
     assert abs((coarse.phases == NMC).mean() - (fine.phases == NMC).mean()) < 0.02
 
 
-def test_bilayer_shares_the_separator_half_voxel_for_voxel(pristine: Electrode, bilayer: Electrode) -> None:
+def test_bilayer_shares_the_separator_half_voxel_for_voxel(
+    pristine: Electrode, bilayer: Electrode
+) -> None:
     half = pristine.shape[2] // 2
     assert np.array_equal(bilayer.phases[:, :, half:], pristine.phases[:, :, half:])
     assert np.array_equal(bilayer.particle_ids[:, :, half:], pristine.particle_ids[:, :, half:])
@@ -123,7 +129,9 @@ def test_bilayer_current_collector_half_is_bimodal_at_its_mass_fraction(bilayer:
     fraction = voxels[shrunk].sum() / voxels.sum()
     assert abs(fraction - 0.25) <= 0.03
     d_shrunk = np.median(table.loc[table["population"] == "shrunk", "d_eq_um"])
-    d_pristine = np.median(table.loc[(table["population"] == "pristine") & (table["layer"] == 0), "d_eq_um"])
+    d_pristine = np.median(
+        table.loc[(table["population"] == "pristine") & (table["layer"] == 0), "d_eq_um"]
+    )
     assert 0.4 < d_shrunk / d_pristine < 0.6
     assert not (table.loc[table["layer"] == 1, "population"] == "shrunk").any()
 
@@ -139,7 +147,7 @@ def test_two_layers_of_one_recipe_meet_without_a_gap() -> None:
     e = generate(small_recipe(layers=2))
     nmc = (e.phases == NMC).mean(axis=(0, 1))
     mid = e.shape[2] // 2
-    band = nmc[mid - 4: mid + 4].mean()
+    band = nmc[mid - 4 : mid + 4].mean()
     assert band > nmc.mean() - 0.08
 
 

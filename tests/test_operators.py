@@ -39,24 +39,33 @@ def parameters(**sections: dict[str, object]) -> ParameterSet:
 
 def one_particle_electrode(phases: np.ndarray, cbd_nanoporosity: float) -> Electrode:
     """An electrode whose NMC voxels form particle 1."""
-    return Electrode(phases=phases, particle_ids=(phases == NMC).astype(np.int32), voxel_um=VOXEL_UM,
-                     particles=pd.DataFrame({"id": [1], "layer": [0], "population": ["test"]}),
-                     layers=[Layer("all", 0.0, phases.shape[2] * VOXEL_UM,
-                                   cbd_nanoporosity=cbd_nanoporosity)])
+    return Electrode(
+        phases=phases,
+        particle_ids=(phases == NMC).astype(np.int32),
+        voxel_um=VOXEL_UM,
+        particles=pd.DataFrame({"id": [1], "layer": [0], "population": ["test"]}),
+        layers=[Layer("all", 0.0, phases.shape[2] * VOXEL_UM, cbd_nanoporosity=cbd_nanoporosity)],
+    )
 
 
 # ---------------------------------------------------------------- Li diffusion in a sphere
 def tan_roots(n: int) -> np.ndarray:
     """The first ``n`` positive roots of tan(a) = a, one in each (k pi, (k + 1/2) pi)."""
-    return np.array([brentq(lambda a: a * np.cos(a) - np.sin(a), k * np.pi + 1e-9, (k + 0.5) * np.pi - 1e-9)
-                     for k in range(1, n + 1)])
+    return np.array(
+        [
+            brentq(lambda a: a * np.cos(a) - np.sin(a), k * np.pi + 1e-9, (k + 0.5) * np.pi - 1e-9)
+            for k in range(1, n + 1)
+        ]
+    )
 
 
 def sphere_constant_flux(rho: np.ndarray, tau: float, roots: np.ndarray) -> np.ndarray:
     """(c - c0) / (j R / D) at r = rho R, tau = D t / R^2, in a sphere at c0 that takes up the
     constant flux j through its surface (Crank, The Mathematics of Diffusion, ch. 6):
     3 tau + rho^2/2 - 3/10 - (2/rho) sum sin(a_n rho) exp(-a_n^2 tau) / (a_n^2 sin a_n)."""
-    series = np.sinc(np.outer(rho, roots) / np.pi) / (roots * np.sin(roots)) * np.exp(-roots**2 * tau)
+    series = (
+        np.sinc(np.outer(rho, roots) / np.pi) / (roots * np.sin(roots)) * np.exp(-(roots**2) * tau)
+    )
     return 3.0 * tau + 0.5 * rho**2 - 0.3 - 2.0 * series.sum(axis=1)
 
 
@@ -70,7 +79,7 @@ def sphere_on_a_stalk(radius_vox: float, margin: int = 3) -> tuple[Electrode, np
     r = np.sqrt((x - n / 2) ** 2 + (y - n / 2) ** 2 + (z - radius_vox - 2) ** 2)
     phases = np.where(r < radius_vox, NMC, PORE).astype(np.uint8)
     stalk = phases[n // 2, n // 2]
-    stalk[:np.argmax(stalk == NMC)] = CBD
+    stalk[: np.argmax(stalk == NMC)] = CBD
     return one_particle_electrode(phases, DENSE_CBD), r
 
 
@@ -93,8 +102,12 @@ def particle_operator(model: Model) -> tuple[np.ndarray, sp.csr_matrix]:
 def uptake(m: np.ndarray, k: sp.csr_matrix, source: np.ndarray, t_s: float) -> np.ndarray:
     """c(t) - c(0) of m dc/dt = source - K c from a uniform state, exactly (matrix exponential of
     the system augmented by the constant source), so no time-stepping error enters."""
-    a = sp.bmat([[-sp.diags(1.0 / m) @ k, sp.csr_matrix((source / m)[:, None])],
-                 [None, sp.csr_matrix((1, 1))]]).tocsc()
+    a = sp.bmat(
+        [
+            [-sp.diags(1.0 / m) @ k, sp.csr_matrix((source / m)[:, None])],
+            [None, sp.csr_matrix((1, 1))],
+        ]
+    ).tocsc()
     start = np.zeros(m.size + 1)
     start[-1] = 1.0
     return expm_multiply(a * t_s, start)[:-1]
@@ -105,7 +118,7 @@ def test_particle_diffusion_matches_the_sphere_under_constant_surface_flux() -> 
     proportion to their smooth areas, as a uniform current density does) vs the series solution
     with the volume-equivalent radius, at every voxel centre and at the reactive surface."""
     electrode, r_vox = sphere_on_a_stalk(7.0)
-    params = parameters(active={"rate_constant": 1e-30})        # no Butler-Volmer terms in the c_s rows
+    params = parameters(active={"rate_constant": 1e-30})  # no Butler-Volmer terms in the c_s rows
     grid = build_grid(electrode, params)
     model = Model(grid, params)
     m, k = particle_operator(model)
@@ -122,7 +135,7 @@ def test_particle_diffusion_matches_the_sphere_under_constant_surface_flux() -> 
 
     radius = (3.0 * grid.n_nmc * h**3 / (4.0 * np.pi)) ** (1.0 / 3.0)
     surface = np.bincount(grid.reaction_nmc, grid.reaction_area_m2, grid.n_nmc)
-    surface /= surface.sum()                    # each cell's share of the reactive area
+    surface /= surface.sum()  # each cell's share of the reactive area
     # flux density j = D / R (so that j R / D = 1 mol/m^3) over the sphere's exact area: the
     # mean rises by exactly 3 j t / R, and the error below is the diffusion operator's alone
     source = FARADAY_C_MOL * (d / radius) * 4.0 * np.pi * radius**2 * surface
@@ -161,10 +174,14 @@ def planar_parameters(kappa_s_m: float, diffusivity_m2_s: float) -> ParameterSet
     """Constant electrolyte properties and an inert CBD hole. The columns of the slab next to
     the hole take up current in proportion to their faces' smooth areas (weights < 1 there), so a
     fast-conducting, fast-diffusing slab keeps the solid laterally uniform."""
-    return parameters(active={"conductivity_s_m": 1e3, "diffusivity_m2_s": 1e-7},
-                      cbd={"conductivity_s_m": INERT_CBD_S_M},
-                      electrolyte={"conductivity_s_m": repr(kappa_s_m),
-                                   "diffusivity_m2_s": repr(diffusivity_m2_s)})
+    return parameters(
+        active={"conductivity_s_m": 1e3, "diffusivity_m2_s": 1e-7},
+        cbd={"conductivity_s_m": INERT_CBD_S_M},
+        electrolyte={
+            "conductivity_s_m": repr(kappa_s_m),
+            "diffusivity_m2_s": repr(diffusivity_m2_s),
+        },
+    )
 
 
 def applied_current_density(run: Discharge) -> float:
@@ -172,7 +189,7 @@ def applied_current_density(run: Discharge) -> float:
     return run.current_ma_cm2 * 10.0
 
 
-@pytest.mark.parametrize("current_ma_cm2", [0.05, 5.0])       # i / 2 i0 ~ 0.1 and ~ 10
+@pytest.mark.parametrize("current_ma_cm2", [0.05, 5.0])  # i / 2 i0 ~ 0.1 and ~ 10
 def test_butler_volmer_on_a_flat_interface(current_ma_cm2: float) -> None:
     """Overpotential of every face of the flat NMC | electrolyte interface and of the Li foil vs
     eta = (2RT/F) asinh(i / 2 i0) (alpha = 0.5), with i the applied current over the model's
@@ -182,7 +199,7 @@ def test_butler_volmer_on_a_flat_interface(current_ma_cm2: float) -> None:
     grid, lay, u = run.grid, run.model.layout, run.final_state
     assert run.end.reason is EndReason.TIME_LIMIT
 
-    flat = grid.reaction_area_m2 > 0.5 * grid.h_m**2        # NMC | pore (the hole's: ~1e-6 h^2)
+    flat = grid.reaction_area_m2 > 0.5 * grid.h_m**2  # NMC | pore (the hole's: ~1e-6 h^2)
     x, y, _ = np.unravel_index(grid.nmc_voxel[grid.reaction_nmc[flat]], run.electrode.shape)
     far = np.maximum(x, y) >= 4
     assert far.sum() == 9
@@ -191,7 +208,7 @@ def test_butler_volmer_on_a_flat_interface(current_ma_cm2: float) -> None:
 
     a = params.active
     rt_f = params.thermal_voltage_v
-    i = -applied_current_density(run) * grid.area_m2 / grid.reaction_area_m2.sum()    # anodic > 0
+    i = -applied_current_density(run) * grid.area_m2 / grid.reaction_area_m2.sum()  # anodic > 0
     s, e = grid.reaction_nmc[flat], grid.reaction_liquid[flat]
     cs, ce = u[lay.c_s][s], u[lay.c_e][e]
     eta = u[lay.phi_s][grid.nmc_solid[s]] - u[lay.phi_e][e] - params.ocp(cs / a.c_max_mol_m3)
@@ -204,8 +221,9 @@ def test_butler_volmer_on_a_flat_interface(current_ma_cm2: float) -> None:
     eta_foil = -u[lay.phi_e][grid.foil_liquid]
     i_foil = applied_current_density(run)
     # measured: 2e-16; the Newton tolerance of the currents is 1e-9
-    np.testing.assert_allclose(eta_foil, 2.0 * rt_f * np.arcsinh(i_foil / (2.0 * params.foil_i0(ce_foil))),
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        eta_foil, 2.0 * rt_f * np.arcsinh(i_foil / (2.0 * params.foil_i0(ce_foil))), rtol=1e-9
+    )
 
 
 def channel_planes(run: Discharge) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -251,18 +269,23 @@ def test_steady_diffusion_migration_in_a_straight_channel() -> None:
     # measured 1e-5 mol/m^3 (8e-5 at 20 s, still the transient) on a span of 219 mol/m^3
     np.testing.assert_allclose(c_e, exact, rtol=0.0, atol=1e-4)
     resistance = (top - z[0]) / kappa + (z[-1] - top) / (kappa * f_sep)
-    drop = i * resistance + 2.0 * (1.0 - el.transference_number) * el.thermodynamic_factor \
-        * params.thermal_voltage_v * np.log(exact[-1] / exact[0])
+    drop = i * resistance + 2.0 * (
+        1.0 - el.transference_number
+    ) * el.thermodynamic_factor * params.thermal_voltage_v * np.log(exact[-1] / exact[0])
     # 16.6 mV, half of it the diffusion potential; measured 3e-7 relative
     assert phi_e[-1] - phi_e[0] == pytest.approx(drop, rel=1e-6)
 
 
-@pytest.mark.parametrize("options", [
-    {},
-    {"cbd.ionic_model": "macmullin", "cbd.macmullin_number": 8.0},
-    {"cbd.ionic_model": "blocking"},
-    {"collector.contact_resistance_ohm_cm2": 5.0},
-], ids=["bruggeman", "macmullin", "blocking-cbd", "contact-resistance"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"cbd.ionic_model": "macmullin", "cbd.macmullin_number": 8.0},
+        {"cbd.ionic_model": "blocking"},
+        {"collector.contact_resistance_ohm_cm2": 5.0},
+    ],
+    ids=["bruggeman", "macmullin", "blocking-cbd", "contact-resistance"],
+)
 def test_the_jacobian_matches_central_differences_of_the_residual_on_every_block(options) -> None:
     """At a mid-discharge-like state (random stoichiometries, salt and potentials around the
     equilibrium), every block of the assembled Jacobian times a random direction equals the
@@ -271,8 +294,9 @@ def test_the_jacobian_matches_central_differences_of_the_residual_on_every_block
     physics option that changes the assembly."""
     from synthetic_images import sphere_packing
 
-    electrode = sphere_packing((6, 6, 10), voxel_um=1.0, radius_vox=(1.5, 2.5), nmc_fraction=0.5,
-                               cbd_fraction=0.1, seed=3)
+    electrode = sphere_packing(
+        (6, 6, 10), voxel_um=1.0, radius_vox=(1.5, 2.5), nmc_fraction=0.5, cbd_fraction=0.1, seed=3
+    )
     params = with_values(load_parameters(), options)
     model = Model(build_grid(electrode, params), params)
     lay = model.layout
@@ -285,15 +309,22 @@ def test_the_jacobian_matches_central_differences_of_the_residual_on_every_block
     u[lay.phi_s] = u[lay.v] - rng.uniform(0.0, 0.01, lay.n_solid)
     model.residual(u, u_old, 2.0, 1e-9)
     jac = model.jacobian()
-    blocks = {"phi_s": lay.phi_s, "phi_e": lay.phi_e, "V": slice(lay.v, lay.v + 1),
-              "c_s": lay.c_s, "c_e": lay.c_e}
+    blocks = {
+        "phi_s": lay.phi_s,
+        "phi_e": lay.phi_e,
+        "V": slice(lay.v, lay.v + 1),
+        "c_s": lay.c_s,
+        "c_e": lay.c_e,
+    }
     scale = {"phi_s": 1e-3, "phi_e": 1e-3, "V": 1e-3, "c_s": 10.0, "c_e": 10.0}
     for col_name, cols in blocks.items():
         v = np.zeros(lay.size)
         v[cols] = rng.uniform(-1.0, 1.0, v[cols].size) * scale[col_name]
         eps = 1e-4
-        fd = (model.residual(u + eps * v, u_old, 2.0, 1e-9, jacobian=False)
-              - model.residual(u - eps * v, u_old, 2.0, 1e-9, jacobian=False)) / (2 * eps)
+        fd = (
+            model.residual(u + eps * v, u_old, 2.0, 1e-9, jacobian=False)
+            - model.residual(u - eps * v, u_old, 2.0, 1e-9, jacobian=False)
+        ) / (2 * eps)
         exact = jac @ v
         for row_name, rows in blocks.items():
             size = np.abs(jac[rows, cols]).max() * np.abs(v[cols]).max()

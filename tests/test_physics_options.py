@@ -22,33 +22,40 @@ RISING_DS = "1e-15*(1 + 20*x)"
 
 @pytest.fixture(scope="module")
 def tiny():
-    return sphere_packing((8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5,
-                          cbd_fraction=0.1, seed=1)
+    return sphere_packing(
+        (8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5, cbd_fraction=0.1, seed=1
+    )
 
 
 def one_particle(n: int = 10, radius_vox: float = 4.5) -> Electrode:
     """One sphere in electrolyte, touching the current collector (z = 0), 1 um voxels."""
     x, y, z = np.meshgrid(*[np.arange(n) + 0.5] * 3, indexing="ij")
     inside = (x - n / 2) ** 2 + (y - n / 2) ** 2 + (z - radius_vox) ** 2 < radius_vox**2
-    return Electrode(phases=np.where(inside, NMC, PORE).astype(np.uint8),
-                     particle_ids=inside.astype(np.int32), voxel_um=1.0,
-                     particles=pd.DataFrame({"id": [1], "layer": 0, "population": "one"}),
-                     layers=[Layer("all", 0.0, float(n), cbd_nanoporosity=0.5)], provenance={})
+    return Electrode(
+        phases=np.where(inside, NMC, PORE).astype(np.uint8),
+        particle_ids=inside.astype(np.int32),
+        voxel_um=1.0,
+        particles=pd.DataFrame({"id": [1], "layer": 0, "population": "one"}),
+        layers=[Layer("all", 0.0, float(n), cbd_nanoporosity=0.5)],
+        provenance={},
+    )
 
 
 def test_shipped_sets_reach_the_cutoff_and_restate_the_rate_constant():
     for name in ("chen2020-oregan2022", "chen2020-mcclelland2023"):
         p = load_parameters(name)
         assert not p.constant_solid_diffusivity
-        assert p.ocp(0.993) < 3.0 < p.ocp(0.99)                       # the steep end
-        x = np.linspace(0.2661, 0.906, 50)                             # Chen's measured range
+        assert p.ocp(0.993) < 3.0 < p.ocp(0.99)  # the steep end
+        x = np.linspace(0.2661, 0.906, 50)  # Chen's measured range
         chen = load_parameters()
         assert np.abs(p.ocp(x) - chen.ocp(x)).max() < 1e-4
         # same i0(x) as Chen2020's k with c_max 63104 mol/m^3
-        assert p.active.rate_constant * p.active.c_max_mol_m3 == pytest.approx(3.42e-6 * 63104, rel=2e-3)
+        assert p.active.rate_constant * p.active.c_max_mol_m3 == pytest.approx(
+            3.42e-6 * 63104, rel=2e-3
+        )
     ore, mcc = load_parameters("chen2020-oregan2022"), load_parameters("chen2020-mcclelland2023")
     assert ore.solid_diffusivity(0.8) == pytest.approx(3.0e-15, rel=0.02)
-    assert 4e-16 < mcc.solid_diffusivity(0.8) < 6e-16                 # falls toward full lithiation
+    assert 4e-16 < mcc.solid_diffusivity(0.8) < 6e-16  # falls toward full lithiation
     assert mcc.solid_diffusivity(0.9) < 0.2 * mcc.solid_diffusivity(0.7)
 
 
@@ -59,10 +66,15 @@ def test_options_validate():
     with pytest.raises(ParameterError, match="ionic_model"):
         with_values(p, {"cbd.ionic_model": "tortuous"})
     with pytest.raises(ParameterError, match="diffusivity"):
-        with_values(p, {"active.diffusivity_m2_s": "1e-15*(x - 0.5)"})     # not > 0
+        with_values(p, {"active.diffusivity_m2_s": "1e-15*(x - 0.5)"})  # not > 0
     with pytest.raises(ParameterError, match="unknown parameter"):
         with_values(p, {"active.no_such_thing": 1.0})
-    assert with_values(p, {"collector.contact_resistance_ohm_cm2": 3.0}).collector.contact_resistance_ohm_cm2 == 3.0
+    assert (
+        with_values(
+            p, {"collector.contact_resistance_ohm_cm2": 3.0}
+        ).collector.contact_resistance_ohm_cm2
+        == 3.0
+    )
 
 
 def test_variable_diffusivity_residual_and_jacobian(tiny):
@@ -86,8 +98,10 @@ def test_variable_diffusivity_residual_and_jacobian(tiny):
     v = np.zeros(lay.size)
     v[lay.c_s] = rng.standard_normal(lay.n_nmc) * 10.0
     step = 1e-3
-    fd = (varying.residual(u + step * v, u, 1.0, 1e-9, jacobian=False)
-          - varying.residual(u - step * v, u, 1.0, 1e-9, jacobian=False)) / (2 * step)
+    fd = (
+        varying.residual(u + step * v, u, 1.0, 1e-9, jacobian=False)
+        - varying.residual(u - step * v, u, 1.0, 1e-9, jacobian=False)
+    ) / (2 * step)
     rows = lay.c_s
     assert np.abs((jac @ v)[rows] - fd[rows]).max() < 1e-6 * np.abs(fd[rows]).max()
     # the x-dependence is in the Jacobian: without it the two would differ
@@ -109,8 +123,9 @@ def test_solid_diffusivity_of_x_in_one_particle_matches_pybamm():
     props = measured_properties(e, run.grid, params=p)
     dfn = dfn_half_cell(p, props, run.current_ma_cm2)["capacity_mah_cm2"].iloc[-1]
     d0 = float(p.solid_diffusivity(p.active.x_initial))
-    const = dfn_half_cell(with_values(p, {"active.diffusivity_m2_s": d0}), props,
-                          run.current_ma_cm2)["capacity_mah_cm2"].iloc[-1]
+    const = dfn_half_cell(
+        with_values(p, {"active.diffusivity_m2_s": d0}), props, run.current_ma_cm2
+    )["capacity_mah_cm2"].iloc[-1]
     assert abs(run.capacity_mah_cm2 / dfn - 1) < 0.03, (run.capacity_mah_cm2, dfn)
     assert abs(dfn / const - 1) > 0.05, (dfn, const)
 
@@ -131,9 +146,15 @@ def test_contact_resistance_is_the_ohmic_shift_at_the_first_instant(tiny):
     pytest.importorskip("pybamm")
     from voxode.electrochem.pybamm_reference import EffectiveProperties, dfn_half_cell
 
-    props = EffectiveProperties(thickness_um=40.0, porosity=0.4, active_fraction=0.6,
-                                area_per_volume_1_m=3 * 0.6 / 3e-6, tortuosity=2.0,
-                                particle_radius_um=3.0, conductivity_s_m=1.0)
+    props = EffectiveProperties(
+        thickness_um=40.0,
+        porosity=0.4,
+        active_fraction=0.6,
+        area_per_volume_1_m=3 * 0.6 / 3e-6,
+        tortuosity=2.0,
+        particle_radius_um=3.0,
+        conductivity_s_m=1.0,
+    )
     a = dfn_half_cell(base, props, current_ma_cm2)
     b = dfn_half_cell(resisted, props, current_ma_cm2)
     t = 1.0
@@ -154,14 +175,19 @@ def test_cbd_ionic_models(tiny):
     open_grid = build_grid(tiny, base)
     blocked = with_values(base, {"cbd.ionic_model": "blocking"})
     grid = build_grid(tiny, blocked)
-    assert not np.isin(grid.liquid_voxel, cbd_voxels).any()          # no electrolyte in the CBD
+    assert not np.isin(grid.liquid_voxel, cbd_voxels).any()  # no electrolyte in the CBD
     assert np.isin(open_grid.liquid_voxel, cbd_voxels).any()
     electrode_liquid = grid.liquid_voxel.size
-    ionic_voxels = grid.liquid_voxel[np.concatenate([grid.ionic.i, grid.ionic.j])
-                                     [np.concatenate([grid.ionic.i, grid.ionic.j]) < electrode_liquid]]
-    assert (phases[ionic_voxels] == PORE).all()                       # ionic faces join pores only
-    assert (phases[grid.liquid_voxel[grid.reaction_liquid[grid.reaction_liquid < electrode_liquid]]]
-            == PORE).all()                                            # NMC | CBD faces do not react
+    ionic_voxels = grid.liquid_voxel[
+        np.concatenate([grid.ionic.i, grid.ionic.j])[
+            np.concatenate([grid.ionic.i, grid.ionic.j]) < electrode_liquid
+        ]
+    ]
+    assert (phases[ionic_voxels] == PORE).all()  # ionic faces join pores only
+    assert (
+        phases[grid.liquid_voxel[grid.reaction_liquid[grid.reaction_liquid < electrode_liquid]]]
+        == PORE
+    ).all()  # NMC | CBD faces do not react
     assert grid.reaction_area_m2.sum() < open_grid.reaction_area_m2.sum()
     fields = cbd_transport_fields(tiny, blocked)
     assert fields.diffusivity.ravel()[cbd_voxels].max() == 0.0
@@ -175,5 +201,5 @@ def test_cbd_ionic_models(tiny):
     # stronger CBD blocking, higher electrolyte tortuosity
     taus = [tortuosity(f).tau for f in (f_brug, f_mac, fields)]
     assert taus[0] < taus[1] < taus[2]
-    run = simulate(tiny, c_rate=1.0, t_end_s=300.0, params=blocked)   # runs and conserves
+    run = simulate(tiny, c_rate=1.0, t_end_s=300.0, params=blocked)  # runs and conserves
     assert max(run.conservation.values()) < 1e-6

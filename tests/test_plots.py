@@ -39,7 +39,9 @@ def test_png_written_and_readable(electrode: Electrode, recipe: Recipe, tmp_path
 
 
 def test_svg_for_an_import_without_recipe(electrode: Electrode, tmp_path: Path) -> None:
-    imported = import_tiff(*write_tiff_stacks(electrode, tmp_path / "s"), voxel_um=electrode.voxel_um)
+    imported = import_tiff(
+        *write_tiff_stacks(electrode, tmp_path / "s"), voxel_um=electrode.voxel_um
+    )
     path = plot_electrode(imported, tmp_path / "imported.svg")
     text = path.read_text(encoding="utf-8")
     assert "<svg" in text and "current collector" in text
@@ -55,9 +57,14 @@ def test_target_cdf_is_a_mixture_cdf() -> None:
     d = np.geomspace(1.0, 25.0, 200)
     cdf = target_cdf(recipe, d)
     assert np.all(np.diff(cdf) >= 0) and cdf[0] == 0.0 and cdf[-1] == pytest.approx(1.0)
-    # below the pristine d_min (3 um) only the bottom layer's shrunk population (0.5 x diameters,
-    # 25 wt% of half the electrode's NMC) counts: a log-normal of volume median 4.5 um on [1.5, 10] um
+    # below the pristine d_min (3 um) only the bottom layer's shrunk population (0.5 x
+    # diameters, 25 wt% of half the electrode's NMC) counts: a log-normal of volume median
+    # 4.5 um on [1.5, 10] um
     sigma = recipe.layers[0].psd.sigma
     mu = math.log(4.5)
-    shrunk = stats.truncnorm((math.log(1.5) - mu) / sigma, (math.log(10.0) - mu) / sigma, loc=mu, scale=sigma)
-    assert target_cdf(recipe, np.array([3.0]))[0] == pytest.approx(0.125 * shrunk.cdf(math.log(3.0)))
+    shrunk = stats.truncnorm(
+        (math.log(1.5) - mu) / sigma, (math.log(10.0) - mu) / sigma, loc=mu, scale=sigma
+    )
+    assert target_cdf(recipe, np.array([3.0]))[0] == pytest.approx(
+        0.125 * shrunk.cdf(math.log(3.0))
+    )

@@ -22,9 +22,15 @@ R_UM = 3.0
 
 
 def props(**changes) -> EffectiveProperties:
-    base = dict(thickness_um=40.0, porosity=0.4, active_fraction=0.6,
-                area_per_volume_1_m=3 * 0.6 / (R_UM * 1e-6), tortuosity=2.0,
-                particle_radius_um=R_UM, conductivity_s_m=1.0)
+    base = dict(
+        thickness_um=40.0,
+        porosity=0.4,
+        active_fraction=0.6,
+        area_per_volume_1_m=3 * 0.6 / (R_UM * 1e-6),
+        tortuosity=2.0,
+        particle_radius_um=R_UM,
+        conductivity_s_m=1.0,
+    )
     return EffectiveProperties(**(base | changes))
 
 

@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 
 from voxode.generate.shapes import fibonacci_sphere, random_shapes, real_harmonics
-from voxode.generate.sizes import sample_diameters_um, volume_weighted_quantiles_um
+from voxode.generate.sizes import sample_diameters_um
 from voxode.generate.voxelize import ParticleArrays, rasterise
 from voxode.recipe import SizeDistribution, load_preset, load_recipe, recipe_to_yaml
+from voxode.summary import volume_weighted_quantiles_um
 
 
 def test_paper_recipe_gives_the_design_numbers() -> None:
-    """DESIGN.md: NMC ~59.6 vol%, dense CBD ~10.4 vol%, ~42 mg_NMC/cm^2, ~8 mAh/cm^2 at 200 mAh/g."""
+    """DESIGN.md: NMC ~59.6 vol%, dense CBD ~10.4 vol%,
+    ~42 mg_NMC/cm^2, ~8 mAh/cm^2 at 200 mAh/g."""
     r = load_preset("paper-pristine")
     layer = r.layers[0]
     assert layer.nmc_fraction == pytest.approx(0.596, abs=5e-4)
@@ -37,8 +39,10 @@ def test_recipe_yaml_and_toml_round_trip(tmp_path: Path) -> None:
     path.write_text(recipe_to_yaml(r))
     assert load_recipe(path) == r
     toml = tmp_path / "r.toml"
-    toml.write_text('name = "t"\nseed = 3\nbox_um = [20.0, 20.0, 40.0]\n[[layers]]\nporosity = 0.35\n'
-                    "[layers.psd]\nd10_um = 3.0\nd50_um = 5.0\nd90_um = 8.0\nd_min_um = 2.0\nd_max_um = 10.0\n")
+    toml.write_text(
+        'name = "t"\nseed = 3\nbox_um = [20.0, 20.0, 40.0]\n[[layers]]\nporosity = 0.35\n'
+        "[layers.psd]\nd10_um = 3.0\nd50_um = 5.0\nd90_um = 8.0\nd_min_um = 2.0\nd_max_um = 10.0\n"
+    )
     t = load_recipe(toml)
     assert t.seed == 3 and t.layers[0].porosity == 0.35
 
@@ -59,8 +63,15 @@ def test_voxelised_particle_has_its_equivalent_volume() -> None:
     s = random_shapes(4, roughness=0.12, aspect_ratio_max=1.3, rng=rng)
     d, voxel = 8.0, 0.1
     for i in range(4):
-        p = ParticleArrays(np.array([[6.0, 6.0, 6.0]]), s["r0_rel"][i:i + 1] * d / 2, s["bound_rel"][i:i + 1] * d / 2,
-                           s["axis"][i:i + 1], s["aspect"][i:i + 1], s["coeffs"][i:i + 1], np.array([np.inf]))
+        p = ParticleArrays(
+            np.array([[6.0, 6.0, 6.0]]),
+            s["r0_rel"][i : i + 1] * d / 2,
+            s["bound_rel"][i : i + 1] * d / 2,
+            s["axis"][i : i + 1],
+            s["aspect"][i : i + 1],
+            s["coeffs"][i : i + 1],
+            np.array([np.inf]),
+        )
         ras = rasterise(p, voxel, (120, 120, 120), periodic=False)
         volume = np.count_nonzero(ras.labels) * voxel**3
         assert volume == pytest.approx(math.pi / 6 * d**3, rel=0.01)

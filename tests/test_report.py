@@ -1,4 +1,5 @@
-"""The report folder: the same blocks in Markdown and HTML, figures linked relative to the folder."""
+"""The report folder: the same blocks in Markdown and
+HTML, figures linked relative to the folder."""
 
 from __future__ import annotations
 
@@ -19,8 +20,12 @@ def test_markdown_and_html_hold_the_same_content(tmp_path):
     report = Report("voxode results")
     report.heading("Surrogate")
     report.paragraph("MAE <beside> the paper's")
-    report.table(pd.DataFrame({"metric": ["MAE", "R^2"], "voxode": [0.031234, math.nan], "paper": [0.042, None]}),
-                 caption="grouped validation")
+    report.table(
+        pd.DataFrame(
+            {"metric": ["MAE", "R^2"], "voxode": [0.031234, math.nan], "paper": [0.042, None]}
+        ),
+        caption="grouped validation",
+    )
     report.figure(tmp_path / "figs" / "line.png", "parity plot")
     report.command("voxode train dataset.parquet -o model/")
     md, page = report.write(tmp_path)
@@ -43,4 +48,6 @@ def test_a_missing_figure_is_an_error_and_nothing_is_written(tmp_path):
 
 
 def test_cells():
-    assert format_value(1234.5678) == "1235" and format_value(None) == "" and format_value("a") == "a"
+    assert (
+        format_value(1234.5678) == "1235" and format_value(None) == "" and format_value("a") == "a"
+    )

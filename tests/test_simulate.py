@@ -12,7 +12,12 @@ import pytest
 from synthetic_images import sphere_packing
 from voxode.electrochem.materials import ParameterError, load_parameters
 from voxode.electrochem.plots import plot_voltage_curves
-from voxode.electrochem.result import discharge_to_folder, particle_table, voltage_table, write_outputs
+from voxode.electrochem.result import (
+    discharge_to_folder,
+    particle_table,
+    voltage_table,
+    write_outputs,
+)
 from voxode.electrochem.simulate import SimulationError, simulate
 from voxode.electrochem.solver import EndReason
 from voxode.electrode import NMC, PORE
@@ -24,8 +29,9 @@ CONSERVATION_TOL = 1e-6
 @pytest.fixture(scope="module")
 def tiny():
     """8 x 8 x 16 um^3 at 1 um: ~3.6k unknowns, solved with the direct solver."""
-    return sphere_packing((8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5,
-                          cbd_fraction=0.1, seed=1)
+    return sphere_packing(
+        (8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5, cbd_fraction=0.1, seed=1
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +50,17 @@ def test_zero_current_keeps_the_equilibrium(tiny):
 @pytest.mark.slow
 def test_conservation_and_capacity_at_1c(one_c):
     errors = one_c.conservation
-    assert set(errors) == {"lithium_inserted_vs_charge", "salt", "interface_current_balance", "foil_current_balance"}
+    assert set(errors) == {
+        "lithium_inserted_vs_charge",
+        "salt",
+        "interface_current_balance",
+        "foil_current_balance",
+    }
     assert max(errors.values()) < CONSERVATION_TOL, errors
     assert 0.5 < one_c.capacity_mah_cm2 / one_c.electrode.nominal_capacity_mah_cm2 < 1.05
-    assert np.all(np.diff(one_c.voltage_v) < 1e-6)          # a discharge: V never rises
+    assert np.all(np.diff(one_c.voltage_v) < 1e-6)  # a discharge: V never rises
     x = one_c.particle_x
-    assert np.all(np.diff(x, axis=0) > -1e-12)               # particles only take up Li
+    assert np.all(np.diff(x, axis=0) > -1e-12)  # particles only take up Li
 
 
 @pytest.mark.slow
@@ -59,7 +70,9 @@ def test_low_rate_follows_the_ocv(tiny):
     q = d.current_ma_cm2 * d.t_s / 3600.0
     # mean stoichiometry of the whole electrode from the charge passed (exact by conservation)
     nmc_voxels = np.count_nonzero(d.electrode.phases == NMC)
-    c_per_voxel = q * 1e-3 * 3600 * 1e4 * d.grid.area_m2 / (96485.33212 * nmc_voxels * d.grid.h_m**3)
+    c_per_voxel = (
+        q * 1e-3 * 3600 * 1e4 * d.grid.area_m2 / (96485.33212 * nmc_voxels * d.grid.h_m**3)
+    )
     x_mean = p.active.x_initial + c_per_voxel / p.active.c_max_mol_m3
     middle = (q > 0.1 * q[-1]) & (q < 0.9 * q[-1])
     gap = np.abs(d.voltage_v[middle] - p.ocp(x_mean[middle]))
@@ -70,8 +83,15 @@ def test_low_rate_follows_the_ocv(tiny):
 @pytest.mark.slow
 def test_outputs(one_c, tmp_path):
     info = write_outputs(one_c, tmp_path, vtk=True)
-    for name in ("summary.json", "voltage.csv", "particles_sod.parquet", "fields.npz", "fields.vti",
-                 "voltage.png", "sod_depth.png"):
+    for name in (
+        "summary.json",
+        "voltage.csv",
+        "particles_sod.parquet",
+        "fields.npz",
+        "fields.vti",
+        "voltage.png",
+        "sod_depth.png",
+    ):
         assert (tmp_path / name).is_file(), name
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["capacity_mah_cm2"] == pytest.approx(info["capacity_mah_cm2"])
@@ -98,19 +118,33 @@ def test_bad_input_fails_before_time_stepping(tiny):
             simulate(tiny, c_rate=bad)
     with pytest.raises(SimulationError, match="rest"):
         simulate(tiny, current_ma_cm2=0.0)
-    with pytest.raises(SimulationError, match="below 2.487 V"):   # min OCP 3.487 V less the 1 V allowance
+    with pytest.raises(
+        SimulationError, match="below 2.487 V"
+    ):  # min OCP 3.487 V less the 1 V allowance
         simulate(tiny, c_rate=1.0, cutoff_v=1.0)
     blocked = tiny.phases.copy()
-    blocked[:, :, 8] = NMC                      # a dense NMC plane: no pore path to the collector
+    blocked[:, :, 8] = NMC  # a dense NMC plane: no pore path to the collector
     ids = tiny.particle_ids.copy()
     with pytest.raises(SimulationError, match="electrolyte"):
-        simulate(type(tiny)(blocked, np.where(blocked == NMC, np.maximum(ids, 0), 0), tiny.voxel_um,
-                            tiny.particles, tiny.layers), c_rate=1.0)
+        simulate(
+            type(tiny)(
+                blocked,
+                np.where(blocked == NMC, np.maximum(ids, 0), 0),
+                tiny.voxel_um,
+                tiny.particles,
+                tiny.layers,
+            ),
+            c_rate=1.0,
+        )
     cut = tiny.phases.copy()
-    cut[:, :, 0] = PORE                         # nothing solid touches the current collector
+    cut[:, :, 0] = PORE  # nothing solid touches the current collector
     with pytest.raises(SimulationError, match="electronic path"):
-        simulate(type(tiny)(cut, np.where(cut == NMC, ids, 0), tiny.voxel_um, tiny.particles, tiny.layers),
-                 c_rate=1.0)
+        simulate(
+            type(tiny)(
+                cut, np.where(cut == NMC, ids, 0), tiny.voxel_um, tiny.particles, tiny.layers
+            ),
+            c_rate=1.0,
+        )
 
 
 @pytest.mark.slow
@@ -121,10 +155,15 @@ def test_against_pybamm_dfn_with_effective_properties_of_the_same_image(tiny, on
 
     slow = simulate(tiny, c_rate=0.1)
     props = measured_properties(tiny, slow.grid)
-    curves = {rate: dfn_half_cell(slow.params, props, run.current_ma_cm2) for rate, run in ((0.1, slow), (1.0, one_c))}
+    curves = {
+        rate: dfn_half_cell(slow.params, props, run.current_ma_cm2)
+        for rate, run in ((0.1, slow), (1.0, one_c))
+    }
     dfn = {rate: curve["capacity_mah_cm2"].iloc[-1] for rate, curve in curves.items()}
     figure = tmp_path / "dfn.png"
-    plot_voltage_curves({"3D, C/10": voltage_table(slow), "DFN, C/10": curves[0.1]}, figure, slow.cutoff_v)
+    plot_voltage_curves(
+        {"3D, C/10": voltage_table(slow), "DFN, C/10": curves[0.1]}, figure, slow.cutoff_v
+    )
     assert figure.stat().st_size > 10_000
     assert abs(slow.capacity_mah_cm2 / dfn[0.1] - 1) < 0.05, (slow.capacity_mah_cm2, dfn)
     assert one_c.capacity_mah_cm2 < slow.capacity_mah_cm2 and dfn[1.0] < dfn[0.1]
@@ -142,13 +181,17 @@ def test_a_killed_run_resumes_from_its_checkpoint(tiny, one_c, tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        simulate(tiny, c_rate=1.0, run_dir=tmp_path, checkpoint_every_s=0.0, on_step=kill_after_five)
+        simulate(
+            tiny, c_rate=1.0, run_dir=tmp_path, checkpoint_every_s=0.0, on_step=kill_after_five
+        )
     assert (tmp_path / "checkpoint.npz").is_file()
     resumed_from = []
-    again = discharge_to_folder(tiny, tmp_path, c_rate=1.0, on_step=lambda t, v, q: resumed_from.append(t))
-    assert resumed_from[0] > steps[3]                      # no step before the checkpoint is redone
+    again = discharge_to_folder(
+        tiny, tmp_path, c_rate=1.0, on_step=lambda t, v, q: resumed_from.append(t)
+    )
+    assert resumed_from[0] > steps[3]  # no step before the checkpoint is redone
     assert again["capacity_mah_cm2"] == pytest.approx(one_c.capacity_mah_cm2, rel=1e-6)
-    assert not (tmp_path / "checkpoint.npz").exists()      # removed once the outputs are written
+    assert not (tmp_path / "checkpoint.npz").exists()  # removed once the outputs are written
     assert (tmp_path / "summary.json").is_file()
 
 
@@ -158,15 +201,19 @@ def test_thick_electrode_at_high_rate_has_the_papers_gradients():
     the collector (the trends the paper reports for paper-pristine at 1C)."""
     from voxode.electrochem.result import final_fields
 
-    thick = sphere_packing((6, 6, 60), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5,
-                           cbd_fraction=0.1, seed=2)
+    thick = sphere_packing(
+        (6, 6, 60), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5, cbd_fraction=0.1, seed=2
+    )
     run = simulate(thick, c_rate=3.0)
     assert run.end.reason is EndReason.CUTOFF
-    assert run.grid.disconnected_nmc_voxels == 0             # every particle can react
+    assert run.grid.disconnected_nmc_voxels == 0  # every particle can react
     table = particle_table(run)
     near_collector = table["centroid_z_um"] < 20.0
     near_separator = table["centroid_z_um"] > 40.0
-    assert table.loc[near_separator, "sod_100"].mean() > table.loc[near_collector, "sod_100"].mean() + 0.05
+    assert (
+        table.loc[near_separator, "sod_100"].mean()
+        > table.loc[near_collector, "sod_100"].mean() + 0.05
+    )
     c_e = np.nanmean(final_fields(run)["c_e_mol_m3"], axis=(0, 1))
     assert np.nanmean(c_e[:20]) < np.nanmean(c_e[40:]) - 100.0
 
@@ -191,7 +238,9 @@ def test_the_iterative_solvers_give_the_direct_solvers_discharge(tiny, one_c, ki
     assert np.abs(iterative.particle_x[-1] - one_c.particle_x[-1]).max() < 1e-5
 
 
-def test_without_petsc4py_auto_falls_back_to_pyamg_and_petsc_is_a_clean_error(tiny, monkeypatch, tmp_path):
+def test_without_petsc4py_auto_falls_back_to_pyamg_and_petsc_is_a_clean_error(
+    tiny, monkeypatch, tmp_path
+):
     """With petsc4py unimportable, "auto" picks pyamg above the direct limit (and the run
     says so), while an explicit PETSc request stops before any work with one line, exit 2."""
     import sys
@@ -199,7 +248,7 @@ def test_without_petsc4py_auto_falls_back_to_pyamg_and_petsc_is_a_clean_error(ti
     from voxode.electrochem import linear
     from voxode.electrochem.solver import SolverOptions
 
-    monkeypatch.setitem(sys.modules, "petsc4py", None)          # import petsc4py -> ImportError
+    monkeypatch.setitem(sys.modules, "petsc4py", None)  # import petsc4py -> ImportError
     linear.petsc_available.cache_clear()
     try:
         assert not linear.petsc_available()
@@ -224,10 +273,28 @@ def test_the_cli_names_the_linear_solver_it_ran(tiny, tmp_path):
 
     path = tmp_path / "tiny.npz"
     tiny.save(path)
-    bad = run("simulate", str(path), "--c-rate", "1", "--linear-solver", "umfpack", "-o", str(tmp_path / "bad"))
+    bad = run(
+        "simulate",
+        str(path),
+        "--c-rate",
+        "1",
+        "--linear-solver",
+        "umfpack",
+        "-o",
+        str(tmp_path / "bad"),
+    )
     assert_clean_error(bad, "linear solver")
     assert not (tmp_path / "bad").exists()
-    ok = run("simulate", str(path), "--c-rate", "1", "--linear-solver", "pyamg", "--json",
-             "-o", str(tmp_path / "run"))
+    ok = run(
+        "simulate",
+        str(path),
+        "--c-rate",
+        "1",
+        "--linear-solver",
+        "pyamg",
+        "--json",
+        "-o",
+        str(tmp_path / "run"),
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["linear_solver"] == "pyamg"

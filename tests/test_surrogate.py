@@ -29,8 +29,8 @@ from voxode.surrogate import explanation as explanation_module
 from voxode.surrogate.figures import size_classes
 from voxode.surrogate.validation import grouped_splits, metrics
 
-# 40 trees: the tests check behaviour, not the last digit; leaves of 3 rows: the defaults are sized for
-# ~10k rows (benchmark), these tiny electrodes give ~750 training rows per fold.
+# 40 trees: the tests check behaviour, not the last digit; leaves of 3 rows: the defaults are sized
+# for ~10k rows (benchmark), these tiny electrodes give ~750 training rows per fold.
 FAST = {"n_estimators": 40, "min_samples_leaf": 3}
 
 
@@ -85,9 +85,15 @@ def test_each_case_is_held_out_whole_in_one_fold(trained, dataset: pd.DataFrame)
 
 
 def test_metrics_by_hand() -> None:
-    result = metrics(np.array([0.02, 0.5, 1.0, 0.4]), np.array([0.04, 0.6, 0.9, 0.4]), np.array([0.25, 0.5, 1, 1]))
+    result = metrics(
+        np.array([0.02, 0.5, 1.0, 0.4]),
+        np.array([0.04, 0.6, 0.9, 0.4]),
+        np.array([0.25, 0.5, 1, 1]),
+    )
     assert result["mae"] == pytest.approx((0.02 + 0.1 + 0.1) / 4)
-    assert result["mean_relative_error"] == pytest.approx((0.2 + 0.1 + 0.0) / 3)  # 0.02 < floor 0.05: left out
+    assert result["mean_relative_error"] == pytest.approx(
+        (0.2 + 0.1 + 0.0) / 3
+    )  # 0.02 < floor 0.05: left out
     assert result["relative_error_rows"] == 3
     assert result["mae_per_dod"] == pytest.approx({"0.25": 0.02, "0.5": 0.1, "1": 0.05})
 
@@ -98,8 +104,15 @@ def test_save_load_round_trip(trained, model_dir: Path, dataset: pd.DataFrame) -
     assert (model_dir / "parity.png").stat().st_size > 10_000
     meta = json.loads((model_dir / "model.json").read_text())
     assert meta["features"] == list(trained.features) and meta["target"] == "sod"
-    assert meta["dataset"]["cases"] == 4 and meta["versions"]["scikit-learn"] and meta["versions"]["shap"]
-    assert json.loads((model_dir / "metrics.json").read_text())["grouped"]["mae"] == trained.metrics["grouped"]["mae"]
+    assert (
+        meta["dataset"]["cases"] == 4
+        and meta["versions"]["scikit-learn"]
+        and meta["versions"]["shap"]
+    )
+    assert (
+        json.loads((model_dir / "metrics.json").read_text())["grouped"]["mae"]
+        == trained.metrics["grouped"]["mae"]
+    )
     loaded = load(model_dir)
     np.testing.assert_array_equal(loaded.predict(dataset), trained.predict(dataset))
 
@@ -141,7 +154,9 @@ def test_missing_columns_are_one_line_errors(dataset: pd.DataFrame, trained) -> 
 
 
 def test_a_model_on_another_feature_set_refuses_the_table(dataset: pd.DataFrame) -> None:
-    with_rate = pd.concat([dataset, dataset.assign(case=dataset["case"] + "-2C", c_rate=2.0)], ignore_index=True)
+    with_rate = pd.concat(
+        [dataset, dataset.assign(case=dataset["case"] + "-2C", c_rate=2.0)], ignore_index=True
+    )
     rated = train(with_rate, params=FAST)
     assert rated.features[-1] == "c_rate"
     with pytest.raises(ModelError, match="give c_rate"):
@@ -171,9 +186,14 @@ def test_shap_values_add_up_to_the_prediction(trained, dataset: pd.DataFrame, mo
     assert list(values.columns) == ["case", "id", *trained.features, "base_value"]
     total = values[list(trained.features)].sum(axis=1) + values["base_value"]
     np.testing.assert_allclose(total, trained.predict(dataset), atol=1e-6)
-    monkeypatch.setattr(explanation_module, "PARALLEL_ROWS", 10)  # the split across processes gives the same
-    np.testing.assert_allclose(shap_values(trained, dataset.head(200), n_jobs=2)[list(trained.features)],
-                               values.head(200)[list(trained.features)], atol=1e-12)
+    monkeypatch.setattr(
+        explanation_module, "PARALLEL_ROWS", 10
+    )  # the split across processes gives the same
+    np.testing.assert_allclose(
+        shap_values(trained, dataset.head(200), n_jobs=2)[list(trained.features)],
+        values.head(200)[list(trained.features)],
+        atol=1e-12,
+    )
 
 
 def test_gradient_boosting_is_explained_additively_too(dataset: pd.DataFrame) -> None:
@@ -184,19 +204,36 @@ def test_gradient_boosting_is_explained_additively_too(dataset: pd.DataFrame) ->
     np.testing.assert_allclose(total, boosted.predict(dataset.head(100)), atol=1e-6)
 
 
-def test_explain_ranks_features_across_folds(model_dir: Path, dataset: pd.DataFrame, tmp_path: Path) -> None:
+def test_explain_ranks_features_across_folds(
+    model_dir: Path, dataset: pd.DataFrame, tmp_path: Path
+) -> None:
     folds_done = []
-    result = explain(model_dir, dataset, tmp_path / "shap", n_jobs=1, top=2,
-                     on_fold=lambda done, total: folds_done.append((done, total)))
-    assert folds_done == [(1, 4), (2, 4), (3, 4), (4, 4)]   # the progress the CLI shows
+    result = explain(
+        model_dir,
+        dataset,
+        tmp_path / "shap",
+        n_jobs=1,
+        top=2,
+        on_fold=lambda done, total: folds_done.append((done, total)),
+    )
+    assert folds_done == [(1, 4), (2, 4), (3, 4), (4, 4)]  # the progress the CLI shows
     ranking = result.ranking
     assert set(ranking["feature"]) == set(load(model_dir).features)
-    assert (ranking["min_rank"] <= ranking["mean_rank"]).all() and (ranking["mean_rank"] <= ranking["max_rank"]).all()
+    assert (ranking["min_rank"] <= ranking["mean_rank"]).all() and (
+        ranking["mean_rank"] <= ranking["max_rank"]
+    ).all()
     assert ranking["feature"].iloc[0] == "dod"  # the known SOD is proportional to DoD
     assert ranking["permutation_rank"].iloc[0] == 1.0
     assert (ranking["mean_abs_shap_std"] >= 0).all() and (result.per_fold["fold"].nunique() == 4)
-    for name in ("shap_values.parquet", "ranking.csv", "beeswarm.png", "ranking.png", "summary.json",
-                 f"dependence_{ranking['feature'].iloc[0]}.png", f"dependence_{ranking['feature'].iloc[1]}.png"):
+    for name in (
+        "shap_values.parquet",
+        "ranking.csv",
+        "beeswarm.png",
+        "ranking.png",
+        "summary.json",
+        f"dependence_{ranking['feature'].iloc[0]}.png",
+        f"dependence_{ranking['feature'].iloc[1]}.png",
+    ):
         assert (tmp_path / "shap" / name).stat().st_size > 0, name
     assert len(pd.read_parquet(tmp_path / "shap" / "shap_values.parquet")) == len(dataset)
 
@@ -207,7 +244,9 @@ def test_paper_figures(trained, tmp_path: Path) -> None:
     counts = classes["size"].value_counts()
     assert counts.max() - counts.min() <= 1
     assert classes.groupby("size", observed=True)["volume_um3"].max().is_monotonic_increasing
-    profile = pd.DataFrame({"z_um": np.linspace(0, 30, 61), "tau_electrolyte": np.linspace(8, 1, 61)})
+    profile = pd.DataFrame(
+        {"z_um": np.linspace(0, 30, 61), "tau_electrolyte": np.linspace(8, 1, 61)}
+    )
     for path in plot_paper_figures(trained.validation, tmp_path, profile=profile):
         assert path.stat().st_size > 10_000
     with pytest.raises(VoxodeError, match="lacks column sod"):

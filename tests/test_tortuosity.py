@@ -15,12 +15,20 @@ from scipy import ndimage
 from typer.testing import CliRunner
 
 from synthetic_images import sphere_packing
-from voxode.characterize import binary_fields, depth_profile, electrode_fields, phase_fields, tortuosity
+from voxode.characterize import (
+    binary_fields,
+    depth_profile,
+    electrode_fields,
+    phase_fields,
+    tortuosity,
+)
 from voxode.characterize.transport import TransportFields
 from voxode.errors import ElectrodeFileError, ImageError
 
 
-def random_field_image(shape: tuple[int, int, int], porosity: float, seed: int, sigma: float = 1.5) -> np.ndarray:
+def random_field_image(
+    shape: tuple[int, int, int], porosity: float, seed: int, sigma: float = 1.5
+) -> np.ndarray:
     """Thresholded Gaussian random field: a porous image not made by voxode."""
     field = ndimage.gaussian_filter(np.random.default_rng(seed).standard_normal(shape), sigma)
     return field > np.quantile(field, 1.0 - porosity)
@@ -48,9 +56,9 @@ def test_straight_channels_tau_one(axis: int) -> None:
 
 def test_isolated_pores_excluded_from_percolating_fraction() -> None:
     img = np.zeros((20, 20, 30), dtype=bool)
-    img[2:6, 2:6, :] = True          # channel: 16 x 30 = 480 voxels
-    img[10:15, 10:15, 5:13] = True   # isolated cube: 200 voxels
-    img[16:18, 16:18, 0:20] = True   # dead end touching one plane only: 80 voxels
+    img[2:6, 2:6, :] = True  # channel: 16 x 30 = 480 voxels
+    img[10:15, 10:15, 5:13] = True  # isolated cube: 200 voxels
+    img[16:18, 16:18, 0:20] = True  # dead end touching one plane only: 80 voxels
     res = tortuosity(img)
     assert res.percolating_fraction == pytest.approx(480 / 760)
     assert res.tau_percolating == pytest.approx(1.0, rel=1e-9)
@@ -73,7 +81,7 @@ def test_series_layers_exact() -> None:
 def test_series_layers_with_solid_and_cbd() -> None:
     """Electrolyte/CBD layers in series with a partly solid layer (straight columns in it)."""
     labels = np.zeros((10, 10, 12), dtype=np.uint8)
-    labels[:, :, 4:8] = 2                      # CBD layer (eps_n 0.4)
+    labels[:, :, 4:8] = 2  # CBD layer (eps_n 0.4)
     fields = phase_fields(labels, (0, 2), cbd_nanoporosity=0.4)
     d_cbd = 0.4**1.5
     res = tortuosity(fields)
@@ -114,7 +122,9 @@ def taufactor_binary(img: np.ndarray, axis: int) -> tuple[float, float]:
     return float(np.asarray(tau).ravel()[0]), float(np.asarray(solver.D_eff).ravel()[0])
 
 
-def taufactor_multiphase(labels: np.ndarray, cond: dict[int, float], axis: int) -> tuple[float, float]:
+def taufactor_multiphase(
+    labels: np.ndarray, cond: dict[int, float], axis: int
+) -> tuple[float, float]:
     """(tau, D_eff) from TauFactor 2's MultiPhaseSolver (tau = sum_p VF_p D_p / D_eff)."""
     tf_img = np.ascontiguousarray(np.moveaxis(labels, axis, 0))
     solver = taufactor.MultiPhaseSolver(tf_img, cond=cond, device="cpu")
@@ -172,8 +182,12 @@ def test_generated_electrode_matches_taufactor(small) -> None:  # noqa: ANN001 (
 
 # ------------------------------------------------------------------ depth profile
 def slab_taus(fields: TransportFields, planes: list[int]) -> np.ndarray:
-    return np.array([tortuosity(TransportFields(fields.diffusivity[:, :, k:], fields.liquid[:, :, k:])).tau
-                     for k in planes])
+    return np.array(
+        [
+            tortuosity(TransportFields(fields.diffusivity[:, :, k:], fields.liquid[:, :, k:])).tau
+            for k in planes
+        ]
+    )
 
 
 def test_depth_profile_equals_independent_slab_solves() -> None:
@@ -212,7 +226,9 @@ def test_depth_profile_non_percolating_planes_are_inf() -> None:
 def test_cli_tortuosity_tiff_and_npz(cli: typer.Typer, tmp_path) -> None:  # noqa: ANN001
     labels = three_phase_image((20, 18, 24), seed=3)
     tif = tmp_path / "img.tif"
-    tifffile.imwrite(tif, np.transpose(labels, (2, 1, 0)), photometric="minisblack")  # pages z, (y, x)
+    tifffile.imwrite(
+        tif, np.transpose(labels, (2, 1, 0)), photometric="minisblack"
+    )  # pages z, (y, x)
     runner = CliRunner()
     out = runner.invoke(cli, ["tortuosity", str(tif), "--phases", "0,2", "--json"])
     assert out.exit_code == 0, out.output
@@ -224,7 +240,9 @@ def test_cli_tortuosity_tiff_and_npz(cli: typer.Typer, tmp_path) -> None:  # noq
     electrode = sphere_packing((16, 16, 20), seed=2)
     npz = tmp_path / "e.npz"
     electrode.save(npz)
-    out = runner.invoke(cli, ["tortuosity", str(npz), "--axis", "x", "--profile", str(tmp_path / "p.csv")])
+    out = runner.invoke(
+        cli, ["tortuosity", str(npz), "--axis", "x", "--profile", str(tmp_path / "p.csv")]
+    )
     assert out.exit_code == 0, out.output
     assert "tau" in out.stdout
     positions = pd.read_csv(tmp_path / "p.csv")["x_um"].to_numpy()
@@ -236,11 +254,15 @@ def test_cli_tortuosity_errors(cli: typer.Typer, tmp_path) -> None:  # noqa: ANN
     out = runner.invoke(cli, ["tortuosity", str(tmp_path / "missing.tif")])
     assert isinstance(out.exception, ElectrodeFileError)
     bad = tmp_path / "float.tif"
-    tifffile.imwrite(bad, np.random.default_rng(0).random((4, 5, 6)).astype(np.float32), photometric="minisblack")
+    tifffile.imwrite(
+        bad, np.random.default_rng(0).random((4, 5, 6)).astype(np.float32), photometric="minisblack"
+    )
     assert isinstance(runner.invoke(cli, ["tortuosity", str(bad)]).exception, ImageError)
     labels = tmp_path / "labels.tif"
     tifffile.imwrite(labels, np.ones((4, 5, 6), dtype=np.uint8), photometric="minisblack")
-    assert isinstance(runner.invoke(cli, ["tortuosity", str(labels), "--phases", "0"]).exception, ImageError)
+    assert isinstance(
+        runner.invoke(cli, ["tortuosity", str(labels), "--phases", "0"]).exception, ImageError
+    )
     blocked = np.zeros((6, 5, 4), dtype=np.uint8)
     blocked[2] = 1
     path = tmp_path / "blocked.tif"

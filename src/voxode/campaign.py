@@ -39,7 +39,7 @@ from voxode.atomic import write_text_atomic
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.result import RunFiles
 from voxode.electrode import Electrode
-from voxode.errors import RunFailure, VoxodeError
+from voxode.errors import CampaignError, RunFailure
 from voxode.extras import require
 from voxode.options import check
 from voxode.recipe import Recipe, load_recipe, recipe_from_dict, repetition_seeds
@@ -59,7 +59,8 @@ class CaseFiles:
 
     @property
     def status(self) -> Path:
-        """status.json: "ok" with the discharge summary, or "failed" with the error; written last."""
+        """status.json: "ok" with the discharge summary, or
+        "failed" with the error; written last."""
         return self.folder / "status.json"
 
     @property
@@ -82,10 +83,6 @@ class CaseFiles:
         return RunFiles(self.folder / "run")
 
 
-class CampaignError(VoxodeError):
-    """A campaign that cannot run (bad spec, no cases, unreachable scheduler)."""
-
-
 @dataclass(frozen=True)
 class Case:
     """One simulation: a recipe (with its seed and voxel size), a C-rate and the cut-off."""
@@ -97,8 +94,12 @@ class Case:
 
     def inputs(self) -> dict[str, Any]:
         """JSON-ready inputs (what case.json holds and the key hashes)."""
-        return {"recipe": self.recipe.model_dump(mode="json"), "c_rate": float(self.c_rate),
-                "cutoff_v": float(self.cutoff_v), "params": self.params}
+        return {
+            "recipe": self.recipe.model_dump(mode="json"),
+            "c_rate": float(self.c_rate),
+            "cutoff_v": float(self.cutoff_v),
+            "params": self.params,
+        }
 
     @property
     def key(self) -> str:
@@ -111,9 +112,13 @@ class Case:
         return f"{self.recipe.name} seed {self.recipe.seed} {self.c_rate:g}C"
 
     @classmethod
-    def from_inputs(cls, data: dict[str, Any], source: str = "case.json") -> "Case":
-        return cls(recipe=recipe_from_dict(data["recipe"], source=source), c_rate=float(data["c_rate"]),
-                   cutoff_v=float(data["cutoff_v"]), params=str(data["params"]))
+    def from_inputs(cls, data: dict[str, Any], source: str = "case.json") -> Case:
+        return cls(
+            recipe=recipe_from_dict(data["recipe"], source=source),
+            c_rate=float(data["c_rate"]),
+            cutoff_v=float(data["cutoff_v"]),
+            params=str(data["params"]),
+        )
 
 
 @dataclass
@@ -125,8 +130,10 @@ class CaseResult:
     status: str
     error: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
-    skipped: bool = False          # finished before this run
-    end_reason: str | None = None  # how the discharge ended (EndReason value), "error" when a stage raised
+    skipped: bool = False  # finished before this run
+    end_reason: str | None = (
+        None  # how the discharge ended (EndReason value), "error" when a stage raised
+    )
 
     @property
     def ok(self) -> bool:
@@ -153,7 +160,8 @@ class CaseResult:
         return pd.read_csv(self.files.run.voltage)
 
     def particle_sod(self) -> pd.DataFrame:
-        """Per particle: id, centroid_z_um, volume_um3, x_dod_*, sod_* (SOD at DoD 25/50/75/100 %)."""
+        """Per particle: id, centroid_z_um, volume_um3,
+        x_dod_*, sod_* (SOD at DoD 25/50/75/100 %)."""
         return pd.read_parquet(self.files.run.particle_sod)
 
 
@@ -161,8 +169,8 @@ class CampaignSpec(BaseModel):
     """A campaign file: recipes x seeds x C-rates.
 
     ``seeds`` is a list of seeds, or ``n_seeds`` seeds are derived from ``base_seed`` by
-    :func:`voxode.recipe.repetition_seeds` (as design studies do). ``recipes`` are preset names or recipe files
-    (relative paths are read from the campaign file's folder).
+    :func:`voxode.recipe.repetition_seeds` (as design studies do). ``recipes`` are preset names or
+    recipe files (relative paths are read from the campaign file's folder).
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -185,7 +193,7 @@ class CampaignSpec(BaseModel):
         return rates
 
     @model_validator(mode="after")
-    def _one_seed_source(self) -> "CampaignSpec":
+    def _one_seed_source(self) -> CampaignSpec:
         if (self.seeds is None) == (self.n_seeds is None):
             raise ValueError("give either seeds (a list) or n_seeds")
         if self.seeds is not None and not self.seeds:
@@ -202,17 +210,42 @@ class CampaignSpec(BaseModel):
         recipes = []
         for spec in self.recipes:
             path = folder / spec
-            recipes.append(load_recipe(path if path.suffix.lower() in (".yaml", ".yml", ".toml") else spec))
-        return [Case(recipe.with_overrides(seed=seed, voxel_um=self.voxel_um), rate, self.cutoff_v, self.params)
-                for recipe, seed, rate in product(recipes, self.seed_list(), self.c_rates)]
+            recipes.append(
+                load_recipe(path if path.suffix.lower() in (".yaml", ".yml", ".toml") else spec)
+            )
+        return [
+            Case(
+                recipe.with_overrides(seed=seed, voxel_um=self.voxel_um),
+                rate,
+                self.cutoff_v,
+                self.params,
+            )
+            for recipe, seed, rate in product(recipes, self.seed_list(), self.c_rates)
+        ]
 
 
 def load_campaign(path: Path) -> list[Case]:
-    """The cases of a campaign file (YAML); errors are one line naming the field."""
+    """The cases of a campaign file (YAML); errors are one line naming the field.
+
+    Parameters
+    ----------
+    path : Path
+        Campaign file (YAML).
+
+    Returns
+    -------
+    list of Case
+        One case per (recipe, seed, C-rate, ...) combination of the file.
+    """
     if not path.is_file():
         raise CampaignError(f"campaign file not found: {path}")
-    spec = load_validated(CampaignSpec, path.read_text(encoding="utf-8"), str(path), CampaignError,
-                          what="a campaign (recipes, seeds, c_rates, ...)")
+    spec = load_validated(
+        CampaignSpec,
+        path.read_text(encoding="utf-8"),
+        str(path),
+        CampaignError,
+        what="a campaign (recipes, seeds, c_rates, ...)",
+    )
     return spec.cases(path.parent)
 
 
@@ -226,7 +259,20 @@ def read_status(folder: Path) -> dict[str, Any] | None:
 
 def run_case(case: Case, folder: Path) -> CaseResult:
     """Generate, characterize and discharge one case in ``folder``; a stage whose output is
-    already there is not redone (resume). Failures are recorded in status.json, not raised."""
+    already there is not redone (resume). Failures are recorded in status.json, not raised.
+
+    Parameters
+    ----------
+    case : Case
+        The case.
+    folder : Path
+        Its folder.
+
+    Returns
+    -------
+    CaseResult
+        Its status, end reason and discharge summary.
+    """
     from threadpoolctl import threadpool_limits
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -236,17 +282,33 @@ def run_case(case: Case, folder: Path) -> CaseResult:
         # one BLAS/numba thread per case: cases are the unit of parallelism
         with threadpool_limits(limits=1):
             summary = _run_stages(case, folder)
-        record = {"status": "ok", "summary": summary, "end_reason": summary["end_reason"],
-                  "wall_s": time.perf_counter() - started}
+        record = {
+            "status": "ok",
+            "summary": summary,
+            "end_reason": summary["end_reason"],
+            "wall_s": time.perf_counter() - started,
+        }
     except Exception as exc:  # noqa: BLE001 - a failed case is recorded, the campaign goes on
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        record = {"status": "failed", "error": f"{type(exc).__name__}: {message}",
-                  "traceback": traceback.format_exc(), "wall_s": time.perf_counter() - started,
-                  "end_reason": exc.record.get("end_reason", "error") if isinstance(exc, RunFailure) else "error",
-                  **({"end": exc.record} if isinstance(exc, RunFailure) else {})}
+        record = {
+            "status": "failed",
+            "error": f"{type(exc).__name__}: {message}",
+            "traceback": traceback.format_exc(),
+            "wall_s": time.perf_counter() - started,
+            "end_reason": exc.record.get("end_reason", "error")
+            if isinstance(exc, RunFailure)
+            else "error",
+            **({"end": exc.record} if isinstance(exc, RunFailure) else {}),
+        }
     write_text_atomic(CaseFiles(folder).status, json.dumps(record, indent=2) + "\n")
-    return CaseResult(case, folder, record["status"], record.get("error"), record.get("summary", {}),
-                      end_reason=record["end_reason"])
+    return CaseResult(
+        case,
+        folder,
+        record["status"],
+        record.get("error"),
+        record.get("summary", {}),
+        end_reason=record["end_reason"],
+    )
 
 
 def _run_stages(case: Case, folder: Path) -> dict[str, Any]:
@@ -266,8 +328,9 @@ def _run_stages(case: Case, folder: Path) -> dict[str, Any]:
         profile = result.profile_frame()
         write_atomic(files.profile, lambda p: profile.to_parquet(p, index=False))
         write_atomic(files.particles, lambda p: result.particles.to_parquet(p, index=False))
-    return discharge_to_folder(electrode, files.run.folder, c_rate=case.c_rate, cutoff_v=case.cutoff_v,
-                               params=case.params)
+    return discharge_to_folder(
+        electrode, files.run.folder, c_rate=case.c_rate, cutoff_v=case.cutoff_v, params=case.params
+    )
 
 
 def _local_runner(workers: int) -> Callable[[Sequence[tuple[Case, Path]]], Iterable[CaseResult]]:
@@ -281,19 +344,23 @@ def _local_runner(workers: int) -> Callable[[Sequence[tuple[Case, Path]]], Itera
             futures = [pool.submit(run_case, case, folder) for case, folder in jobs]
             for future in as_completed(futures):
                 yield future.result()
+
     return run
 
 
-def _dask_runner(address: str, connect_timeout_s: float
-                 ) -> Callable[[Sequence[tuple[Case, Path]]], Iterable[CaseResult]]:
+def _dask_runner(
+    address: str, connect_timeout_s: float
+) -> Callable[[Sequence[tuple[Case, Path]]], Iterable[CaseResult]]:
     distributed = require("distributed", "dask", "running on a Dask cluster (--scheduler)")
     Client, dask_completed = distributed.Client, distributed.as_completed
 
     try:
         client = Client(address, timeout=f"{connect_timeout_s}s")
     except (OSError, TimeoutError, ValueError) as exc:
-        raise CampaignError(f"cannot reach the Dask scheduler at {address}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise CampaignError(
+            f"cannot reach the Dask scheduler at {address}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
 
     def run(jobs: Sequence[tuple[Case, Path]]) -> Iterable[CaseResult]:
         try:
@@ -302,17 +369,44 @@ def _dask_runner(address: str, connect_timeout_s: float
                 yield future.result()
         finally:
             client.close()
+
     return run
 
 
-def run_campaign(cases: Sequence[Case], out_dir: Path, *, workers: int = 1, scheduler: str | None = None,
-                 connect_timeout_s: float = 10.0,
-                 on_result: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
+def run_campaign(
+    cases: Sequence[Case],
+    out_dir: Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    connect_timeout_s: float = 10.0,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
     """Run every case into ``out_dir/<case key>/``; finished cases are skipped.
 
     ``scheduler`` (``tcp://host:port``) runs the cases on a Dask distributed cluster instead of
     a local pool of ``workers`` processes. ``on_result`` is called as each case ends. Returns
     the results in the order of ``cases``.
+
+    Parameters
+    ----------
+    cases : sequence of Case
+        The cases.
+    out_dir : Path
+        Campaign folder.
+    workers : int
+        Local worker processes.
+    scheduler : str, optional
+        Dask scheduler address.
+    connect_timeout_s : float
+        Time (s) to reach the scheduler.
+    on_result : callable, optional
+        Called with each case's result.
+
+    Returns
+    -------
+    list of CaseResult
+        Status, end reason and summary (capacities in mAh/cm^2, mAh/g) of each case.
     """
     check(workers=workers)
     if not cases:
@@ -324,8 +418,14 @@ def run_campaign(cases: Sequence[Case], out_dir: Path, *, workers: int = 1, sche
     for key, case in unique.items():
         status = read_status(out_dir / key)
         if status is not None and status["status"] == "ok":
-            results[key] = CaseResult(case, out_dir / key, "ok", summary=status["summary"], skipped=True,
-                                      end_reason=status["summary"].get("end_reason"))
+            results[key] = CaseResult(
+                case,
+                out_dir / key,
+                "ok",
+                summary=status["summary"],
+                skipped=True,
+                end_reason=status["summary"].get("end_reason"),
+            )
         else:
             pending.append((case, out_dir / key))
     for result in results.values():
@@ -341,7 +441,18 @@ def run_campaign(cases: Sequence[Case], out_dir: Path, *, workers: int = 1, sche
 
 
 def campaign_results(out_dir: Path) -> list[CaseResult]:
-    """Every case folder under ``out_dir`` with its status (unfinished cases as "pending")."""
+    """Every case folder under ``out_dir`` with its status (unfinished cases as "pending").
+
+    Parameters
+    ----------
+    out_dir : Path
+        Campaign folder.
+
+    Returns
+    -------
+    list of CaseResult
+        One per case folder, sorted by folder name.
+    """
     if not out_dir.is_dir():
         raise CampaignError(f"campaign folder not found: {out_dir}")
     results = []
@@ -352,6 +463,14 @@ def campaign_results(out_dir: Path) -> list[CaseResult]:
         if status is None:
             results.append(CaseResult(case, folder, "pending"))
         else:
-            results.append(CaseResult(case, folder, status["status"], status.get("error"),
-                                      status.get("summary", {}), end_reason=status.get("end_reason")))
+            results.append(
+                CaseResult(
+                    case,
+                    folder,
+                    status["status"],
+                    status.get("error"),
+                    status.get("summary", {}),
+                    end_reason=status.get("end_reason"),
+                )
+            )
     return results

@@ -17,7 +17,9 @@ __all__ = ["SIX", "connected_to_planes", "percolates"]
 SIX = ndimage.generate_binary_structure(3, 1)  # face neighbours only
 
 
-def connected_to_planes(mask: np.ndarray, axis: int = 2, planes: Sequence[int] = (0, -1)) -> np.ndarray:
+def connected_to_planes(
+    mask: np.ndarray, axis: int = 2, planes: Sequence[int] = (0, -1)
+) -> np.ndarray:
     """Voxels of ``mask`` 6-connected to every plane of ``planes`` normal to ``axis``.
 
     Parameters

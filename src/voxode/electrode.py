@@ -44,7 +44,18 @@ _PARTICLE_PREFIX = "particles."
 
 
 def border_particles(particle_ids: np.ndarray) -> np.ndarray:
-    """Sorted ids of the particles that touch a lateral face (x or y) of the box."""
+    """Sorted ids of the particles that touch a lateral face (x or y) of the box.
+
+    Parameters
+    ----------
+    particle_ids : ndarray of int, [x, y, z]
+        Particle ids (0 = no particle).
+
+    Returns
+    -------
+    ndarray of int
+        The ids, sorted.
+    """
     faces = [particle_ids[0], particle_ids[-1], particle_ids[:, 0], particle_ids[:, -1]]
     ids = np.unique(np.concatenate([f.ravel() for f in faces]))
     return ids[ids > 0]
@@ -52,7 +63,21 @@ def border_particles(particle_ids: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Layer:
-    """One through-plane layer of an electrode (z measured from the current collector, um)."""
+    """One through-plane layer of an electrode (z measured from the current collector, um).
+
+    Attributes
+    ----------
+    name : str
+        The layer's name.
+    z0_um, z1_um : float
+        Lower and upper plane (um from the current collector).
+    cbd_nanoporosity : float
+        Nanoporosity of its CBD (0 to 1).
+    nmc_density_g_cm3 : float
+        NMC density (g/cm^3).
+    specific_capacity_mah_g : float
+        NMC specific capacity (mAh/g).
+    """
 
     name: str
     z0_um: float
@@ -62,16 +87,25 @@ class Layer:
     specific_capacity_mah_g: float = 200.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The layer as plain data (as stored in an electrode file).
+
+        Returns
+        -------
+        dict
+            The fields by name (units in the names).
+        """
         return dict(self.__dict__)
 
 
 def plane_centres_um(voxel_um: float, nz: int) -> np.ndarray:
-    """Through-plane coordinate (um from the current collector) of the centres of ``nz`` z planes."""
+    """Through-plane coordinate (um from the current
+    collector) of the centres of ``nz`` z planes."""
     return (np.arange(nz) + 0.5) * voxel_um
 
 
 def layer_index_of_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.ndarray:
-    """Index into ``layers`` of each of ``nz`` z planes of edge ``voxel_um`` (by the plane centre)."""
+    """Index into ``layers`` of each of ``nz`` z planes of
+    edge ``voxel_um`` (by the plane centre)."""
     z = plane_centres_um(voxel_um, nz)
     idx = np.zeros(z.shape, dtype=np.int64)
     for i, layer in enumerate(layers):
@@ -80,14 +114,47 @@ def layer_index_of_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.n
 
 
 def cbd_nanoporosity_planes(layers: list[Layer], voxel_um: float, nz: int) -> np.ndarray:
-    """CBD nanoporosity of each of ``nz`` z planes (from the layer the plane belongs to)."""
+    """CBD nanoporosity of each of ``nz`` z planes (from the layer the plane belongs to).
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The electrode's layers, current collector first.
+    voxel_um : float
+        Voxel size (um).
+    nz : int
+        Number of z planes.
+
+    Returns
+    -------
+    ndarray of float
+        Nanoporosity (0 to 1) of each plane.
+    """
     eps = np.array([layer.cbd_nanoporosity for layer in layers], dtype=float)
     return eps[layer_index_of_planes(layers, voxel_um, nz)]
 
 
 @dataclass
 class Electrode:
-    """A voxelised electrode: phases, particle ids, voxel size, particle list, layers, provenance."""
+    """A voxelised electrode: phases, particle ids, voxel size, particle list, layers, provenance.
+
+    Attributes
+    ----------
+    phases : ndarray of uint8, [x, y, z]
+        0 pore, 1 NMC, 2 CBD; z = 0 the current collector.
+    particle_ids : ndarray of int32, [x, y, z]
+        Particle ids (0 = no particle).
+    voxel_um : float
+        Voxel edge (um).
+    particles : pandas.DataFrame
+        One row per particle id (units in the column names).
+    layers : list of Layer
+        Through-plane layers, current collector first.
+    recipe : dict, optional
+        The recipe it was generated from.
+    provenance : dict
+        Source, seed, voxode version and generation details.
+    """
 
     phases: np.ndarray
     particle_ids: np.ndarray
@@ -105,14 +172,19 @@ class Electrode:
         if phases.size and (phases.min() < 0 or phases.max() > CBD):
             raise ImageError("phases may only hold 0 (pore), 1 (NMC) or 2 (CBD)")
         if ids.size and (ids.min() < 0 or ids.max() > np.iinfo(np.int32).max):
-            raise ImageError(f"particle_ids must lie in 0..{np.iinfo(np.int32).max}, got {ids.min()}..{ids.max()}")
+            raise ImageError(
+                f"particle_ids must lie in 0..{np.iinfo(np.int32).max}, got "
+                f"{ids.min()}..{ids.max()}"
+            )
         self.phases = np.ascontiguousarray(phases, dtype=np.uint8)
         self.particle_ids = np.ascontiguousarray(ids, dtype=np.int32)
         if self.phases.ndim != 3:
             raise ImageError(f"phases must be a 3D array, got shape {self.phases.shape}")
         if self.phases.shape != self.particle_ids.shape:
             raise ImageError(
-                f"phases {self.phases.shape} and particle_ids {self.particle_ids.shape} differ in shape")
+                f"phases {self.phases.shape} and particle_ids "
+                f"{self.particle_ids.shape} differ in shape"
+            )
         if not 0 < self.voxel_um < math.inf:
             raise ImageError(f"voxel_um must be positive and finite, got {self.voxel_um}")
         if np.any((self.particle_ids > 0) & (self.phases != NMC)):
@@ -133,19 +205,43 @@ class Electrode:
         return self.shape[2] * self.voxel_um
 
     def z_centres_um(self) -> np.ndarray:
-        """Through-plane coordinate (um from the current collector) of each voxel plane centre."""
+        """Through-plane coordinate (um from the current collector) of each voxel plane centre.
+
+        Returns
+        -------
+        ndarray of float
+            Positions (um), one per plane.
+        """
         return plane_centres_um(self.voxel_um, self.shape[2])
 
     def layer_index_of_planes(self) -> np.ndarray:
-        """Index into ``layers`` of every z plane (int array of length nz)."""
+        """Index into ``layers`` of every z plane (int array of length nz).
+
+        Returns
+        -------
+        ndarray of int
+            Layer index, one per plane.
+        """
         return layer_index_of_planes(self.layers, self.voxel_um, self.shape[2])
 
     def cbd_nanoporosity_planes(self) -> np.ndarray:
-        """CBD nanoporosity of each z plane (from the layer the plane belongs to)."""
+        """CBD nanoporosity of each z plane (from the layer the plane belongs to).
+
+        Returns
+        -------
+        ndarray of float
+            Nanoporosity (0 to 1), one per plane.
+        """
         return cbd_nanoporosity_planes(self.layers, self.voxel_um, self.shape[2])
 
     def nmc_density_planes_g_cm3(self) -> np.ndarray:
-        """NMC density (g/cm^3) of each z plane (from the layer the plane belongs to)."""
+        """NMC density (g/cm^3) of each z plane (from the layer the plane belongs to).
+
+        Returns
+        -------
+        ndarray of float
+            Density (g/cm^3), one per plane.
+        """
         dens = np.array([layer.nmc_density_g_cm3 for layer in self.layers], dtype=float)
         return dens[self.layer_index_of_planes()]
 
@@ -156,7 +252,9 @@ class Electrode:
 
     def _nmc_mass_planes_mg_cm2(self) -> np.ndarray:
         """NMC mass per electrode area (mg/cm^2) in each z plane, at its layer's density."""
-        fraction = np.count_nonzero(self.phases == NMC, axis=(0, 1)) / (self.shape[0] * self.shape[1])
+        fraction = np.count_nonzero(self.phases == NMC, axis=(0, 1)) / (
+            self.shape[0] * self.shape[1]
+        )
         return fraction * self.voxel_um * 1e-4 * self.nmc_density_planes_g_cm3() * 1e3
 
     @property
@@ -169,7 +267,9 @@ class Electrode:
         """Theoretical capacity per electrode area (mAh/cm^2): each plane's NMC mass times its
         layer's specific capacity (the 1C current density in mA/cm^2)."""
         spec = np.array([layer.specific_capacity_mah_g for layer in self.layers], dtype=float)
-        return float(np.sum(self._nmc_mass_planes_mg_cm2() * spec[self.layer_index_of_planes()]) / 1e3)
+        return float(
+            np.sum(self._nmc_mass_planes_mg_cm2() * spec[self.layer_index_of_planes()]) / 1e3
+        )
 
     @property
     def n_particles(self) -> int:
@@ -177,7 +277,18 @@ class Electrode:
 
     # ----------------------------------------------------------------- save / load
     def save(self, path: str | Path) -> Path:
-        """Write the electrode losslessly to one compressed ``.npz`` file, atomically."""
+        """Write the electrode losslessly to one compressed ``.npz`` file, atomically.
+
+        Parameters
+        ----------
+        path : str or Path
+            ``.npz`` file to write.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
         path = Path(path)
         arrays: dict[str, np.ndarray] = {"phases": self.phases, "particle_ids": self.particle_ids}
         for col in self.particles.columns:
@@ -199,8 +310,20 @@ class Electrode:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Electrode":
-        """Read an electrode written by :meth:`save`; a missing or corrupt file raises ElectrodeFileError."""
+    def load(cls, path: str | Path) -> Electrode:
+        """Read an electrode written by :meth:`save`; a missing or corrupt file raises
+        ElectrodeFileError.
+
+        Parameters
+        ----------
+        path : str or Path
+            ``.npz`` file written by :meth:`save`.
+
+        Returns
+        -------
+        Electrode
+            The electrode, bit for bit as saved.
+        """
         path = Path(path)
         if not path.is_file():
             raise ElectrodeFileError(f"electrode file not found: {path}")
@@ -210,13 +333,27 @@ class Electrode:
                 phases = data["phases"]
                 ids = data["particle_ids"]
                 cols = {c: data[_PARTICLE_PREFIX + c] for c in meta["particle_columns"]}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-            reason = f"missing entry {exc}" if isinstance(exc, KeyError) else "not an uncorrupted .npz archive"
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            EOFError,
+            zipfile.BadZipFile,
+            json.JSONDecodeError,
+        ) as exc:
+            reason = (
+                f"missing entry {exc}"
+                if isinstance(exc, KeyError)
+                else "not an uncorrupted .npz archive"
+            )
             raise ElectrodeFileError(f"{path} is not a voxode electrode file ({reason})") from None
         if meta.get("format_version") != FORMAT_VERSION:
             raise ElectrodeFileError(
-                f"{path} has electrode format {meta.get('format_version')}, this voxode reads {FORMAT_VERSION}")
-        import pandas as pd  # here: pandas takes ~0.5 s to import, and the CLI imports Electrode at startup
+                f"{path} has electrode format {meta.get('format_version')}, "
+                f"this voxode reads {FORMAT_VERSION}"
+            )
+        # here: pandas takes ~0.5 s to import, and the CLI imports Electrode at startup
+        import pandas as pd
 
         return cls(
             phases=phases,
@@ -228,8 +365,19 @@ class Electrode:
             provenance=meta["provenance"],
         )
 
-    def equals(self, other: "Electrode") -> bool:
-        """True when both electrodes hold identical arrays, particle lists and metadata."""
+    def equals(self, other: Electrode) -> bool:
+        """True when both electrodes hold identical arrays, particle lists and metadata.
+
+        Parameters
+        ----------
+        other : Electrode
+            The electrode to compare with.
+
+        Returns
+        -------
+        bool
+            Whether they are identical.
+        """
         return (
             np.array_equal(self.phases, other.phases)
             and np.array_equal(self.particle_ids, other.particle_ids)

@@ -10,15 +10,12 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-from voxode.errors import VoxodeError
-
-
-class MissingExtraError(VoxodeError, ImportError):
-    """An optional dependency is not installed; the message names the extra to install."""
+from voxode.errors import MissingExtraError
 
 
 def require(module: str, extra: str, purpose: str) -> ModuleType:
-    """Import ``module`` or raise MissingExtraError: ``<purpose> needs <module>: pip install 'voxode[<extra>]'``.
+    """Import ``module`` or raise MissingExtraError: ``<purpose> needs <module>: pip install
+    'voxode[<extra>]'``.
 
     Parameters
     ----------
@@ -32,4 +29,6 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
     try:
         return import_module(module)
     except ImportError:
-        raise MissingExtraError(f"{purpose} needs {module.split('.')[0]}: pip install 'voxode[{extra}]'") from None
+        raise MissingExtraError(
+            f"{purpose} needs {module.split('.')[0]}: pip install 'voxode[{extra}]'"
+        ) from None

@@ -10,7 +10,9 @@ from types import ModuleType
 from typing import Any
 
 
-def lazy_exports(package: str, where: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_exports(
+    package: str, where: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Module ``__getattr__`` and ``__dir__`` for ``package``: name -> ``package.<where[name]>``.
 
     Parameters
@@ -31,9 +33,14 @@ def lazy_exports(package: str, where: Mapping[str, str]) -> tuple[Callable[[str]
     also its submodule's name (``voxode.characterize.tortuosity``, the function, in module
     ``tortuosity``), the package keeps the function, as an eager ``from .x import x`` would.
     """
+
     class _LazyPackage(ModuleType):
         def __setattr__(self, attr: str, value: Any) -> None:
-            if attr in where and isinstance(value, ModuleType) and value.__name__ == f"{package}.{where[attr]}":
+            if (
+                attr in where
+                and isinstance(value, ModuleType)
+                and value.__name__ == f"{package}.{where[attr]}"
+            ):
                 value = getattr(value, attr)
             super().__setattr__(attr, value)
 

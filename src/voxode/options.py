@@ -15,18 +15,19 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter, ValidationError
 
 from voxode.errors import InputError
+from voxode.validation import validation_message
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
-Seed = Annotated[int, Field(ge=0, lt=2**32)]      # numpy RandomState and scikit-learn take 32-bit seeds
+Seed = Annotated[int, Field(ge=0, lt=2**32)]  # numpy RandomState and scikit-learn take 32-bit seeds
 
 RULES: dict[str, Any] = {
-    "c_rate": NonNegative,           # zero only with an end time: a rest (simulate checks)
+    "c_rate": NonNegative,  # zero only with an end time: a rest (simulate checks)
     "current_ma_cm2": NonNegative,
-    "cutoff_v": Positive,            # vs Li/Li+; the parameter set narrows it (ParameterSet.cutoff_range_v)
+    "cutoff_v": Positive,  # vs Li/Li+; the parameter set narrows it (ParameterSet.cutoff_range_v)
     "t_end_s": Positive,
     "voxel_um": Positive,
     "thickness_um": Positive,
@@ -56,6 +57,12 @@ def option_name(name: str) -> str:
 def check(**values: Any) -> None:
     """Validate named options by their rule in :data:`RULES` (``None`` means not given).
 
+    Parameters
+    ----------
+    **values
+        Option name (as in :data:`RULES`) and value, in the option's unit (``c_rate`` 1/h,
+        ``cutoff_v`` V, ``voxel_um`` um, ...).
+
     Raises
     ------
     InputError
@@ -67,5 +74,7 @@ def check(**values: Any) -> None:
         try:
             _adapter(name).validate_python(value)
         except ValidationError as exc:
-            message = exc.errors()[0]["msg"]
-            raise InputError(f"{option_name(name)} {value!r}: {message[0].lower()}{message[1:]}") from None
+            message = validation_message(exc)  # the formatter of every validation error
+            raise InputError(
+                f"{option_name(name)} {value!r}: {message[0].lower()}{message[1:]}"
+            ) from None

@@ -18,10 +18,9 @@ from scipy import stats
 
 from voxode.electrode import CBD, NMC, PORE, Electrode
 from voxode.errors import VoxodeError
-from voxode.generate.sizes import volume_weighted_quantiles_um
 from voxode.io.figures import save_figure
 from voxode.recipe import Recipe
-from voxode.summary import particle_diameters_um
+from voxode.summary import particle_diameters_um, volume_weighted_quantiles_um
 
 # Paul Tol's high-contrast scheme (colour-blind safe, distinct in greyscale); pores light grey.
 PHASE_COLOURS: dict[int, str] = {PORE: "#E8E8E8", NMC: "#004488", CBD: "#DDAA33"}
@@ -32,8 +31,16 @@ QUANTILES = (0.1, 0.5, 0.9)
 _TICKS_UM = [m * 10.0**e for e in range(-2, 4) for m in (1, 2, 5)]
 FORMATS = {".png", ".svg", ".pdf"}
 DPI = 300
-_STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
-          "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.linewidth": 0.6, "svg.fonttype": "none"}
+_STYLE = {
+    "font.size": 8,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "legend.fontsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "axes.linewidth": 0.6,
+    "svg.fonttype": "none",
+}
 
 
 def plot_electrode(electrode: Electrode, path: Path, recipe: Recipe | None = None) -> Path:
@@ -52,8 +59,10 @@ def plot_electrode(electrode: Electrode, path: Path, recipe: Recipe | None = Non
         _xz_section(fig.add_subplot(grid[0, :]), electrode)
         _xy_section(fig.add_subplot(grid[1, 0]), electrode)
         _size_distribution(fig.add_subplot(grid[1, 1]), electrode, recipe)
-        handles = [Patch(facecolor=PHASE_COLOURS[p], edgecolor="0.3", linewidth=0.4, label=PHASE_LABELS[p])
-                   for p in (PORE, NMC, CBD)]
+        handles = [
+            Patch(facecolor=PHASE_COLOURS[p], edgecolor="0.3", linewidth=0.4, label=PHASE_LABELS[p])
+            for p in (PORE, NMC, CBD)
+        ]
         fig.legend(handles=handles, loc="outside upper center", ncols=3, frameon=False)
         return save_figure(fig, path, dpi=DPI)
 
@@ -66,7 +75,8 @@ def _phase_image(ax: Axes, image: np.ndarray, extent: tuple[float, float, float,
 
 
 def _xz_section(ax: Axes, electrode: Electrode) -> None:
-    """Through-plane section at mid-y: z horizontal (current collector at z = 0, left), x vertical."""
+    """Through-plane section at mid-y: z horizontal
+    (current collector at z = 0, left), x vertical."""
     lx, _, lz = electrode.size_um
     j = electrode.shape[1] // 2
     _phase_image(ax, electrode.phases[:, j, :], (0.0, lz, 0.0, lx))
@@ -74,13 +84,31 @@ def _xz_section(ax: Axes, electrode: Electrode) -> None:
         ax.axvline(layer.z0_um, color="white", linestyle="--", linewidth=0.8)
     if len(electrode.layers) > 1:
         for layer in electrode.layers:
-            ax.text(0.5 * (layer.z0_um + layer.z1_um), 1.02, layer.name, transform=ax.get_xaxis_transform(),
-                    ha="center", va="bottom")
-    ax.text(0.0, 1.02, "current collector", transform=ax.transAxes, ha="left", va="bottom", fontweight="bold")
-    ax.text(1.0, 1.02, "separator", transform=ax.transAxes, ha="right", va="bottom", fontweight="bold")
+            ax.text(
+                0.5 * (layer.z0_um + layer.z1_um),
+                1.02,
+                layer.name,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+            )
+    ax.text(
+        0.0,
+        1.02,
+        "current collector",
+        transform=ax.transAxes,
+        ha="left",
+        va="bottom",
+        fontweight="bold",
+    )
+    ax.text(
+        1.0, 1.02, "separator", transform=ax.transAxes, ha="right", va="bottom", fontweight="bold"
+    )
     ax.set_xlabel("z, distance from current collector (µm)")
     ax.set_ylabel("x (µm)")
-    ax.set_title(f"(a) xz section at y = {(j + 0.5) * electrode.voxel_um:.1f} µm", loc="left", pad=12)
+    ax.set_title(
+        f"(a) xz section at y = {(j + 0.5) * electrode.voxel_um:.1f} µm", loc="left", pad=12
+    )
 
 
 def _xy_section(ax: Axes, electrode: Electrode) -> None:
@@ -98,7 +126,8 @@ def target_cdf(recipe: Recipe, d_um: np.ndarray) -> np.ndarray:
 
     A mixture of truncated log-normals, one per layer and population (sigma, volume median
     D50_v * size_scale, truncated to [d_min, d_max] * size_scale), weighted by the NMC volume
-    each contributes: layer thickness fraction * layer NMC volume fraction * population mass fraction.
+    each contributes: layer thickness fraction * layer NMC volume fraction * population mass
+    fraction.
     """
     d_um = np.asarray(d_um, dtype=float)
     total = np.zeros_like(d_um)
@@ -108,7 +137,9 @@ def target_cdf(recipe: Recipe, d_um: np.ndarray) -> np.ndarray:
         for pop in layer.populations:
             w = layer.thickness_fraction * layer.nmc_fraction * pop.mass_fraction
             log_normal = stats.norm(loc=np.log(psd.d50_um * pop.size_scale), scale=psd.sigma)
-            lo, hi = (log_normal.cdf(np.log(b * pop.size_scale)) for b in (psd.d_min_um, psd.d_max_um))
+            lo, hi = (
+                log_normal.cdf(np.log(b * pop.size_scale)) for b in (psd.d_min_um, psd.d_max_um)
+            )
             cdf = (log_normal.cdf(np.log(d_um)) - lo) / (hi - lo)
             total += w * np.clip(cdf, 0.0, 1.0)
             weights += w
@@ -128,19 +159,40 @@ def _size_distribution(ax: Axes, electrode: Electrode, recipe: Recipe | None) ->
         ax.text(0.5, 0.5, "no particles", transform=ax.transAxes, ha="center", va="center")
         return
     cum = np.cumsum(d**3) / np.sum(d**3)
-    ax.step(d, cum, where="post", color=MEASURED_COLOUR, linewidth=1.2, label=f"measured ({d.size} particles)")
+    ax.step(
+        d,
+        cum,
+        where="post",
+        color=MEASURED_COLOUR,
+        linewidth=1.2,
+        label=f"measured ({d.size} particles)",
+    )
     measured_q = volume_weighted_quantiles_um(d, QUANTILES)
     ax.plot(measured_q, QUANTILES, "o", color=MEASURED_COLOUR, markersize=4)
-    lines = [f"{'':9}D10 / D50 / D90 (µm)", f"{'measured':9}" + " / ".join(f"{v:4.1f}" for v in measured_q)]
+    lines = [
+        f"{'':9}D10 / D50 / D90 (µm)",
+        f"{'measured':9}" + " / ".join(f"{v:4.1f}" for v in measured_q),
+    ]
     lo, hi = d[0], d[-1]
     if recipe is not None:
-        d_min = min(layer.psd.d_min_um * p.size_scale for layer in recipe.layers for p in layer.populations)
-        d_max = max(layer.psd.d_max_um * p.size_scale for layer in recipe.layers for p in layer.populations)
+        d_min = min(
+            layer.psd.d_min_um * p.size_scale for layer in recipe.layers for p in layer.populations
+        )
+        d_max = max(
+            layer.psd.d_max_um * p.size_scale for layer in recipe.layers for p in layer.populations
+        )
         grid = np.geomspace(d_min, d_max, 400)
         cdf = target_cdf(recipe, grid)
         ax.plot(grid, cdf, "--", color=TARGET_COLOUR, linewidth=1.0, label="recipe target")
         target_q = np.interp(QUANTILES, cdf, grid)
-        ax.plot(target_q, QUANTILES, "s", markerfacecolor="none", markeredgecolor=TARGET_COLOUR, markersize=4.5)
+        ax.plot(
+            target_q,
+            QUANTILES,
+            "s",
+            markerfacecolor="none",
+            markeredgecolor=TARGET_COLOUR,
+            markersize=4.5,
+        )
         lines.append(f"{'target':9}" + " / ".join(f"{v:4.1f}" for v in target_q))
         lo, hi = min(lo, d_min), max(hi, d_max)
     ax.set_xscale("log")
@@ -149,5 +201,13 @@ def _size_distribution(ax: Axes, electrode: Electrode, recipe: Recipe | None) ->
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(loc="upper left", frameon=False)
-    ax.text(0.03, 0.80, "\n".join(lines), transform=ax.transAxes, ha="left", va="top", fontsize=7,
-            family="monospace")
+    ax.text(
+        0.03,
+        0.80,
+        "\n".join(lines),
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=7,
+        family="monospace",
+    )

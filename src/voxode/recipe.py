@@ -19,7 +19,9 @@ from voxode.errors import RecipeError
 from voxode.validation import load_validated, validated
 
 Z90 = 1.2815515655446004  # standard-normal quantile of 0.9
-MIN_VOXELS_PER_PARTICLE = 1.5  # smallest particle diameter in voxels (bi-layers' 1.5 um shrunk particles at 1 um)
+MIN_VOXELS_PER_PARTICLE = (
+    1.5  # smallest particle diameter in voxels (bi-layers' 1.5 um shrunk particles at 1 um)
+)
 MIN_VOXELS_PER_FIBRE = 2.0  # fibre diameter, in voxels of the CBD grid, that still draws as a tube
 # Coarsest output voxel, in fibre diameters. A fibre thinner than a voxel is smeared over voxels
 # wider than itself, and the rasterised CBD closes the pore throats it crosses: paper-pristine at
@@ -41,7 +43,7 @@ class Composition(_Strict):
     binder: float = Field(2.0, ge=0, le=100)
 
     @model_validator(mode="after")
-    def _sums_to_100(self) -> "Composition":
+    def _sums_to_100(self) -> Composition:
         total = self.nmc + self.carbon + self.binder
         if abs(total - 100.0) > 1e-6:
             raise ValueError(f"wt% must sum to 100, got {total:g}")
@@ -73,7 +75,7 @@ class SizeDistribution(_Strict):
     d_max_um: float = Field(20.0, gt=0)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "SizeDistribution":
+    def _consistent(self) -> SizeDistribution:
         if self.sigma_ln is None:
             if self.d10_um is None or self.d90_um is None:
                 raise ValueError("give d10_um and d90_um, or sigma_ln")
@@ -148,8 +150,12 @@ class LayerRecipe(_Strict):
     populations: tuple[Population, ...] = (Population(),)
     shape: ParticleShape = ParticleShape()
     cbd: CarbonBinder = CarbonBinder()
-    seed: int | None = Field(None, ge=0, description="default: derived from the recipe seed and "
-                             "the layer's position counted from the separator")
+    seed: int | None = Field(
+        None,
+        ge=0,
+        description="default: derived from the recipe seed and "
+        "the layer's position counted from the separator",
+    )
 
     @field_validator("populations")
     @classmethod
@@ -183,7 +189,8 @@ class LayerRecipe(_Strict):
 
     @property
     def fibre_volume_share(self) -> float:
-        """Share of the CBD phase laid as fibres (the recipe's, or carbon / (carbon + binder) by volume)."""
+        """Share of the CBD phase laid as fibres (the recipe's,
+        or carbon / (carbon + binder) by volume)."""
         if self.cbd.fibre_volume_share is not None:
             return self.cbd.fibre_volume_share
         c, d = self.composition_wt, self.densities_g_cm3
@@ -200,12 +207,13 @@ class LayerRecipe(_Strict):
         return 1.0 - self.nmc_fraction - self.cbd_phase_fraction
 
     @model_validator(mode="after")
-    def _room_for_pores(self) -> "LayerRecipe":
+    def _room_for_pores(self) -> LayerRecipe:
         if self.macro_porosity <= 0:
             raise ValueError(
                 f"porosity {self.porosity:g} is too low for this composition and cbd_nanoporosity "
                 f"{self.cbd_nanoporosity:g}: the CBD phase ({self.cbd_phase_fraction:.3f}) and NMC "
-                f"({self.nmc_fraction:.3f}) leave no macro-pores")
+                f"({self.nmc_fraction:.3f}) leave no macro-pores"
+            )
         return self
 
 
@@ -227,7 +235,26 @@ class Packing(_Strict):
 
 
 class Recipe(_Strict):
-    """A whole electrode recipe."""
+    """A whole electrode recipe.
+
+    Attributes
+    ----------
+    name : str
+        Names the electrode (and the results of a study).
+    seed : int
+        Random seed (each layer's streams derive from it; see :func:`voxode.generate.layer_rngs`).
+    box_um : tuple of float
+        Box size x, y and thickness (um).
+    voxel_um : float
+        Voxel edge (um).
+    specific_capacity_mah_g : float
+        NMC specific capacity (mAh/g).
+    layers : tuple of LayerRecipe
+        Layers, current collector first: composition (wt%), densities (g/cm^3), porosity, sizes
+        (um), shapes and CBD.
+    packing : Packing
+        Particle packing settings.
+    """
 
     name: str = "electrode"
     seed: int = Field(0, ge=0)
@@ -245,7 +272,7 @@ class Recipe(_Strict):
         return box
 
     @model_validator(mode="after")
-    def _geometry(self) -> "Recipe":
+    def _geometry(self) -> Recipe:
         total = sum(layer.thickness_fraction for layer in self.layers)
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"layers: thickness_fraction must sum to 1, got {total:g}")
@@ -257,35 +284,52 @@ class Recipe(_Strict):
                 thick = layer.thickness_fraction * self.box_um[2]
                 if d_max > lateral or d_max > thick:
                     raise ValueError(
-                        f"layers[{i}] population '{pop.name}': largest particle ({d_max:g} um) does not "
-                        f"fit in the box ({lateral:g} um laterally, layer {thick:g} um thick): enlarge "
-                        f"box_um or lower psd.d_max_um")
-                for grid, what in ((self.voxel_um, "voxel_um"), (self.packing.grid_um, "packing.grid_um")):
+                        f"layers[{i}] population '{pop.name}': largest particle ({d_max:g} "
+                        f"um) does not fit in the box ({lateral:g} um laterally, layer "
+                        f"{thick:g} um thick): enlarge box_um or lower psd.d_max_um"
+                    )
+                for grid, what in (
+                    (self.voxel_um, "voxel_um"),
+                    (self.packing.grid_um, "packing.grid_um"),
+                ):
                     if d_min < MIN_VOXELS_PER_PARTICLE * grid:
                         raise ValueError(
-                            f"{what} {grid:g} is too coarse: the smallest particles of layers[{i}] "
-                            f"population '{pop.name}' ({d_min:g} um) would span fewer than {MIN_VOXELS_PER_PARTICLE:g} voxels")
+                            f"{what} {grid:g} is too coarse: the smallest particles "
+                            f"of layers[{i}] population '{pop.name}' ({d_min:g} um) "
+                            f"would span fewer than {MIN_VOXELS_PER_PARTICLE:g} voxels"
+                        )
             if self.voxel_um > MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:
                 raise ValueError(
-                    f"voxel_um {self.voxel_um:g} is too coarse for the CBD fibres of layers[{i}] "
-                    f"({layer.cbd.fibre_diameter_um:g} um): a voxel wider than a fibre closes the pore "
-                    f"throats the fibre crosses; use voxel_um <= "
-                    f"{MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:g}")
+                    f"voxel_um {self.voxel_um:g} is too coarse for the CBD fibres of "
+                    f"layers[{i}] ({layer.cbd.fibre_diameter_um:g} um): a voxel wider than "
+                    f"a fibre closes the pore throats the fibre crosses; use voxel_um <= "
+                    f"{MAX_VOXEL_PER_FIBRE_DIAMETER * layer.cbd.fibre_diameter_um:g}"
+                )
             if layer.cbd.fibre_diameter_um < MIN_VOXELS_PER_FIBRE * self.cbd_grid_um:
                 raise ValueError(
-                    f"the CBD grid ({self.cbd_grid_um:g} um: the finer of voxel_um and packing.grid_um) is too coarse "
-                    f"for the fibres of layers[{i}] ({layer.cbd.fibre_diameter_um:g} um would span fewer than "
-                    f"{MIN_VOXELS_PER_FIBRE:g} voxels): lower packing.grid_um or raise cbd.fibre_diameter_um")
+                    f"the CBD grid ({self.cbd_grid_um:g} um: the finer of "
+                    f"voxel_um and packing.grid_um) is too coarse for the "
+                    f"fibres of layers[{i}] ({layer.cbd.fibre_diameter_um:g} um "
+                    f"would span fewer than {MIN_VOXELS_PER_FIBRE:g} voxels): "
+                    f"lower packing.grid_um or raise cbd.fibre_diameter_um"
+                )
         return self
 
     @property
     def cbd_grid_um(self) -> float:
-        """Voxel size (um) on which the carbon-binder domain is laid: the finer of the packing grid and the
-        voxel, so that one seed gives the same CBD geometry at every coarser voxel size."""
+        """Voxel size (um) on which the carbon-binder domain is laid: the
+        finer of the packing grid and the voxel, so that one seed gives
+        the same CBD geometry at every coarser voxel size."""
         return min(self.voxel_um, self.packing.grid_um)
 
     def layer_bounds_um(self) -> list[tuple[float, float]]:
-        """(z0, z1) of each layer in um from the current collector."""
+        """(z0, z1) of each layer in um from the current collector.
+
+        Returns
+        -------
+        list of tuple of float
+            (z0, z1) in um, one per layer, current collector first.
+        """
         bounds, z = [], 0.0
         for layer in self.layers:
             z1 = z + layer.thickness_fraction * self.box_um[2]
@@ -295,17 +339,54 @@ class Recipe(_Strict):
         return bounds
 
     def grid_shape(self, voxel_um: float) -> tuple[int, int, int]:
-        """Voxels along x, y, z of the box at voxel size ``voxel_um``."""
+        """Voxels along x, y, z of the box at voxel size ``voxel_um``.
+
+        Parameters
+        ----------
+        voxel_um : float
+            Voxel size (um).
+
+        Returns
+        -------
+        tuple of int
+            (nx, ny, nz).
+        """
         nx, ny, nz = (max(1, round(s / voxel_um)) for s in self.box_um)
         return nx, ny, nz
 
     def layer_planes(self, index: int, voxel_um: float) -> tuple[int, int]:
-        """First and one-past-last voxel plane (z) of layer ``index`` at voxel size ``voxel_um``."""
+        """First and one-past-last voxel plane (z) of layer ``index`` at voxel size ``voxel_um``.
+
+        Parameters
+        ----------
+        index : int
+            Layer index, current collector first.
+        voxel_um : float
+            Voxel size (um).
+
+        Returns
+        -------
+        tuple of int
+            (first plane, one past the last plane).
+        """
         z0, z1 = self.layer_bounds_um()[index]
         return round(z0 / voxel_um), round(z1 / voxel_um)
 
-    def with_overrides(self, *, voxel_um: float | None = None, seed: int | None = None) -> "Recipe":
-        """A copy with another voxel size and/or seed (validated again)."""
+    def with_overrides(self, *, voxel_um: float | None = None, seed: int | None = None) -> Recipe:
+        """A copy with another voxel size and/or seed (validated again).
+
+        Parameters
+        ----------
+        voxel_um : float, optional
+            Voxel size (um).
+        seed : int, optional
+            Random seed.
+
+        Returns
+        -------
+        Recipe
+            The copy.
+        """
         data = self.model_dump()
         if voxel_um is not None:
             data["voxel_um"] = voxel_um
@@ -326,38 +407,113 @@ def repetition_seeds(n: int, base_seed: int) -> list[int]:
 
 
 def recipe_from_dict(data: dict[str, Any], source: str = "recipe") -> Recipe:
-    """Validate plain data into a Recipe; errors become one-line RecipeErrors naming the field."""
+    """Validate plain data into a Recipe; errors become one-line RecipeErrors naming the field.
+
+    Parameters
+    ----------
+    data : dict
+        Recipe fields (units in their names).
+    source : str
+        What the data came from, for the error message.
+
+    Returns
+    -------
+    Recipe
+        The validated recipe.
+    """
     return validated(Recipe, data, source, RecipeError)
 
 
-PRESETS = ("paper-pristine", "paper-bilayer", "paper-bilayer-reverse", "mini-pristine", "mini-bilayer",
-           "mini-bilayer-reverse")
+PRESETS = (
+    "paper-pristine",
+    "paper-bilayer",
+    "paper-bilayer-reverse",
+    "mini-pristine",
+    "mini-bilayer",
+    "mini-bilayer-reverse",
+)
 
 
 def preset_text(name: str) -> str:
-    """The YAML text of a shipped preset."""
+    """The YAML text of a shipped preset.
+
+    Parameters
+    ----------
+    name : str
+        The preset's name.
+
+    Returns
+    -------
+    str
+        Its YAML, comments included.
+    """
     if name not in PRESETS:
-        raise RecipeError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)} or give a recipe file")
+        raise RecipeError(
+            f"unknown preset '{name}': choose one of {', '.join(PRESETS)} or give a recipe file"
+        )
     return resources.files("voxode.presets").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
 
 
 def load_preset(name: str) -> Recipe:
+    """A shipped preset recipe by name.
+
+    Parameters
+    ----------
+    name : str
+        ``paper-pristine``, ``paper-bilayer``, ``paper-bilayer-reverse`` or their ``mini-``
+        versions.
+
+    Returns
+    -------
+    Recipe
+        The validated recipe.
+    """
     return load_validated(Recipe, preset_text(name), f"preset {name}", RecipeError, what="a recipe")
 
 
 def load_recipe(spec: str | Path) -> Recipe:
-    """Load a recipe from a preset name or a YAML/TOML file."""
+    """Load a recipe from a preset name or a YAML/TOML file.
+
+    Parameters
+    ----------
+    spec : str or Path
+        A preset name or a YAML/TOML file.
+
+    Returns
+    -------
+    Recipe
+        The validated recipe.
+    """
     path = Path(spec)
     if str(spec) in PRESETS:
         return load_preset(str(spec))
     if not path.is_file():
         if path.suffix.lower() not in (".yaml", ".yml", ".toml"):
-            raise RecipeError(f"unknown preset '{spec}': choose one of {', '.join(PRESETS)} or give a recipe file")
+            raise RecipeError(
+                f"unknown preset '{spec}': choose one of {', '.join(PRESETS)} or give a recipe file"
+            )
         raise RecipeError(f"recipe file not found: {path}")
-    return load_validated(Recipe, path.read_text(encoding="utf-8"), str(path), RecipeError, what="a recipe",
-                          toml=path.suffix.lower() == ".toml")
+    return load_validated(
+        Recipe,
+        path.read_text(encoding="utf-8"),
+        str(path),
+        RecipeError,
+        what="a recipe",
+        toml=path.suffix.lower() == ".toml",
+    )
 
 
 def recipe_to_yaml(recipe: Recipe) -> str:
-    """Full YAML of a recipe (every field, defaults included) that loads back to the same recipe."""
+    """Full YAML of a recipe (every field, defaults included) that loads back to the same recipe.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The recipe.
+
+    Returns
+    -------
+    str
+        YAML text.
+    """
     return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False)

@@ -17,10 +17,16 @@ import pandas as pd
 
 from voxode.atomic import write_text_atomic
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-table{border-collapse:collapse;margin:0.8em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}
-figure{margin:1em 0}figcaption{font-size:0.9em;color:#555}pre{background:#f6f6f6;padding:0.6em;overflow-x:auto}"""
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;"
+    "color:#222;line-height:1.45}\n"
+    "table{border-collapse:collapse;margin:0.8em 0}"
+    "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}\n"
+    "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}"
+    "img{max-width:100%;border:1px solid #eee}\n"
+    "figure{margin:1em 0}figcaption{font-size:0.9em;color:#555}"
+    "pre{background:#f6f6f6;padding:0.6em;overflow-x:auto}"
+)
 
 
 def format_value(value: Any, digits: int = 4) -> str:
@@ -82,8 +88,11 @@ class Report:
         return "\n".join(lines)
 
     def html(self, folder: Path) -> str:
-        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
-                 f"<style>{_CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"]
+        parts = [
+            f"<!doctype html><html><head><meta "
+            f"charset='utf-8'><title>{html.escape(self.title)}</title>"
+            f"<style>{_CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"
+        ]
         for kind, content in self.blocks:
             if kind == "heading":
                 level, text = content
@@ -93,14 +102,21 @@ class Report:
             elif kind == "table":
                 frame, caption = content
                 head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-                body = "".join("<tr>" + "".join(f"<td>{html.escape(format_value(v))}</td>" for v in row) + "</tr>"
-                               for row in frame.itertuples(index=False))
+                body = "".join(
+                    "<tr>"
+                    + "".join(f"<td>{html.escape(format_value(v))}</td>" for v in row)
+                    + "</tr>"
+                    for row in frame.itertuples(index=False)
+                )
                 cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
                 parts.append(f"<table>{cap}<tr>{head}</tr>{body}</table>")
             elif kind == "figure":
                 path, caption = content
-                parts.append(f"<figure><img src='{html.escape(_relative(path, folder))}' alt='{html.escape(caption)}'>"
-                             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+                parts.append(
+                    f"<figure><img src='{html.escape(_relative(path, folder))}' "
+                    f"alt='{html.escape(caption)}'>"
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                )
             elif kind == "command":
                 parts.append(f"<pre><code>{html.escape(content)}</code></pre>")
         parts.append("</body></html>")

@@ -35,19 +35,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from voxode.atomic import write_atomic, write_text_atomic
 from voxode.campaign import CampaignSpec, Case, CaseResult, run_campaign
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V
-from voxode.errors import VoxodeError
+from voxode.errors import ReproduceError
 from voxode.recipe import PRESETS, load_recipe
 from voxode.report import Report
 from voxode.validation import load_validated
 
 REPRODUCE_PRESETS = ("quick", "paper")
-PAPER = {"mae": 0.042, "mean_relative_error": 0.073, "bilayer_gain_pct": 11.0,
-         "ranking": ["tau_electrolyte", "volume_um3", "centroid_z_um", "active_area_um2", "cbd_contact_area_um2"],
-         "bilayer_ah_l": 450.0}
-
-
-class ReproduceError(VoxodeError):
-    """A reproduce preset that cannot run (unknown name, bad file)."""
+PAPER = {
+    "mae": 0.042,
+    "mean_relative_error": 0.073,
+    "bilayer_gain_pct": 11.0,
+    "ranking": [
+        "tau_electrolyte",
+        "volume_um3",
+        "centroid_z_um",
+        "active_area_um2",
+        "cbd_contact_area_um2",
+    ],
+    "bilayer_ah_l": 450.0,
+}
 
 
 class _Stage(BaseModel):
@@ -59,7 +65,7 @@ class TrainingStage(_Stage):
     n_seeds: int = Field(ge=2)
     base_seed: int = 0
     c_rate: float = Field(default=1.0, gt=0)
-    holdout_seed: int = 999_999       # the new electrode: simulated and predicted, never trained on
+    holdout_seed: int = 999_999  # the new electrode: simulated and predicted, never trained on
 
 
 class DesignStage(_Stage):
@@ -98,21 +104,39 @@ class ReproducePreset(_Stage):
 
 
 def load_reproduce_preset(spec: str | Path) -> ReproducePreset:
-    """A preset by name (quick, paper) or from a YAML file."""
+    """A preset by name (quick, paper) or from a YAML file.
+
+    Parameters
+    ----------
+    spec : str or Path
+        ``quick``, ``paper`` or a YAML file.
+
+    Returns
+    -------
+    ReproducePreset
+        The validated preset.
+    """
     if str(spec) in REPRODUCE_PRESETS:
-        text = resources.files("voxode.presets").joinpath(f"reproduce-{spec}.yaml").read_text(encoding="utf-8")
+        text = (
+            resources.files("voxode.presets")
+            .joinpath(f"reproduce-{spec}.yaml")
+            .read_text(encoding="utf-8")
+        )
         source = f"preset {spec}"
     elif Path(spec).is_file():
         text, source = Path(spec).read_text(encoding="utf-8"), str(spec)
     else:
-        raise ReproduceError(f"unknown reproduce preset '{spec}': choose {' or '.join(REPRODUCE_PRESETS)} "
-                             f"or give a YAML file")
+        raise ReproduceError(
+            f"unknown reproduce preset '{spec}': choose {' or '.join(REPRODUCE_PRESETS)} "
+            f"or give a YAML file"
+        )
     return load_validated(ReproducePreset, text, source, ReproduceError, what="a reproduce preset")
 
 
 @dataclass
 class Reproduction:
-    """What a reproduction produced: the report files, the numbers beside the paper's, timings (s)."""
+    """What a reproduction produced: the report files, the
+    numbers beside the paper's, timings (s)."""
 
     report: tuple[Path, Path]
     numbers: pd.DataFrame
@@ -129,10 +153,34 @@ def _done(timings: dict[str, float], name: str) -> None:
     timings[name] = time.perf_counter() - timings[name]
 
 
-def reproduce(preset: ReproducePreset, out_dir: Path, *, scheduler: str | None = None,
-              on_stage: Callable[[str], None] | None = None,
-              on_result: Callable[[CaseResult], None] | None = None) -> Reproduction:
-    """Run every stage of ``preset`` into ``out_dir`` (resumable) and write the report."""
+def reproduce(
+    preset: ReproducePreset,
+    out_dir: Path,
+    *,
+    scheduler: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> Reproduction:
+    """Run every stage of ``preset`` into ``out_dir`` (resumable) and write the report.
+
+    Parameters
+    ----------
+    preset : ReproducePreset
+        What to run (:func:`load_reproduce_preset`).
+    out_dir : Path
+        Results folder (resumes a killed run).
+    scheduler : str, optional
+        Dask scheduler address for the simulations.
+    on_stage : callable, optional
+        Called with each stage's name as it starts.
+    on_result : callable, optional
+        Called with each case's result.
+
+    Returns
+    -------
+    Reproduction
+        The report files, the stage timings (s) and the numbers beside the paper's.
+    """
     from voxode.design.compare import compare_designs
     from voxode.design.rate import rate_test
     from voxode.design.screen import ScreenSpace, screen
@@ -153,11 +201,20 @@ def reproduce(preset: ReproducePreset, out_dir: Path, *, scheduler: str | None =
     # 1. training campaign -> dataset
     _stage(timings, "training campaign", on_stage)
     tr = preset.training
-    spec = CampaignSpec(name=f"{preset.name}-training", recipes=[_recipe_ref(tr.recipe)], n_seeds=tr.n_seeds,
-                        base_seed=tr.base_seed, c_rates=[tr.c_rate], voxel_um=preset.voxel_um,
-                        cutoff_v=preset.cutoff_v)
+    spec = CampaignSpec(
+        name=f"{preset.name}-training",
+        recipes=[_recipe_ref(tr.recipe)],
+        n_seeds=tr.n_seeds,
+        base_seed=tr.base_seed,
+        c_rates=[tr.c_rate],
+        voxel_um=preset.voxel_um,
+        cutoff_v=preset.cutoff_v,
+    )
     # the campaign file is written for the report's commands; the run takes the spec itself
-    write_text_atomic(out_dir / "training.yaml", yaml.safe_dump(spec.model_dump(exclude_none=True), sort_keys=False))
+    write_text_atomic(
+        out_dir / "training.yaml",
+        yaml.safe_dump(spec.model_dump(exclude_none=True), sort_keys=False),
+    )
     training_results = run_campaign(spec.cases(), cases_dir, **runs)
     dataset = build_dataset(training_results)
     write_atomic(out_dir / "dataset.parquet", lambda p: dataset.to_parquet(p, index=False))
@@ -184,25 +241,64 @@ def reproduce(preset: ReproducePreset, out_dir: Path, *, scheduler: str | None =
     # 4-6. design studies
     ds, rt, sc = preset.designs, preset.rate, preset.screen
     _stage(timings, "design comparison", on_stage)
-    comparison = compare_designs(ds.recipes, ds.c_rate, ds.seeds, out_dir / "designs", voxel_um=preset.voxel_um,
-                                 cutoff_v=preset.cutoff_v, cases_dir=cases_dir, **runs)
+    comparison = compare_designs(
+        ds.recipes,
+        ds.c_rate,
+        ds.seeds,
+        out_dir / "designs",
+        voxel_um=preset.voxel_um,
+        cutoff_v=preset.cutoff_v,
+        cases_dir=cases_dir,
+        **runs,
+    )
     _done(timings, "design comparison")
     _stage(timings, "rate capability", on_stage)
-    rating = rate_test(rt.recipe, rt.rates, rt.seeds, out_dir / "rate", voxel_um=preset.voxel_um,
-                       cutoff_v=preset.cutoff_v, cases_dir=cases_dir, **runs)
+    rating = rate_test(
+        rt.recipe,
+        rt.rates,
+        rt.seeds,
+        out_dir / "rate",
+        voxel_um=preset.voxel_um,
+        cutoff_v=preset.cutoff_v,
+        cases_dir=cases_dir,
+        **runs,
+    )
     _done(timings, "rate capability")
     _stage(timings, "screening", on_stage)
-    space = ScreenSpace(base=_recipe_ref(sc.base), model="model", c_rate=ds.c_rate, cutoff_v=preset.cutoff_v,
-                        samples=sc.samples, sampler=sc.sampler,
-                        top_k=sc.top_k, voxel_um=preset.voxel_um, parameters=sc.parameters)
-    write_text_atomic(out_dir / "screen.yaml", yaml.safe_dump(space.model_dump(exclude_none=True), sort_keys=False))
+    space = ScreenSpace(
+        base=_recipe_ref(sc.base),
+        model="model",
+        c_rate=ds.c_rate,
+        cutoff_v=preset.cutoff_v,
+        samples=sc.samples,
+        sampler=sc.sampler,
+        top_k=sc.top_k,
+        voxel_um=preset.voxel_um,
+        parameters=sc.parameters,
+    )
+    write_text_atomic(
+        out_dir / "screen.yaml",
+        yaml.safe_dump(space.model_dump(exclude_none=True), sort_keys=False),
+    )
     screening = screen(space, out_dir / "screen", out_dir, cases_dir=cases_dir, **runs)
     _done(timings, "screening")
 
     # 7. report
     numbers = _numbers(trained.metrics, explanation.ranking, comparison, holdout_numbers, ds.c_rate)
-    _write_report(report, out_dir, preset, numbers, trained.metrics, comparison, rating, screening,
-                  figures, holdout_numbers, timings, workers_flag)
+    _write_report(
+        report,
+        out_dir,
+        preset,
+        numbers,
+        trained.metrics,
+        comparison,
+        rating,
+        screening,
+        figures,
+        holdout_numbers,
+        timings,
+        workers_flag,
+    )
     write_text_atomic(out_dir / "timings.json", json.dumps(timings, indent=2) + "\n")
     return Reproduction(report.write(out_dir), numbers, timings)
 
@@ -214,7 +310,8 @@ def _recipe_ref(spec: str) -> str:
 
 
 def _holdout(result: CaseResult, model: Any, figures_dir: Path) -> dict[str, Any]:
-    """Simulated vs predicted end-of-discharge SOD of the new electrode, its 3D picture and timings."""
+    """Simulated vs predicted end-of-discharge SOD of the
+    new electrode, its 3D picture and timings."""
     from voxode.render import render_side_by_side
     from voxode.surrogate.prediction import predict
 
@@ -226,17 +323,34 @@ def _holdout(result: CaseResult, model: Any, figures_dir: Path) -> dict[str, Any
     both = predicted.merge(simulated, on="id")
     inner = both[~both["border"]]
     values = np.r_[both["sod_100"], both["sod_pred"]]
-    clim = (np.floor(20 * values.min()) / 20, np.ceil(20 * values.max()) / 20)   # 0.05 steps
-    picture = render_side_by_side(electrode, {"simulator": dict(zip(both["id"], both["sod_100"])),
-                                              "surrogate": dict(zip(both["id"], both["sod_pred"]))},
-                                  figures_dir / "sod_3d_simulator_vs_surrogate.png", clim=clim)
-    return {"case": result.folder.name, "seed": result.case.recipe.seed, "particles": int(len(inner)),
-            "mae_dod100": float(np.mean(np.abs(inner["sod_pred"] - inner["sod_100"]))),
-            "predict_s": predict_s, "simulate_s": float(result.summary["wall_s"]), "picture": picture}
+    clim = (np.floor(20 * values.min()) / 20, np.ceil(20 * values.max()) / 20)  # 0.05 steps
+    picture = render_side_by_side(
+        electrode,
+        {
+            "simulator": dict(zip(both["id"], both["sod_100"], strict=True)),
+            "surrogate": dict(zip(both["id"], both["sod_pred"], strict=True)),
+        },
+        figures_dir / "sod_3d_simulator_vs_surrogate.png",
+        clim=clim,
+    )
+    return {
+        "case": result.folder.name,
+        "seed": result.case.recipe.seed,
+        "particles": int(len(inner)),
+        "mae_dod100": float(np.mean(np.abs(inner["sod_pred"] - inner["sod_100"]))),
+        "predict_s": predict_s,
+        "simulate_s": float(result.summary["wall_s"]),
+        "picture": picture,
+    }
 
 
-def _numbers(metrics: dict[str, Any], ranking: pd.DataFrame, comparison: Any, holdout: dict[str, Any],
-             c_rate: float) -> pd.DataFrame:
+def _numbers(
+    metrics: dict[str, Any],
+    ranking: pd.DataFrame,
+    comparison: Any,
+    holdout: dict[str, Any],
+    c_rate: float,
+) -> pd.DataFrame:
     """Our numbers beside the paper's (the paper ranks the five geometric features; DoD, an
     input here as there, is left out of that row)."""
     grouped = metrics["grouped"]
@@ -244,102 +358,214 @@ def _numbers(metrics: dict[str, Any], ranking: pd.DataFrame, comparison: Any, ho
     designs = list(summary.index)
     rows = [
         ("surrogate MAE, electrodes held out (grouped CV)", grouped["mae"], PAPER["mae"]),
-        ("surrogate mean relative error (grouped CV)", grouped["mean_relative_error"], PAPER["mean_relative_error"]),
+        (
+            "surrogate mean relative error (grouped CV)",
+            grouped["mean_relative_error"],
+            PAPER["mean_relative_error"],
+        ),
         ("surrogate MAE, random split (leaky)", metrics["random"]["mae"], None),
-        ("SHAP ranking of the geometric features",
-         " > ".join(f for f in ranking["feature"] if f in PAPER["ranking"]), " > ".join(PAPER["ranking"])),
+        (
+            "SHAP ranking of the geometric features",
+            " > ".join(f for f in ranking["feature"] if f in PAPER["ranking"]),
+            " > ".join(PAPER["ranking"]),
+        ),
     ]
     if holdout:
         rows.append(("new electrode: MAE of the end-of-discharge SOD", holdout["mae_dod100"], None))
-        rows.append(("new electrode: predict / simulate time (s)",
-                     f"{holdout['predict_s']:.1f} / {holdout['simulate_s']:.0f}", "~60 / several hours"))
+        rows.append(
+            (
+                "new electrode: predict / simulate time (s)",
+                f"{holdout['predict_s']:.1f} / {holdout['simulate_s']:.0f}",
+                "~60 / several hours",
+            )
+        )
     for design in designs[1:]:
         gain = summary.loc[design]
-        rows.append((f"{c_rate:g}C capacity gain of {design} over {designs[0]} (%, mean ± std)",
-                     f"{gain['gain_mah_cm2_pct_mean']:+.1f}" + (f" ± {gain['gain_mah_cm2_pct_std']:.1f}"
-                                                                 if gain["n_ok"] > 1 else " (one seed)"),
-                     f"+{PAPER['bilayer_gain_pct']:g}" if "reverse" not in design else "below the bi-layer"))
+        rows.append(
+            (
+                f"{c_rate:g}C capacity gain of {design} over {designs[0]} (%, mean ± std)",
+                f"{gain['gain_mah_cm2_pct_mean']:+.1f}"
+                + (f" ± {gain['gain_mah_cm2_pct_std']:.1f}" if gain["n_ok"] > 1 else " (one seed)"),
+                f"+{PAPER['bilayer_gain_pct']:g}"
+                if "reverse" not in design
+                else "below the bi-layer",
+            )
+        )
     for design in designs:
-        rows.append((f"{design}: {c_rate:g}C capacity (Ah/L of electrode)", summary.loc[design, "capacity_ah_l_mean"],
-                     f"~{PAPER['bilayer_ah_l']:g} (bi-layer, measured)" if "bilayer" in design and "reverse" not in design
-                     else None))
+        rows.append(
+            (
+                f"{design}: {c_rate:g}C capacity (Ah/L of electrode)",
+                summary.loc[design, "capacity_ah_l_mean"],
+                f"~{PAPER['bilayer_ah_l']:g} (bi-layer, measured)"
+                if "bilayer" in design and "reverse" not in design
+                else None,
+            )
+        )
     return pd.DataFrame(rows, columns=["quantity", "voxode", "paper"])
 
 
-def _write_report(report: Report, out: Path, preset: ReproducePreset, numbers: pd.DataFrame,
-                  metrics: dict[str, Any], comparison: Any, rating: Any, screening: Any, figures: list[Path],
-                  holdout: dict[str, Any], timings: dict[str, float], workers: str) -> None:
+def _write_report(
+    report: Report,
+    out: Path,
+    preset: ReproducePreset,
+    numbers: pd.DataFrame,
+    metrics: dict[str, Any],
+    comparison: Any,
+    rating: Any,
+    screening: Any,
+    figures: list[Path],
+    holdout: dict[str, Any],
+    timings: dict[str, float],
+    workers: str,
+) -> None:
     tr, ds, rt = preset.training, preset.designs, preset.rate
-    vox = (f" --voxel-um {preset.voxel_um:g}" if preset.voxel_um else "") + \
-        (f" --cutoff-v {preset.cutoff_v:g}" if preset.cutoff_v != DEFAULT_CUTOFF_V else "")
+    vox = (f" --voxel-um {preset.voxel_um:g}" if preset.voxel_um else "") + (
+        f" --cutoff-v {preset.cutoff_v:g}" if preset.cutoff_v != DEFAULT_CUTOFF_V else ""
+    )
     report.heading("Our numbers beside the paper's")
     report.table(numbers)
-    report.paragraph(f"Regenerate everything: voxode reproduce --preset {preset.name} -o {out}. "
-                     "Each section below gives the command of its own stage.")
+    report.paragraph(
+        f"Regenerate everything: voxode reproduce --preset {preset.name} -o {out}. "
+        "Each section below gives the command of its own stage."
+    )
 
     report.heading("1. Training simulations and the per-particle dataset")
-    report.paragraph(f"{tr.n_seeds} electrodes of {tr.recipe} (seeds {tr.base_seed} to {tr.base_seed + tr.n_seeds - 1}) "
-                     f"discharged at {tr.c_rate:g}C; every particle away from the lateral faces is a data "
-                     "point at DoD 25/50/75/100 %.")
-    report.command(f"voxode campaign {out}/training.yaml -o {out}/cases{workers}\n"
-                   f"voxode dataset {out}/cases --campaign {out}/training.yaml -o {out}/dataset.parquet")
+    report.paragraph(
+        f"{tr.n_seeds} electrodes of {tr.recipe} (seeds {tr.base_seed} to "
+        f"{tr.base_seed + tr.n_seeds - 1}) discharged at {tr.c_rate:g}C; "
+        f"every particle away from the lateral faces is a data "
+        "point at DoD 25/50/75/100 %."
+    )
+    report.command(
+        f"voxode campaign {out}/training.yaml -o {out}/cases{workers}\n"
+        f"voxode dataset {out}/cases --campaign {out}/training.yaml -o {out}/dataset.parquet"
+    )
 
     report.heading("2. Surrogate (random forest) and validation")
     g, r = metrics["grouped"], metrics["random"]
-    report.table(pd.DataFrame([
-        {"split": g["scheme"], "MAE": g["mae"], "mean relative error": g["mean_relative_error"], "R^2": g["r2"]},
-        {"split": r["scheme"], "MAE": r["mae"], "mean relative error": r["mean_relative_error"], "R^2": r["r2"]}]),
-        caption=f"mean relative error over rows with SOD >= {metrics.get('relative_error_floor', 'the floor in metrics.json')}")
-    report.figure(out / "model" / "parity.png", "Predicted vs simulated SOD, electrodes held out (paper Fig. 1A)")
+    report.table(
+        pd.DataFrame(
+            [
+                {
+                    "split": g["scheme"],
+                    "MAE": g["mae"],
+                    "mean relative error": g["mean_relative_error"],
+                    "R^2": g["r2"],
+                },
+                {
+                    "split": r["scheme"],
+                    "MAE": r["mae"],
+                    "mean relative error": r["mean_relative_error"],
+                    "R^2": r["r2"],
+                },
+            ]
+        ),
+        caption=f"mean relative error over rows with SOD >= "
+        f"{metrics.get('relative_error_floor', 'the floor in metrics.json')}",
+    )
+    report.figure(
+        out / "model" / "parity.png",
+        "Predicted vs simulated SOD, electrodes held out (paper Fig. 1A)",
+    )
     report.command(f"voxode train {out}/dataset.parquet -o {out}/model")
 
     report.heading("3. SHAP explanation")
     report.figure(out / "shap" / "beeswarm.png", "SHAP values of every data point (paper Fig. 2A)")
-    report.figure(out / "shap" / "ranking.png", "Feature ranking: mean |SHAP| with its spread over grouped folds")
+    report.figure(
+        out / "shap" / "ranking.png",
+        "Feature ranking: mean |SHAP| with its spread over grouped folds",
+    )
     ranking = pd.read_csv(out / "shap" / "ranking.csv")
-    report.table(ranking, caption="ranking across folds, with permutation importance as a cross-check")
+    report.table(
+        ranking, caption="ranking across folds, with permutation importance as a cross-check"
+    )
     report.command(f"voxode explain {out}/model {out}/dataset.parquet -o {out}/shap")
 
     report.heading("4. The paper's analysis figures")
-    for path, caption in zip(figures, ("SOD (simulated and surrogate) and electrolyte tortuosity vs distance from "
-                                       "the current collector (paper Fig. 2B)",
-                                       "SOD of small/medium/large particles in the current-collector half "
-                                       "(paper Fig. 2C)")):
+    for path, caption in zip(
+        figures,
+        (
+            "SOD (simulated and surrogate) and electrolyte tortuosity vs distance from "
+            "the current collector (paper Fig. 2B)",
+            "SOD of small/medium/large particles in the current-collector half (paper Fig. 2C)",
+        ),
+        strict=True,
+    ):
         report.figure(path, caption)
     report.command(f"voxode figures {out}/model -o {out}/figures")
     if holdout:
-        report.figure(holdout["picture"], f"End-of-discharge SOD of a new electrode (seed {holdout['seed']}): "
-                                          "simulator (left) and surrogate (right) (paper Fig. 1B/C)")
-        report.command(f"voxode predict {out}/model {out}/cases/{holdout['case']}/electrode.npz -o pred.parquet")
+        report.figure(
+            holdout["picture"],
+            f"End-of-discharge SOD of a new electrode (seed {holdout['seed']}): "
+            "simulator (left) and surrogate (right) (paper Fig. 1B/C)",
+        )
+        report.command(
+            f"voxode predict {out}/model "
+            f"{out}/cases/{holdout['case']}/electrode.npz -o pred.parquet"
+        )
 
     report.heading("5. Designs: pristine vs bi-layer vs reverse")
-    report.table(comparison.summary[["design", "n_ok", "capacity_mah_cm2_mean", "capacity_mah_cm2_std",
-                                     "capacity_mah_g_mean", "capacity_ah_l_mean", "gain_mah_cm2_pct_mean",
-                                     "gain_mah_cm2_pct_std"]], caption=f"{ds.c_rate:g}C, {ds.seeds} seeds")
-    for name, caption in (("voltage.png", "Voltage vs capacity per design"),
-                          ("sod_depth.png", "End-of-discharge SOD vs depth per design"),
-                          ("gain.png", "Capacity gain over the first design, per seed")):
+    report.table(
+        comparison.summary[
+            [
+                "design",
+                "n_ok",
+                "capacity_mah_cm2_mean",
+                "capacity_mah_cm2_std",
+                "capacity_mah_g_mean",
+                "capacity_ah_l_mean",
+                "gain_mah_cm2_pct_mean",
+                "gain_mah_cm2_pct_std",
+            ]
+        ],
+        caption=f"{ds.c_rate:g}C, {ds.seeds} seeds",
+    )
+    for name, caption in (
+        ("voltage.png", "Voltage vs capacity per design"),
+        ("sod_depth.png", "End-of-discharge SOD vs depth per design"),
+        ("gain.png", "Capacity gain over the first design, per seed"),
+    ):
         if (out / "designs" / name).is_file():
             report.figure(out / "designs" / name, caption)
-    report.command(f"voxode design compare {' '.join(ds.recipes)} --c-rate {ds.c_rate:g} --seeds {ds.seeds}{vox} "
-                   f"-o {out}/designs --cases-dir {out}/cases{workers}")
+    report.command(
+        f"voxode design compare {' '.join(ds.recipes)} --c-rate {ds.c_rate:g} "
+        f"--seeds {ds.seeds}{vox} -o {out}/designs --cases-dir {out}/cases{workers}"
+    )
 
     report.heading("6. Rate capability")
-    report.table(rating.summary[["rate", "n_ok", "capacity_mah_g_mean", "capacity_mah_cm2_mean",
-                                 "capacity_ah_l_mean"]])
+    report.table(
+        rating.summary[
+            ["rate", "n_ok", "capacity_mah_g_mean", "capacity_mah_cm2_mean", "capacity_ah_l_mean"]
+        ]
+    )
     report.figure(out / "rate" / "rate.png", "Capacity vs C-rate")
-    report.command(f"voxode design rate {rt.recipe} --rates {','.join(f'{x:g}' for x in rt.rates)} "
-                   f"--seeds {rt.seeds}{vox} -o {out}/rate --cases-dir {out}/cases{workers}")
+    report.command(
+        f"voxode design rate {rt.recipe} --rates {','.join(f'{x:g}' for x in rt.rates)} "
+        f"--seeds {rt.seeds}{vox} -o {out}/rate --cases-dir {out}/cases{workers}"
+    )
 
     report.heading("7. Surrogate screening")
     v = screening.verification
-    report.paragraph(f"{len(screening.designs)} designs sampled, scored by the surrogate; the best "
-                     f"{v['verified']} simulated: mean |relative error| of the predicted capacity "
-                     f"{100 * v['mean_abs_relative_error']:.1f} % (max {100 * v['max_abs_relative_error']:.1f} %).")
-    top = screening.designs.dropna(subset=["predicted_mah_cm2"]).head(10).drop(columns=["error", "case"])
+    report.paragraph(
+        f"{len(screening.designs)} designs sampled, scored by the surrogate; "
+        f"the best {v['verified']} simulated: mean |relative error| of the "
+        f"predicted capacity {100 * v['mean_abs_relative_error']:.1f} % (max "
+        f"{100 * v['max_abs_relative_error']:.1f} %)."
+    )
+    top = (
+        screening.designs.dropna(subset=["predicted_mah_cm2"])
+        .head(10)
+        .drop(columns=["error", "case"])
+    )
     report.table(top, caption="best designs by predicted capacity (mAh/cm^2)")
-    report.figure(out / "screen" / "screen.png", "Screening: predicted capacities and their simulator check")
-    report.command(f"voxode design screen {out}/screen.yaml -o {out}/screen --cases-dir {out}/cases{workers}")
+    report.figure(
+        out / "screen" / "screen.png", "Screening: predicted capacities and their simulator check"
+    )
+    report.command(
+        f"voxode design screen {out}/screen.yaml -o {out}/screen --cases-dir {out}/cases{workers}"
+    )
 
     report.heading("Run time")
-    report.table(pd.DataFrame({"stage": list(timings), "wall (s)": [round(t, 1) for t in timings.values()]}))
+    report.table(
+        pd.DataFrame({"stage": list(timings), "wall (s)": [round(t, 1) for t in timings.values()]})
+    )

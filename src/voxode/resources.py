@@ -15,13 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxode.errors import VoxodeError
+from voxode.errors import ResourceError
 
 MIB, GIB = 2**20, 2**30
-
-
-class ResourceError(VoxodeError):
-    """The work would need more memory than the machine has (the message gives both)."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +43,13 @@ class MemoryEstimate:
 
     def to_dict(self) -> dict[str, float | int | str]:
         """JSON-ready: stage, bytes, GiB, voxels, unknowns."""
-        return {"stage": self.stage, "bytes": int(self.bytes), "gib": round(self.bytes / GIB, 3),
-                "voxels": int(self.voxels), "unknowns": int(self.unknowns)}
+        return {
+            "stage": self.stage,
+            "bytes": int(self.bytes),
+            "gib": round(self.bytes / GIB, 3),
+            "voxels": int(self.voxels),
+            "unknowns": int(self.unknowns),
+        }
 
 
 def available_memory_bytes() -> int:
@@ -81,14 +82,19 @@ def _cgroup_room() -> int | None:
 
 
 def check_memory(estimate: MemoryEstimate, force: bool = False, hint: str = "") -> None:
-    """Refuse (:class:`ResourceError`) when ``estimate`` exceeds the memory available, unless ``force``.
+    """Refuse (:class:`ResourceError`) when ``estimate`` exceeds the memory available, unless
+    ``force``.
 
     ``hint`` says what to change (e.g. "use a coarser --voxel-um").
     """
     available = available_memory_bytes()
     if force or estimate.bytes <= available:
         return
-    size = f"{estimate.voxels:.3g} voxels" + (f", {estimate.unknowns:.3g} unknowns" if estimate.unknowns else "")
-    raise ResourceError(f"{estimate.stage} would need about {estimate.bytes / GIB:.1f} GiB ({size}) but "
-                        f"{available / GIB:.1f} GiB is available: {hint + ', or ' if hint else ''}"
-                        f"give --force to try anyway")
+    size = f"{estimate.voxels:.3g} voxels" + (
+        f", {estimate.unknowns:.3g} unknowns" if estimate.unknowns else ""
+    )
+    raise ResourceError(
+        f"{estimate.stage} would need about {estimate.bytes / GIB:.1f} GiB ({size}) but "
+        f"{available / GIB:.1f} GiB is available: {hint + ', or ' if hint else ''}"
+        f"give --force to try anyway"
+    )

@@ -35,8 +35,15 @@ def validated(model: type[M], data: Any, source: str, error: type[VoxodeError]) 
         raise error(validation_message(exc, source)) from None
 
 
-def load_validated(model: type[M], text: str, source: str, error: type[VoxodeError], *, what: str,
-                   toml: bool = False) -> M:
+def load_validated(
+    model: type[M],
+    text: str,
+    source: str,
+    error: type[VoxodeError],
+    *,
+    what: str,
+    toml: bool = False,
+) -> M:
     """Parse ``text`` (YAML, or TOML when ``toml``) and validate it as ``model``.
 
     Parameters
@@ -62,7 +69,9 @@ def load_validated(model: type[M], text: str, source: str, error: type[VoxodeErr
     try:
         data = tomllib.loads(text) if toml else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise error(f"{source}: not valid {'TOML' if toml else 'YAML'}: {str(exc).splitlines()[0]}") from None
+        raise error(
+            f"{source}: not valid {'TOML' if toml else 'YAML'}: {str(exc).splitlines()[0]}"
+        ) from None
     if not isinstance(data, dict):
         raise error(f"{source}: {what} must be a mapping of fields")
     return validated(model, data, source, error)

@@ -1,4 +1,5 @@
-"""Characterization: per-particle features, smooth interface areas, tortuosity and its depth profile.
+"""Characterization: per-particle features, smooth interface areas, tortuosity and its depth
+profile.
 
 Public API (units in the names; arrays indexed [x, y, z], z = 0 the current collector):
 
@@ -15,12 +16,21 @@ Names are imported on first use, so that ``voxode --help`` does not pay for numb
 from voxode.lazy import lazy_exports
 
 _WHERE = {
-    "InterfaceFaces": "areas", "interface_area": "areas", "interface_faces": "areas",
-    "COLUMNS": "features", "Characterization": "features", "characterization": "features",
-    "characterize": "features", "region_labels": "features",
-    "DepthProfile": "profile", "depth_profile": "profile",
-    "TortuosityResult": "tortuosity", "tortuosity": "tortuosity",
-    "TransportFields": "transport", "binary_fields": "transport", "electrode_fields": "transport",
+    "InterfaceFaces": "areas",
+    "interface_area": "areas",
+    "interface_faces": "areas",
+    "COLUMNS": "features",
+    "Characterization": "features",
+    "characterization": "features",
+    "characterize": "features",
+    "region_labels": "features",
+    "DepthProfile": "profile",
+    "depth_profile": "profile",
+    "TortuosityResult": "tortuosity",
+    "tortuosity": "tortuosity",
+    "TransportFields": "transport",
+    "binary_fields": "transport",
+    "electrode_fields": "transport",
     "phase_fields": "transport",
 }
 __all__ = sorted(_WHERE)

@@ -30,9 +30,19 @@ DEFAULT_SIGMA_VOX: float = 1.0
 class InterfaceFaces:
     """Every interior voxel face between two different region labels, with its area weight.
 
-    axis: normal axis of the face (0, 1, 2 = x, y, z); lo: flat C-order index of the voxel on
-    the low side (the other voxel is ``lo + strides[axis]``); label_lo / label_hi: region
-    labels on both sides; weight: smooth area carried by the face, in units of h^2.
+    Attributes
+    ----------
+    axis : ndarray of int
+        Normal axis of the face (0, 1, 2 = x, y, z).
+    lo : ndarray of int
+        Flat C-order index of the voxel on the low side (the other voxel is
+        ``lo + strides[axis]``).
+    label_lo, label_hi : ndarray of int
+        Region labels on both sides.
+    weight : ndarray of float
+        Smooth area carried by the face, in units of h^2 (h the voxel size).
+    shape : tuple of int
+        Shape of the labelled image.
     """
 
     axis: np.ndarray
@@ -49,8 +59,21 @@ class InterfaceFaces:
         return self.lo + strides[self.axis]
 
     def area_between(self, a: int, b: int) -> float:
-        """Smooth interface area between regions a and b (units of h^2)."""
-        on = ((self.label_lo == a) & (self.label_hi == b)) | ((self.label_lo == b) & (self.label_hi == a))
+        """Smooth interface area between regions a and b (units of h^2).
+
+        Parameters
+        ----------
+        a, b : int
+            The two region labels.
+
+        Returns
+        -------
+        float
+            Area in units of h^2 (h the voxel size).
+        """
+        on = ((self.label_lo == a) & (self.label_hi == b)) | (
+            (self.label_lo == b) & (self.label_hi == a)
+        )
         return float(self.weight[on].sum())
 
 
@@ -80,8 +103,14 @@ def _reflect(i: int, n: int) -> int:
 
 
 @numba.njit(cache=True, parallel=True)
-def _face_weights(regions: np.ndarray, rank: np.ndarray, axis: np.ndarray, lo: np.ndarray,
-                  offsets: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _face_weights(
+    regions: np.ndarray,
+    rank: np.ndarray,
+    axis: np.ndarray,
+    lo: np.ndarray,
+    offsets: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
     nx, ny, nz = regions.shape
     n = lo.size
     out = np.ones(n)
@@ -126,18 +155,36 @@ def _face_weights(regions: np.ndarray, rank: np.ndarray, axis: np.ndarray, lo: n
     return out
 
 
-def interface_faces(regions: np.ndarray, rank: np.ndarray | None = None,
-                    sigma_vox: float = DEFAULT_SIGMA_VOX) -> InterfaceFaces:
+def interface_faces(
+    regions: np.ndarray, rank: np.ndarray | None = None, sigma_vox: float = DEFAULT_SIGMA_VOX
+) -> InterfaceFaces:
     """All faces between voxels of different labels in ``regions`` (3D ints), with area weights.
 
     ``rank`` (same shape, small ints, default all 0) picks whose surface defines the normal on
     each face (see the module docstring); ``sigma_vox`` is the Gaussian width in voxels.
+
+    Parameters
+    ----------
+    regions : ndarray of int, [x, y, z]
+        Labelled regions.
+    rank : ndarray of int, optional
+        Per voxel, whose surface sets the normal on a face (higher wins).
+    sigma_vox : float
+        Width (voxels) of the Gaussian that smooths the surface.
+
+    Returns
+    -------
+    InterfaceFaces
+        The faces (voxel pairs, labels on both sides) and their area weights (voxel faces).
     """
     regions = np.ascontiguousarray(regions, dtype=np.int64)
     if regions.ndim != 3:
         raise ValueError(f"regions must be a 3D array, got shape {regions.shape}")
-    rank_arr = np.zeros(regions.shape, dtype=np.int8) if rank is None \
+    rank_arr = (
+        np.zeros(regions.shape, dtype=np.int8)
+        if rank is None
         else np.ascontiguousarray(rank, dtype=np.int8)
+    )
     flat_index = np.arange(regions.size, dtype=np.int64).reshape(regions.shape)
     axes, los = [], []
     for ax in range(3):
@@ -155,11 +202,35 @@ def interface_faces(regions: np.ndarray, rank: np.ndarray | None = None,
     weight = _face_weights(regions, rank_arr, axis, lo, offsets, weights)
     strides = np.array([regions.shape[1] * regions.shape[2], regions.shape[2], 1], dtype=np.int64)
     flat = regions.ravel()
-    return InterfaceFaces(axis=axis, lo=lo, label_lo=flat[lo], label_hi=flat[lo + strides[axis]],
-                          weight=weight, shape=tuple(int(s) for s in regions.shape))  # type: ignore[arg-type]
+    return InterfaceFaces(
+        axis=axis,
+        lo=lo,
+        label_lo=flat[lo],
+        label_hi=flat[lo + strides[axis]],
+        weight=weight,
+        shape=tuple(int(s) for s in regions.shape),
+    )  # type: ignore[arg-type]
 
 
-def interface_area(regions: np.ndarray, a: int, b: int, voxel_um: float = 1.0,
-                   sigma_vox: float = DEFAULT_SIGMA_VOX) -> float:
-    """Smooth interface area between regions a and b of ``regions`` in um^2."""
+def interface_area(
+    regions: np.ndarray, a: int, b: int, voxel_um: float = 1.0, sigma_vox: float = DEFAULT_SIGMA_VOX
+) -> float:
+    """Smooth interface area between regions a and b of ``regions`` in um^2.
+
+    Parameters
+    ----------
+    regions : ndarray of int, [x, y, z]
+        Labelled regions.
+    a, b : int
+        The two labels.
+    voxel_um : float
+        Voxel size (um).
+    sigma_vox : float
+        Width (voxels) of the Gaussian that smooths the surface.
+
+    Returns
+    -------
+    float
+        Area (um^2).
+    """
     return interface_faces(regions, sigma_vox=sigma_vox).area_between(a, b) * voxel_um**2

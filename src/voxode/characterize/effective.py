@@ -22,7 +22,8 @@ __all__ = ["effective_transport"]
 
 
 def effective_transport(electrode: Electrode) -> dict[str, Any]:
-    """Through-plane transport numbers of ``electrode`` (all dimensionless; ``None`` for an infinite tau).
+    """Through-plane transport numbers of ``electrode`` (all dimensionless; ``None`` for an infinite
+    tau).
 
     Parameters
     ----------
@@ -34,17 +35,20 @@ def effective_transport(electrode: Electrode) -> dict[str, Any]:
         ``tau_electrolyte`` and ``tau_electrolyte_cbd`` (TauFactor 2 convention: total porosity
         over D_eff/D0), ``tau_electrolyte_percolating`` (percolating porosity instead),
         ``percolating_fraction_electrolyte`` and ``percolating_fraction_electrolyte_cbd`` (share of
-        the liquid in clusters linking separator and current collector), ``cbd_percolating_fraction``
-        (share of the CBD in 6-connected CBD clusters that link both planes) and
-        ``cbd_largest_cluster_fraction`` (share of the CBD in its largest 6-connected cluster).
+        the liquid in clusters linking separator and current collector),
+        ``cbd_percolating_fraction`` (share of the CBD in 6-connected CBD clusters that link both
+        planes) and ``cbd_largest_cluster_fraction`` (share of the CBD in its largest 6-connected
+        cluster).
 
     Examples
     --------
     >>> import pandas as pd
     >>> from voxode.electrode import Layer
     >>> phases = np.ones((4, 4, 6), np.uint8); phases[1, 1, :] = 0; phases[2, 2, :] = 2
-    >>> e = Electrode(phases, np.where(phases == 1, 1, 0), 1.0, pd.DataFrame({"id": [1]}), [Layer("l", 0.0, 6.0)])
-    >>> round(effective_transport(e)["tau_electrolyte"], 6), effective_transport(e)["cbd_percolating_fraction"]
+    >>> ids = np.where(phases == 1, 1, 0)
+    >>> e = Electrode(phases, ids, 1.0, pd.DataFrame({"id": [1]}), [Layer("l", 0.0, 6.0)])
+    >>> out = effective_transport(e)
+    >>> round(out["tau_electrolyte"], 6), out["cbd_percolating_fraction"]
     (1.0, 1.0)
     """
     alone = tortuosity(electrode_fields(electrode, include_cbd=False))

@@ -7,10 +7,11 @@ faces included, flagged ``border``). Areas use the smooth-surface face weights o
 
 Columns (units in the names): id, parent (periodic images of one generated particle share it;
 group by it for whole-particle sizes), layer, volume_um3, d_eq_um, active_area_um2 (NMC |
-electrolyte, including NMC faces on the separator plane z = L), cbd_contact_area_um2 (NMC | CBD), nmc_contact_area_um2 (with other particles or
-unassigned NMC), centroid_x_um, centroid_y_um, centroid_z_um (from the current collector),
-sphericity (pi^1/3 (6V)^2/3 / A, A = smooth surface + flat cuts by the box faces), border
-(cut by a face x or y), tau_electrolyte, tau_electrolyte_cbd (separator plane -> centroid plane).
+electrolyte, including NMC faces on the separator plane z = L), cbd_contact_area_um2 (NMC | CBD),
+nmc_contact_area_um2 (with other particles or unassigned NMC), centroid_x_um, centroid_y_um,
+centroid_z_um (from the current collector), sphericity (pi^1/3 (6V)^2/3 / A, A = smooth surface +
+flat cuts by the box faces), border (cut by a face x or y), tau_electrolyte, tau_electrolyte_cbd
+(separator plane -> centroid plane).
 """
 
 from __future__ import annotations
@@ -31,24 +32,53 @@ CBD_REGION = -2
 UNASSIGNED_NMC_REGION = -3
 
 COLUMNS: tuple[str, ...] = (
-    "id", "parent", "layer", "volume_um3", "d_eq_um", "active_area_um2", "cbd_contact_area_um2",
-    "nmc_contact_area_um2", "centroid_x_um", "centroid_y_um", "centroid_z_um", "sphericity",
-    "border", "tau_electrolyte", "tau_electrolyte_cbd",
+    "id",
+    "parent",
+    "layer",
+    "volume_um3",
+    "d_eq_um",
+    "active_area_um2",
+    "cbd_contact_area_um2",
+    "nmc_contact_area_um2",
+    "centroid_x_um",
+    "centroid_y_um",
+    "centroid_z_um",
+    "sphericity",
+    "border",
+    "tau_electrolyte",
+    "tau_electrolyte_cbd",
 )
 
 
 @dataclass(frozen=True)
 class Characterization:
-    """The particle table and the two depth profiles it was read from."""
+    """The particle table and the two depth profiles it was read from.
+
+    Attributes
+    ----------
+    particles : pandas.DataFrame
+        One row per particle (units in the column names: um, um^2, um^3).
+    electrolyte, electrolyte_cbd : DepthProfile
+        tau vs depth of the electrolyte alone and of electrolyte + CBD.
+    """
 
     particles: pd.DataFrame
     electrolyte: DepthProfile
     electrolyte_cbd: DepthProfile
 
     def profile_frame(self) -> pd.DataFrame:
-        """Both depth profiles side by side, one row per plane (columns suffixed by medium)."""
+        """Both depth profiles side by side, one row per plane (columns suffixed by medium).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``z_um`` (um) and, per medium, tau, D_eff/D0 and porosities (dimensionless).
+        """
         out = pd.DataFrame({"z_um": self.electrolyte.z_um})
-        for name, prof in (("electrolyte", self.electrolyte), ("electrolyte_cbd", self.electrolyte_cbd)):
+        for name, prof in (
+            ("electrolyte", self.electrolyte),
+            ("electrolyte_cbd", self.electrolyte_cbd),
+        ):
             frame = prof.to_frame().drop(columns="z_um")
             out = out.join(frame.add_suffix(f"_{name}"))
         return out
@@ -56,7 +86,18 @@ class Characterization:
 
 def region_labels(electrode: Electrode) -> tuple[np.ndarray, np.ndarray]:
     """(regions, rank) for :func:`interface_faces`: particle ids > 0, pore -1, CBD -2,
-    NMC without id -3; rank 2 for NMC, 1 for CBD, 0 for pore (the NMC surface sets normals)."""
+    NMC without id -3; rank 2 for NMC, 1 for CBD, 0 for pore (the NMC surface sets normals).
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode image.
+
+    Returns
+    -------
+    regions, rank : ndarray of int, [x, y, z]
+        Region labels and the rank of each voxel's phase.
+    """
     regions = electrode.particle_ids.astype(np.int64)
     phases = electrode.phases
     regions[phases == PORE] = PORE_REGION
@@ -104,8 +145,12 @@ def _parents(electrode: Electrode, ids: np.ndarray) -> np.ndarray:
     (the analytic particle's index); elsewhere (imports) each id is its own parent."""
     table = electrode.particles
     if {"id", "parent"} <= set(table.columns):
-        return pd.Series(table["parent"].to_numpy(), index=table["id"].to_numpy()).reindex(ids).fillna(-1)\
+        return (
+            pd.Series(table["parent"].to_numpy(), index=table["id"].to_numpy())
+            .reindex(ids)
+            .fillna(-1)
             .to_numpy(dtype=np.int64)
+        )
     return ids.copy()
 
 
@@ -134,12 +179,33 @@ def estimate_memory(electrode: Electrode) -> MemoryEstimate:
     return MemoryEstimate("characterize", FIXED_BYTES + BYTES_PER_VOXEL * voxels, voxels)
 
 
-def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
-                     progress: bool = False, force: bool = False) -> Characterization:
+def characterization(
+    electrode: Electrode,
+    sigma_vox: float = DEFAULT_SIGMA_VOX,
+    progress: bool = False,
+    force: bool = False,
+) -> Characterization:
     """Particle table plus the electrolyte and electrolyte + CBD depth profiles of ``electrode``.
 
     Refused (:class:`~voxode.resources.ResourceError`) when its memory estimate exceeds the
     memory available, unless ``force``.
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode to measure.
+    sigma_vox : float
+        Width (voxels) of the Gaussian that smooths surfaces for the interface areas.
+    progress : bool
+        Show a progress bar on stderr.
+    force : bool
+        Start even when the memory estimate exceeds the memory available.
+
+    Returns
+    -------
+    Characterization
+        The particle table (lengths in um, areas in um^2, volumes in um^3) and the depth
+        profiles of tau for the electrolyte and for electrolyte + CBD.
     """
     check_memory(estimate_memory(electrode), force, hint="use a coarser image")
     h = electrode.voxel_um
@@ -149,8 +215,10 @@ def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
     ids = ids.astype(np.int64)
     where = np.searchsorted(ids, flat[flat > 0])
     coords = np.unravel_index(np.flatnonzero(flat > 0), labels.shape)
-    centroid = [(np.bincount(where, c.astype(np.float64), ids.size) / np.maximum(counts, 1) + 0.5) * h
-                for c in coords]
+    centroid = [
+        (np.bincount(where, c.astype(np.float64), ids.size) / np.maximum(counts, 1) + 0.5) * h
+        for c in coords
+    ]
     areas = _face_areas(electrode, ids, sigma_vox)
     cut, separator_faces = _box_face_counts(labels, ids)
     border = np.isin(ids, border_particles(labels))
@@ -158,27 +226,45 @@ def characterization(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
     surface = (areas["total"] + cut) * h**2
     profile_e = depth_profile(electrode_fields(electrode, include_cbd=False), h, progress=progress)
     profile_ec = depth_profile(electrode_fields(electrode, include_cbd=True), h, progress=progress)
-    table = pd.DataFrame({
-        "id": ids,
-        "parent": _parents(electrode, ids),
-        "layer": _layers(electrode, ids, centroid[2]),
-        "volume_um3": volume,
-        "d_eq_um": np.cbrt(6.0 * volume / np.pi),
-        "active_area_um2": (areas["active"] + separator_faces) * h**2,
-        "cbd_contact_area_um2": areas["cbd"] * h**2,
-        "nmc_contact_area_um2": areas["nmc"] * h**2,
-        "centroid_x_um": centroid[0],
-        "centroid_y_um": centroid[1],
-        "centroid_z_um": centroid[2],
-        "sphericity": np.pi ** (1.0 / 3.0) * (6.0 * volume) ** (2.0 / 3.0) / surface,
-        "border": border,
-        "tau_electrolyte": profile_e.tau_at(centroid[2]),
-        "tau_electrolyte_cbd": profile_ec.tau_at(centroid[2]),
-    }, columns=list(COLUMNS))
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "parent": _parents(electrode, ids),
+            "layer": _layers(electrode, ids, centroid[2]),
+            "volume_um3": volume,
+            "d_eq_um": np.cbrt(6.0 * volume / np.pi),
+            "active_area_um2": (areas["active"] + separator_faces) * h**2,
+            "cbd_contact_area_um2": areas["cbd"] * h**2,
+            "nmc_contact_area_um2": areas["nmc"] * h**2,
+            "centroid_x_um": centroid[0],
+            "centroid_y_um": centroid[1],
+            "centroid_z_um": centroid[2],
+            "sphericity": np.pi ** (1.0 / 3.0) * (6.0 * volume) ** (2.0 / 3.0) / surface,
+            "border": border,
+            "tau_electrolyte": profile_e.tau_at(centroid[2]),
+            "tau_electrolyte_cbd": profile_ec.tau_at(centroid[2]),
+        },
+        columns=list(COLUMNS),
+    )
     return Characterization(particles=table, electrolyte=profile_e, electrolyte_cbd=profile_ec)
 
 
-def characterize(electrode: Electrode, sigma_vox: float = DEFAULT_SIGMA_VOX,
-                 progress: bool = False, force: bool = False) -> pd.DataFrame:
-    """One row per particle of ``electrode`` with its geometric features (see module docstring)."""
+def characterize(
+    electrode: Electrode,
+    sigma_vox: float = DEFAULT_SIGMA_VOX,
+    progress: bool = False,
+    force: bool = False,
+) -> pd.DataFrame:
+    """One row per particle of ``electrode`` with its geometric features (see module docstring).
+
+    Parameters
+    ----------
+    electrode, sigma_vox, progress, force
+        As in :func:`characterization` (``sigma_vox`` in voxels).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per particle; units in the column names (um, um^2, um^3).
+    """
     return characterization(electrode, sigma_vox, progress, force).particles

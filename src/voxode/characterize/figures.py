@@ -59,17 +59,25 @@ def plot_feature_histograms(particles: pd.DataFrame, path: str | Path, bins: int
     nrows = max(1, -(-len(columns) // ncols))
     fig = Figure(figsize=(4 * ncols, 3 * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    border = particles["border"].to_numpy(bool) if "border" in particles.columns \
+    border = (
+        particles["border"].to_numpy(bool)
+        if "border" in particles.columns
         else np.zeros(len(particles), bool)
-    for ax, (col, label) in zip(axes.ravel(), columns):
+    )
+    for ax, (col, label) in zip(axes.ravel(), columns, strict=False):
         values = particles[col].to_numpy(float)
         ok = np.isfinite(values)
         edges = np.histogram_bin_edges(values[ok], bins=bins) if ok.any() else bins
-        ax.hist([values[ok & ~border], values[ok & border]], bins=edges, stacked=True,
-                label=["interior", "border"], color=["tab:blue", "tab:gray"])
+        ax.hist(
+            [values[ok & ~border], values[ok & border]],
+            bins=edges,
+            stacked=True,
+            label=["interior", "border"],
+            color=["tab:blue", "tab:gray"],
+        )
         ax.set_xlabel(label)
         ax.set_ylabel("particles")
-    for ax in axes.ravel()[len(columns):]:
+    for ax in axes.ravel()[len(columns) :]:
         ax.axis("off")
     axes[0, 0].legend()
     fig.tight_layout()

@@ -20,8 +20,9 @@ def _find(parent: np.ndarray, v: int) -> int:
 
 
 @numba.njit(cache=True)
-def _union(parent: np.ndarray, size: np.ndarray, volume: np.ndarray, top: np.ndarray,
-           a: int, b: int) -> None:
+def _union(
+    parent: np.ndarray, size: np.ndarray, volume: np.ndarray, top: np.ndarray, a: int, b: int
+) -> None:
     ra = _find(parent, a)
     rb = _find(parent, b)
     if ra == rb:
@@ -35,9 +36,17 @@ def _union(parent: np.ndarray, size: np.ndarray, volume: np.ndarray, top: np.nda
 
 
 @numba.njit(cache=True)
-def _add_layer(j: int, conducting: np.ndarray, liquid: np.ndarray, parent: np.ndarray,
-               size: np.ndarray, volume: np.ndarray, top: np.ndarray, stamp: np.ndarray,
-               roots: np.ndarray) -> float:
+def _add_layer(
+    j: int,
+    conducting: np.ndarray,
+    liquid: np.ndarray,
+    parent: np.ndarray,
+    size: np.ndarray,
+    volume: np.ndarray,
+    top: np.ndarray,
+    stamp: np.ndarray,
+    roots: np.ndarray,
+) -> float:
     nx, ny, nz = conducting.shape
     for x in range(nx):
         for y in range(ny):
@@ -93,6 +102,15 @@ class LayerSweep:
 
     def add_layer(self, j: int) -> tuple[float, np.ndarray]:
         roots = np.empty(int(np.count_nonzero(self._conducting[:, :, j])), dtype=np.int64)
-        spanning = _add_layer(j, self._conducting, self._liquid, self._parent, self._size,
-                              self._volume, self._top, self._stamp, roots)
+        spanning = _add_layer(
+            j,
+            self._conducting,
+            self._liquid,
+            self._parent,
+            self._size,
+            self._volume,
+            self._top,
+            self._stamp,
+            roots,
+        )
         return float(spanning), roots

@@ -43,10 +43,22 @@ _STDERR = Console(stderr=True)
 class DepthProfile:
     """tau from the top plane down to each plane k (arrays of length N, index k).
 
-    z_um: position of the slab's lower Dirichlet plane, the voxel face k h (um from z = 0).
-    tau, tau_percolating: slab tortuosity with total / percolating porosity (inf: no path).
-    d_eff: D_eff / D0 of the slab; porosity, percolating_fraction: of the slab.
-    plane_porosity: liquid fraction of voxel layer k alone (centred at (k + 1/2) h).
+    Attributes
+    ----------
+    z_um : ndarray
+        Position of the slab's lower Dirichlet plane, the voxel face k h (um from z = 0).
+    tau, tau_percolating : ndarray
+        Slab tortuosity with total / percolating porosity (inf: no path; dimensionless).
+    d_eff : ndarray
+        D_eff / D0 of the slab.
+    porosity, percolating_fraction : ndarray
+        Of the slab (dimensionless).
+    plane_porosity : ndarray
+        Liquid fraction of voxel layer k alone (centred at (k + 1/2) h).
+    voxel_um : float
+        Voxel size h (um).
+    axis : int
+        Transport axis (0, 1, 2 = x, y, z).
     """
 
     z_um: np.ndarray
@@ -64,6 +76,18 @@ class DepthProfile:
 
         Interpolating the conductance-like 1/tau keeps ``inf`` (no path) exact; depths beyond
         the last face are clamped.
+
+        Parameters
+        ----------
+        z_um : float or ndarray
+            Depth(s), as positions from z = 0 (um).
+        percolating : bool
+            With the percolating porosity instead of the total.
+
+        Returns
+        -------
+        ndarray
+            tau (dimensionless; inf: no path).
         """
         values = self.tau_percolating if percolating else self.tau
         inverse = np.where(np.isfinite(values), 1.0 / values, 0.0)
@@ -71,11 +95,25 @@ class DepthProfile:
         return np.divide(1.0, value, out=np.full(value.shape, np.inf), where=value > 0)
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "z_um": self.z_um, "tau": self.tau, "tau_percolating": self.tau_percolating,
-            "d_eff": self.d_eff, "slab_porosity": self.porosity,
-            "percolating_fraction": self.percolating_fraction, "plane_porosity": self.plane_porosity,
-        })
+        """The profile as a table, one row per plane.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``z_um`` (um), tau, tau_percolating, d_eff, slab_porosity, percolating_fraction and
+            plane_porosity (dimensionless), one row per plane.
+        """
+        return pd.DataFrame(
+            {
+                "z_um": self.z_um,
+                "tau": self.tau,
+                "tau_percolating": self.tau_percolating,
+                "d_eff": self.d_eff,
+                "slab_porosity": self.porosity,
+                "percolating_fraction": self.percolating_fraction,
+                "plane_porosity": self.plane_porosity,
+            }
+        )
 
 
 def _plane_operator(d: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
@@ -100,7 +138,9 @@ def _plane_operator(d: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
 def _factor(a: np.ndarray) -> np.ndarray:
     c, info = lapack.dpotrf(a.T, lower=0, overwrite_a=1, clean=0)
     if info != 0:
-        raise ArithmeticError(f"depth profile: matrix lost positive definiteness (LAPACK info {info})")
+        raise ArithmeticError(
+            f"depth profile: matrix lost positive definiteness (LAPACK info {info})"
+        )
     return c
 
 
@@ -113,8 +153,9 @@ def _inverse_lower(a: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _schur_update(t_next: np.ndarray, rows: np.ndarray, z: np.ndarray, at: np.ndarray,
-                  u: np.ndarray) -> None:
+def _schur_update(
+    t_next: np.ndarray, rows: np.ndarray, z: np.ndarray, at: np.ndarray, u: np.ndarray
+) -> None:
     """t_next[rows_i, rows_j] -= u_i z[at_i, at_j] u_j on the lower triangle (rows, at sorted)."""
     for i in range(at.size):
         ai = at[i]
@@ -124,7 +165,9 @@ def _schur_update(t_next: np.ndarray, rows: np.ndarray, z: np.ndarray, at: np.nd
             t_next[ri, rows[j]] -= ui * z[ai, at[j]] * u[j]
 
 
-def _schur_fluxes(d: np.ndarray, liquid: np.ndarray, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+def _schur_fluxes(
+    d: np.ndarray, liquid: np.ndarray, progress: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Flux G_k (voxel units, unit potential drop) and spanning liquid volume of every slab."""
     nx, ny, nz = d.shape
     flux = np.zeros(nz)
@@ -143,7 +186,7 @@ def _schur_fluxes(d: np.ndarray, liquid: np.ndarray, progress: bool) -> tuple[np
     r = 2.0 * flat[idx]
     t[np.diag_indices(idx.size)] += r
     steps = range(nz - 1, -1, -1)
-    for j in (track(steps, description="depth profile", console=_STDERR) if progress else steps):
+    for j in track(steps, description="depth profile", console=_STDERR) if progress else steps:
         spanning[j], roots = sweep.add_layer(j)
         d_b = 2.0 * flat[idx]
         if idx.size and spanning[j] > 0:
@@ -174,12 +217,36 @@ def _schur_fluxes(d: np.ndarray, liquid: np.ndarray, progress: bool) -> tuple[np
     return flux, spanning
 
 
-def depth_profile(image: TransportFields | np.ndarray, voxel_um: float = 1.0, axis: int = 2,
-                  method: Method = "auto", progress: bool = False) -> DepthProfile:
+def depth_profile(
+    image: TransportFields | np.ndarray,
+    voxel_um: float = 1.0,
+    axis: int = 2,
+    method: Method = "auto",
+    progress: bool = False,
+) -> DepthProfile:
     """tau(z) from the high end of ``axis`` (separator side) down to every plane, in one call.
 
     Conventions as :func:`~voxode.characterize.tortuosity.tortuosity` (faces, length = slab
     thickness in voxels, total porosity of the slab). ``voxel_um`` only scales ``z_um``.
+
+    Parameters
+    ----------
+    image : TransportFields or ndarray of bool
+        The conducting image (True conducts with D/D0 = 1).
+    voxel_um : float
+        Voxel size (um), for the positions.
+    axis : int
+        Transport axis (0, 1, 2 = x, y, z).
+    method : {'auto', 'schur', 'slabs'}
+        Exact layer-by-layer elimination, independent slab solves, or the one that suits the
+        image (see the module docstring).
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    DepthProfile
+        Per plane: position (um from the low end), tau and porosity of the slab above it.
     """
     fields = image if isinstance(image, TransportFields) else binary_fields(image)
     d = np.ascontiguousarray(np.moveaxis(fields.diffusivity, axis, 2))
@@ -190,8 +257,11 @@ def depth_profile(image: TransportFields | np.ndarray, voxel_um: float = 1.0, ax
     thickness = nz - np.arange(nz)
     porosity = slab_liquid / (nx * ny * thickness)
     if method == "auto":
-        method = "schur" if np.count_nonzero(d > 0, axis=(0, 1)).max(initial=0) <= SCHUR_MAX_PLANE_VOXELS \
+        method = (
+            "schur"
+            if np.count_nonzero(d > 0, axis=(0, 1)).max(initial=0) <= SCHUR_MAX_PLANE_VOXELS
             else "slabs"
+        )
     if method == "schur":
         flux, spanning = _schur_fluxes(d, liquid, progress)
         d_eff = flux * thickness / (nx * ny)
@@ -200,7 +270,11 @@ def depth_profile(image: TransportFields | np.ndarray, voxel_um: float = 1.0, ax
         d_eff = np.zeros(nz)
         spanning_porosity = np.zeros(nz)
         steps = range(nz)
-        for k in (track(steps, description="depth profile (slabs)", console=_STDERR) if progress else steps):
+        for k in (
+            track(steps, description="depth profile (slabs)", console=_STDERR)
+            if progress
+            else steps
+        ):
             res = tortuosity(TransportFields(d[:, :, k:], liquid[:, :, k:]), axis=2)
             d_eff[k], spanning_porosity[k] = res.d_eff, res.percolating_porosity
     else:
@@ -211,6 +285,13 @@ def depth_profile(image: TransportFields | np.ndarray, voxel_um: float = 1.0, ax
     tau_perc = np.where(ok, spanning_porosity / safe, math.inf)
     fraction = np.divide(spanning_porosity, porosity, out=np.zeros(nz), where=porosity > 0)
     return DepthProfile(
-        z_um=np.arange(nz) * float(voxel_um), tau=tau, tau_percolating=tau_perc,
-        d_eff=np.where(ok, d_eff, 0.0), porosity=porosity, percolating_fraction=fraction,
-        plane_porosity=plane_liquid / (nx * ny), voxel_um=float(voxel_um), axis=axis)
+        z_um=np.arange(nz) * float(voxel_um),
+        tau=tau,
+        tau_percolating=tau_perc,
+        d_eff=np.where(ok, d_eff, 0.0),
+        porosity=porosity,
+        percolating_fraction=fraction,
+        plane_porosity=plane_liquid / (nx * ny),
+        voxel_um=float(voxel_um),
+        axis=axis,
+    )

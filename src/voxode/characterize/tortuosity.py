@@ -35,16 +35,33 @@ AXIS_NAMES: tuple[str, str, str] = ("x", "y", "z")
 class TortuosityResult:
     """Outcome of one tortuosity solve (all quantities dimensionless).
 
-    tau: total porosity / (D_eff / D0) (TauFactor 2 convention); ``inf`` if nothing percolates.
-    tau_percolating: percolating porosity / (D_eff / D0).
-    porosity: mean liquid fraction of the image (total porosity).
-    percolating_porosity: liquid fraction held by the clusters that connect both planes.
-    percolating_fraction: percolating_porosity / porosity (0 when nothing conducts).
-    d_eff: D_eff / D0 along ``axis``.
-    length_vox: distance between the Dirichlet planes in voxels (N, or N + 1 for "ghost").
-    iterations: preconditioned CG iterations; flux_mismatch: |F_in - F_out| / F (convergence).
-    message: empty, or sentences about isolated or non-percolating electrolyte or a solver
-    that stopped before reaching ``rtol``.
+    Attributes
+    ----------
+    tau : float
+        Total porosity / (D_eff / D0) (TauFactor 2 convention); ``inf`` if nothing percolates.
+    tau_percolating : float
+        Percolating porosity / (D_eff / D0).
+    porosity : float
+        Mean liquid fraction of the image (total porosity).
+    percolating_porosity : float
+        Liquid fraction held by the clusters that connect both planes.
+    percolating_fraction : float
+        percolating_porosity / porosity (0 when nothing conducts).
+    d_eff : float
+        D_eff / D0 along ``axis``.
+    axis : int
+        Transport axis (0, 1, 2 = x, y, z).
+    boundary : str
+        ``faces`` or ``ghost`` (where the Dirichlet planes are).
+    length_vox : int
+        Distance between the Dirichlet planes in voxels (N, or N + 1 for "ghost").
+    iterations : int
+        Preconditioned CG iterations.
+    flux_mismatch : float
+        |F_in - F_out| / F (convergence).
+    message : str
+        Empty, or sentences about isolated or non-percolating electrolyte or a solver that
+        stopped before reaching ``rtol``.
     """
 
     tau: float
@@ -65,7 +82,13 @@ class TortuosityResult:
         return self.d_eff > 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-safe dict: infinite values become ``None``; ``D_eff`` aliases ``d_eff``."""
+        """Plain JSON-safe dict: infinite values become ``None``; ``D_eff`` aliases ``d_eff``.
+
+        Returns
+        -------
+        dict
+            The fields (dimensionless) and ``D_eff``.
+        """
         out: dict[str, Any] = {}
         for key, value in asdict(self).items():
             out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
@@ -97,17 +120,25 @@ def _as_fields(image: TransportFields | np.ndarray) -> TransportFields:
 def _message(porosity: float, fraction: float, axis: int) -> str:
     name = AXIS_NAMES[axis]
     if porosity == 0.0:
-        return f"nothing conducts: the image holds no conducting voxel; tau along {name} is infinite"
+        return (
+            f"nothing conducts: the image holds no conducting voxel; tau along {name} is infinite"
+        )
     if fraction == 0.0:
-        return (f"no conducting path connects the two planes normal to {name}: tau is infinite "
-                f"(porosity {porosity:.4f}, percolating fraction 0)")
+        return (
+            f"no conducting path connects the two planes normal to {name}: tau is infinite "
+            f"(porosity {porosity:.4f}, percolating fraction 0)"
+        )
     if fraction < 1.0:
-        return (f"{100.0 * (1.0 - fraction):.2f} % of the electrolyte does not percolate along {name} "
-                "(isolated or one-sided clusters: they count in the total porosity, carry no flux)")
+        return (
+            f"{100.0 * (1.0 - fraction):.2f} % of the electrolyte does not percolate along {name} "
+            "(isolated or one-sided clusters: they count in the total porosity, carry no flux)"
+        )
     return ""
 
 
-def _assemble(d: np.ndarray, mask: np.ndarray, gb: float) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+def _assemble(
+    d: np.ndarray, mask: np.ndarray, gb: float
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """SPD matrix, right-hand side and unknown numbering on ``mask`` (flux along the last axis)."""
     n = int(np.count_nonzero(mask))
     number = np.full(d.shape, -1, dtype=np.int64)
@@ -138,36 +169,47 @@ def _assemble(d: np.ndarray, mask: np.ndarray, gb: float) -> tuple[sp.csr_matrix
     rows.append(np.arange(n))
     cols.append(np.arange(n))
     vals.append(diag)
-    a = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    a = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    )
     return a, b, number
 
 
-def _solve(d: np.ndarray, mask: np.ndarray, gb: float, rtol: float,
-           maxiter: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, list[float]]:
-    """Matrix, right-hand side, numbering, potential (0 at plane 0, 1 beyond the last plane) and CG residuals."""
+def _solve(
+    d: np.ndarray, mask: np.ndarray, gb: float, rtol: float, maxiter: int
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """Matrix, right-hand side, numbering, potential (0 at
+    plane 0, 1 beyond the last plane) and CG residuals."""
     a, b, number = _assemble(d, mask, gb)
     z = (np.arange(d.shape[2]) + 0.5) / d.shape[2]
     x0 = np.broadcast_to(z, d.shape)[mask].astype(np.float64)
     residuals: list[float] = []
-    state = np.random.get_state()  # pyamg's spectral-radius estimate starts from np.random: fix it, so that
-    np.random.seed(0)              # the same image gives the same bits (generation decides on these values)
+    # pyamg's spectral-radius estimate draws from numpy's legacy global generator: seed it (and
+    # restore it after), so that the same image gives the same bits (generation decides on them)
+    state = np.random.get_state()  # noqa: NPY002
+    np.random.seed(0)  # noqa: NPY002
     try:
-        ml = pyamg.smoothed_aggregation_solver(a, symmetry="hermitian", max_coarse=500, improve_candidates=None)
+        ml = pyamg.smoothed_aggregation_solver(
+            a, symmetry="hermitian", max_coarse=500, improve_candidates=None
+        )
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002
     x = ml.solve(b, x0=x0, tol=rtol, accel="cg", maxiter=maxiter, residuals=residuals)
     return a, b, number, x, residuals
 
 
-def flux_field(image: TransportFields | np.ndarray, axis: int = 2, rtol: float = 1e-4,
-               maxiter: int = 200) -> np.ndarray:
-    """Magnitude of the steady flux through each voxel (half the sum of its faces' |flux|), potential 1 -> 0 along
-    ``axis``; 0 outside the clusters that link both planes. Same units as the face conductances (D/D0 per voxel).
+def flux_field(
+    image: TransportFields | np.ndarray, axis: int = 2, rtol: float = 1e-4, maxiter: int = 200
+) -> np.ndarray:
+    """Magnitude of the steady flux through each voxel (half the sum of its faces' |flux|),
+    potential 1 -> 0 along ``axis``; 0 outside the clusters that link both planes. Same units as the
+    face conductances (D/D0 per voxel).
 
     Examples
     --------
     >>> m = np.zeros((3, 3, 4), bool); m[1, 1, :] = True
-    >>> np.round(flux_field(m)[1, 1], 3)  # a straight channel of length 4 carries 1/4 through every voxel
+    >>> # a straight channel of length 4 carries 1/4 through every voxel
+    >>> np.round(flux_field(m)[1, 1], 3)
     array([0.25, 0.25, 0.25, 0.25])
     """
     fields = _as_fields(image)
@@ -193,14 +235,38 @@ def flux_field(image: TransportFields | np.ndarray, axis: int = 2, rtol: float =
     return np.moveaxis(out / 2.0, 2, axis)
 
 
-def tortuosity(image: TransportFields | np.ndarray, axis: int = 2, boundary: Boundary = "faces",
-               rtol: float = 1e-7, maxiter: int = 400) -> TortuosityResult:
+def tortuosity(
+    image: TransportFields | np.ndarray,
+    axis: int = 2,
+    boundary: Boundary = "faces",
+    rtol: float = 1e-7,
+    maxiter: int = 400,
+) -> TortuosityResult:
     """Tortuosity factor of ``image`` along ``axis`` (0, 1, 2 = x, y, z).
 
     ``image`` is a :class:`TransportFields` or a boolean array (True conducts, D/D0 = 1).
     ``rtol`` is the relative residual of the CG solve; D_eff comes from the dissipated energy,
-    whose error is quadratic in the solver error (rtol 1e-6 gives tau to ~1e-9). A non-percolating image gives
-    ``tau = inf`` and ``percolating_fraction = 0`` with an explanatory ``message``.
+    whose error is quadratic in the solver error (rtol 1e-6 gives tau to ~1e-9). A non-percolating
+    image gives ``tau = inf`` and ``percolating_fraction = 0`` with an explanatory ``message``.
+
+    Parameters
+    ----------
+    image : TransportFields or ndarray of bool
+        The conducting image.
+    axis : int
+        Transport axis (0, 1, 2 = x, y, z).
+    boundary : {'faces', 'ghost'}
+        Dirichlet planes on the outer voxel faces (length N) or on ghost planes (N + 1).
+    rtol : float
+        Relative residual of the CG solve.
+    maxiter : int
+        CG iterations at most.
+
+    Returns
+    -------
+    TortuosityResult
+        tau (dimensionless; inf when nothing percolates), D_eff/D0, porosity and the
+        percolating fraction.
     """
     if axis not in (0, 1, 2):
         raise ValueError(f"axis must be 0, 1 or 2, got {axis}")
@@ -214,8 +280,20 @@ def tortuosity(image: TransportFields | np.ndarray, axis: int = 2, boundary: Bou
     perc = float(liquid[mask].sum() / liquid.size)
     fraction = perc / porosity if porosity > 0 else 0.0
     if not mask.any():
-        return TortuosityResult(math.inf, math.inf, porosity, 0.0, 0.0, 0.0, axis, boundary, length, 0,
-                                0.0, _message(porosity, 0.0, axis))
+        return TortuosityResult(
+            math.inf,
+            math.inf,
+            porosity,
+            0.0,
+            0.0,
+            0.0,
+            axis,
+            boundary,
+            length,
+            0,
+            0.0,
+            _message(porosity, 0.0, axis),
+        )
     a, b, number, x, residuals = _solve(d, mask, gb, rtol, maxiter)
     bottom = number[:, :, 0]
     f_out = float(np.sum(gb * d[:, :, 0][bottom >= 0] * x[bottom[bottom >= 0]]))
@@ -227,10 +305,27 @@ def tortuosity(image: TransportFields | np.ndarray, axis: int = 2, boundary: Bou
     message = _message(porosity, fraction, axis)
     reached = residuals[-1] / np.linalg.norm(b) if residuals else 0.0
     if reached > rtol:
-        message = "; ".join(filter(None, [message, f"the solver stopped at relative residual {reached:.1e} "
-                                                  f"(asked {rtol:.0e}) after {maxiter} iterations"]))
+        message = "; ".join(
+            filter(
+                None,
+                [
+                    message,
+                    f"the solver stopped at relative residual {reached:.1e} "
+                    f"(asked {rtol:.0e}) after {maxiter} iterations",
+                ],
+            )
+        )
     return TortuosityResult(
-        tau=porosity / d_eff, tau_percolating=perc / d_eff, porosity=porosity,
-        percolating_porosity=perc, percolating_fraction=fraction, d_eff=d_eff, axis=axis,
-        boundary=boundary, length_vox=length, iterations=max(len(residuals) - 1, 0),
-        flux_mismatch=abs(f_in - f_out) / flux, message=message)
+        tau=porosity / d_eff,
+        tau_percolating=perc / d_eff,
+        porosity=porosity,
+        percolating_porosity=perc,
+        percolating_fraction=fraction,
+        d_eff=d_eff,
+        axis=axis,
+        boundary=boundary,
+        length_vox=length,
+        iterations=max(len(residuals) - 1, 0),
+        flux_mismatch=abs(f_in - f_out) / flux,
+        message=message,
+    )

@@ -30,16 +30,22 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy.stats import qmc
 
 from voxode.campaign import Case, CaseResult, run_campaign
-from voxode.design.study import DesignError, check_rate, records, write_tables
+from voxode.design.study import check_rate, records, write_tables
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.electrochem.materials import FARADAY_C_MOL, load_parameters
-from voxode.errors import VoxodeError
+from voxode.errors import DesignError, VoxodeError
 from voxode.generate import generate
 from voxode.recipe import Recipe, load_recipe, recipe_from_dict
 from voxode.surrogate.prediction import as_model, predict
 from voxode.validation import load_validated
 
-PARAMETERS = ("layer_split", "shrunk_fraction", "shrink_factor", "porosity_collector", "porosity_separator")
+PARAMETERS = (
+    "layer_split",
+    "shrunk_fraction",
+    "shrink_factor",
+    "porosity_collector",
+    "porosity_separator",
+)
 
 
 class ScreenSpace(BaseModel):
@@ -48,13 +54,13 @@ class ScreenSpace(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     base: str = "paper-bilayer"
-    model: str                                    # surrogate folder (voxode train)
+    model: str  # surrogate folder (voxode train)
     c_rate: float = 1.0
     cutoff_v: float = DEFAULT_CUTOFF_V
     samples: int = Field(default=16, ge=1)
     sampler: str = "sobol"
-    seed: int = 0                                 # sampler seed
-    electrode_seed: int | None = None             # electrode seed of every design (default: the base's)
+    seed: int = 0  # sampler seed
+    electrode_seed: int | None = None  # electrode seed of every design (default: the base's)
     voxel_um: float | None = Field(default=None, gt=0)
     top_k: int = Field(default=3, ge=0)
     parameters: dict[str, float | list[float]] = Field(min_length=1)
@@ -81,8 +87,13 @@ def load_space(path: Path) -> tuple[ScreenSpace, Path]:
     """A screening file and its folder (relative model and recipe paths are read from there)."""
     if not path.is_file():
         raise DesignError(f"screening file not found: {path}")
-    return load_validated(ScreenSpace, path.read_text(encoding="utf-8"), str(path), DesignError,
-                          what="a screening file"), path.parent
+    return load_validated(
+        ScreenSpace,
+        path.read_text(encoding="utf-8"),
+        str(path),
+        DesignError,
+        what="a screening file",
+    ), path.parent
 
 
 def sample(space: ScreenSpace) -> pd.DataFrame:
@@ -90,9 +101,11 @@ def sample(space: ScreenSpace) -> pd.DataFrame:
     ranged = [k for k, v in space.parameters.items() if isinstance(v, list)]
     points = np.zeros((space.samples, 0))
     if ranged:
-        if space.sampler == "sobol":   # the first n points of a 2^m scrambled Sobol sequence
-            unit = qmc.Sobol(len(ranged), seed=space.seed).random_base2(int(np.ceil(np.log2(space.samples))))
-            unit = unit[:space.samples]
+        if space.sampler == "sobol":  # the first n points of a 2^m scrambled Sobol sequence
+            unit = qmc.Sobol(len(ranged), seed=space.seed).random_base2(
+                int(np.ceil(np.log2(space.samples)))
+            )
+            unit = unit[: space.samples]
         else:
             unit = qmc.LatinHypercube(len(ranged), seed=space.seed).random(space.samples)
         low = np.array([space.parameters[k][0] for k in ranged])
@@ -108,8 +121,10 @@ def sample(space: ScreenSpace) -> pd.DataFrame:
 def design_recipe(base: Recipe, values: dict[str, float], name: str) -> Recipe:
     """The base recipe with the screening parameters applied (validated)."""
     if len(base.layers) != 2:
-        raise DesignError(f"screening varies a two-layer recipe (collector side, separator side); "
-                          f"'{base.name}' has {len(base.layers)} layers")
+        raise DesignError(
+            f"screening varies a two-layer recipe (collector side, separator side); "
+            f"'{base.name}' has {len(base.layers)} layers"
+        )
     data = base.model_dump(mode="json")
     data["name"] = name
     bottom, top = data["layers"]
@@ -127,20 +142,29 @@ def design_recipe(base: Recipe, values: dict[str, float], name: str) -> Recipe:
         fraction = values.get("shrunk_fraction", shrunk["mass_fraction"] if shrunk else 0.0)
         scale = values.get("shrink_factor", shrunk["size_scale"] if shrunk else 0.5)
         pristine["mass_fraction"] = 1.0 - fraction
-        bottom["populations"] = [pristine] + ([{"name": "shrunk", "mass_fraction": fraction, "size_scale": scale}]
-                                              if fraction > 0 else [])
+        bottom["populations"] = [pristine] + (
+            [{"name": "shrunk", "mass_fraction": fraction, "size_scale": scale}]
+            if fraction > 0
+            else []
+        )
     return recipe_from_dict(data, source=f"design {name}")
 
 
-def predicted_capacity_mah_cm2(model: Any, recipe: Recipe, c_rate: float, params: str) -> tuple[float, int]:
+def predicted_capacity_mah_cm2(
+    model: Any, recipe: Recipe, c_rate: float, params: str
+) -> tuple[float, int]:
     """Capacity (mAh/cm^2) the surrogate predicts for the electrode of ``recipe`` at ``c_rate``,
     and its number of particles."""
     p = load_parameters(params)
     electrode = generate(recipe)
     rows = predict(model, electrode, dods=(1.0,), c_rate=c_rate)
     sod = np.clip(rows["sod_pred"].to_numpy(), 0.0, 1.0)
-    moles = float(np.sum(sod * rows["volume_um3"].to_numpy())) * 1e-18 * (1.0 - p.active.x_initial) \
+    moles = (
+        float(np.sum(sod * rows["volume_um3"].to_numpy()))
+        * 1e-18
+        * (1.0 - p.active.x_initial)
         * p.active.c_max_mol_m3
+    )
     return moles * FARADAY_C_MOL / 3.6 / electrode.area_cm2, len(rows)
 
 
@@ -152,24 +176,34 @@ def check_resolution(model: Any, voxel_um: float) -> None:
     simulated capacity (benchmarks/README.md, screening at paper scale)."""
     trained = model.dataset.get("voxel_um")
     if trained and not any(math.isclose(voxel_um, v, rel_tol=1e-6) for v in trained):
-        raise DesignError(f"the surrogate was trained on electrodes at {', '.join(f'{v:g}' for v in trained)} um "
-                          f"voxels, the designs are at {voxel_um:g} um: set voxel_um to a trained size or "
-                          f"train at {voxel_um:g} um")
+        raise DesignError(
+            f"the surrogate was trained on electrodes at {', '.join(f'{v:g}' for v in trained)} um "
+            f"voxels, the designs are at {voxel_um:g} um: set voxel_um to a trained size or "
+            f"train at {voxel_um:g} um"
+        )
 
 
 @dataclass
 class Screening:
     """Every sampled design with its predicted capacity, and the simulated top ones."""
 
-    designs: pd.DataFrame           # parameters, predicted capacity, rank, simulated capacity (top k)
+    designs: pd.DataFrame  # parameters, predicted capacity, rank, simulated capacity (top k)
     verification: dict[str, float]  # errors of the surrogate on the verified designs
     files: list[Path]
 
 
-def screen(space: ScreenSpace, out_dir: Path, folder: Path = Path("."), *, params: str = DEFAULT_PARAMETER_SET,
-           workers: int = 1, scheduler: str | None = None, cases_dir: Path | None = None,
-           on_design: Callable[[int, int], None] | None = None,
-           on_result: Callable[[CaseResult], None] | None = None) -> Screening:
+def screen(
+    space: ScreenSpace,
+    out_dir: Path,
+    folder: Path = Path("."),
+    *,
+    params: str = DEFAULT_PARAMETER_SET,
+    workers: int = 1,
+    scheduler: str | None = None,
+    cases_dir: Path | None = None,
+    on_design: Callable[[int, int], None] | None = None,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> Screening:
     """Score every sampled design with the surrogate, simulate the ``top_k`` best, and write
     screen.csv/json and the figures into ``out_dir``. ``on_design(done, total)`` reports the
     scoring; ``on_result`` each verification case."""
@@ -179,7 +213,9 @@ def screen(space: ScreenSpace, out_dir: Path, folder: Path = Path("."), *, param
     model_path = folder / space.model
     model = as_model(model_path if model_path.exists() else space.model)
     base_path = folder / space.base
-    base = load_recipe(base_path if base_path.suffix.lower() in (".yaml", ".yml", ".toml") else space.base)
+    base = load_recipe(
+        base_path if base_path.suffix.lower() in (".yaml", ".yml", ".toml") else space.base
+    )
     base = base.with_overrides(seed=space.electrode_seed, voxel_um=space.voxel_um)
     check_resolution(model, base.voxel_um)
     points = sample(space)
@@ -189,21 +225,38 @@ def screen(space: ScreenSpace, out_dir: Path, folder: Path = Path("."), *, param
         try:
             capacity, particles = predicted_capacity_mah_cm2(model, recipe, c_rate, params)
             error = ""
-        except VoxodeError as exc:           # e.g. a sampled porosity the generator cannot pack
+        except VoxodeError as exc:  # e.g. a sampled porosity the generator cannot pack
             capacity, particles, error = np.nan, 0, str(exc)
-        rows.append({"design": recipe.name, **values, "predicted_mah_cm2": capacity, "particles": particles,
-                     "error": error, "recipe": recipe})
+        rows.append(
+            {
+                "design": recipe.name,
+                **values,
+                "predicted_mah_cm2": capacity,
+                "particles": particles,
+                "error": error,
+                "recipe": recipe,
+            }
+        )
         if on_design is not None:
             on_design(k + 1, len(points))
     table = pd.DataFrame(rows)
     table["rank"] = table["predicted_mah_cm2"].rank(ascending=False, method="first")
     top = table.dropna(subset=["predicted_mah_cm2"]).nsmallest(space.top_k, "rank")
     cases = [Case(r, c_rate, space.cutoff_v, params) for r in top["recipe"]]
-    results = run_campaign(cases, cases_dir or out_dir / "cases", workers=workers, scheduler=scheduler,
-                           on_result=on_result) if cases else []
+    results = (
+        run_campaign(
+            cases,
+            cases_dir or out_dir / "cases",
+            workers=workers,
+            scheduler=scheduler,
+            on_result=on_result,
+        )
+        if cases
+        else []
+    )
     table["simulated_mah_cm2"] = np.nan
     table["case"] = ""
-    for index, result in zip(top.index, results):
+    for index, result in zip(top.index, results, strict=True):
         table.loc[index, "case"] = result.folder.name
         if result.ok:
             table.loc[index, "simulated_mah_cm2"] = result.summary["capacity_mah_cm2"]
@@ -211,15 +264,27 @@ def screen(space: ScreenSpace, out_dir: Path, folder: Path = Path("."), *, param
             table.loc[index, "error"] = result.error or "failed"
     table = table.drop(columns="recipe").sort_values("rank", ignore_index=True)
     verified = table.dropna(subset=["simulated_mah_cm2"])
-    rel = (verified["predicted_mah_cm2"] - verified["simulated_mah_cm2"]) / verified["simulated_mah_cm2"]
-    verification = {"verified": int(len(verified)),
-                    "mean_abs_relative_error": float(rel.abs().mean()) if len(rel) else float("nan"),
-                    "max_abs_relative_error": float(rel.abs().max()) if len(rel) else float("nan"),
-                    "mean_relative_error": float(rel.mean()) if len(rel) else float("nan")}
+    rel = (verified["predicted_mah_cm2"] - verified["simulated_mah_cm2"]) / verified[
+        "simulated_mah_cm2"
+    ]
+    verification = {
+        "verified": int(len(verified)),
+        "mean_abs_relative_error": float(rel.abs().mean()) if len(rel) else float("nan"),
+        "max_abs_relative_error": float(rel.abs().max()) if len(rel) else float("nan"),
+        "mean_relative_error": float(rel.mean()) if len(rel) else float("nan"),
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = [plot_screening(table, out_dir / "screen.png", c_rate=c_rate)]
-    payload = {"base": base.name, "c_rate": c_rate, "cutoff_v": space.cutoff_v, "sampler": space.sampler, "samples": space.samples,
-               "top_k": space.top_k, "model": str(model_path), "verification": verification,
-               "designs": records(table)}
+    payload = {
+        "base": base.name,
+        "c_rate": c_rate,
+        "cutoff_v": space.cutoff_v,
+        "sampler": space.sampler,
+        "samples": space.samples,
+        "top_k": space.top_k,
+        "model": str(model_path),
+        "verification": verification,
+        "designs": records(table),
+    }
     files = write_tables(out_dir, "screen", table, payload) + figures
     return Screening(table, verification, files)

@@ -18,19 +18,16 @@ import pandas as pd
 
 from voxode.atomic import write_atomic, write_text_atomic
 from voxode.campaign import CaseResult
-from voxode.errors import RecipeError, VoxodeError
+from voxode.errors import DesignError, RecipeError
 from voxode.recipe import Recipe, load_recipe, repetition_seeds
 
 CAPACITY_COLUMNS = ("capacity_mah_cm2", "capacity_mah_g", "capacity_ah_l")
 STATS = ("mean", "std", "min", "max")
 
 
-class DesignError(VoxodeError):
-    """A design study that cannot run: no or duplicate designs, bad seeds or rates, a bad experimental file."""
-
-
 def load_designs(recipes: Sequence[str | Path | Recipe]) -> list[Recipe]:
-    """Recipes from preset names, recipe files or Recipe objects; names must differ (they label the results)."""
+    """Recipes from preset names, recipe files or Recipe
+    objects; names must differ (they label the results)."""
     if not recipes:
         raise DesignError("no design given: name at least one preset or recipe file")
     designs = []
@@ -48,7 +45,8 @@ def load_designs(recipes: Sequence[str | Path | Recipe]) -> list[Recipe]:
 
 def seed_list(seeds: int | Sequence[int], base_seed: int) -> list[int]:
     """The seeds of a study: a count n gives :func:`voxode.recipe.repetition_seeds` (base_seed,
-    base_seed + 1, ...: one seed reproduces the recipe's own electrode); a sequence is taken as it is."""
+    base_seed + 1, ...: one seed reproduces the recipe's
+    own electrode); a sequence is taken as it is."""
     if isinstance(seeds, int):
         if seeds < 1:
             raise DesignError(f"--seeds must be at least 1, got {seeds}")
@@ -69,11 +67,17 @@ def check_rate(c_rate: float, what: str = "--c-rate") -> float:
 
 def case_row(result: CaseResult) -> dict[str, Any]:
     """Case key, status, error, end reason and the delivered capacity (NaN when the case failed)."""
-    row: dict[str, Any] = {"case": result.folder.name, "status": result.status, "error": result.error or "",
-                           "end_reason": result.end_reason or ""}
+    row: dict[str, Any] = {
+        "case": result.folder.name,
+        "status": result.status,
+        "error": result.error or "",
+        "end_reason": result.end_reason or "",
+    }
     for col in CAPACITY_COLUMNS:
         row[col] = float(result.summary[col]) if result.ok else math.nan
-    row["cutoff_reached"] = bool(result.summary.get("cutoff_reached", False)) if result.ok else False
+    row["cutoff_reached"] = (
+        bool(result.summary.get("cutoff_reached", False)) if result.ok else False
+    )
     return row
 
 
@@ -82,12 +86,19 @@ def spread(table: pd.DataFrame, by: str, columns: Sequence[str]) -> pd.DataFrame
     NaN for one value), min and max of each column over the cases that finished."""
     rows = []
     for key, group in table.groupby(by, sort=False):
-        row: dict[str, Any] = {by: key, "n_ok": int((group["status"] == "ok").sum()),
-                               "n_failed": int((group["status"] != "ok").sum())}
+        row: dict[str, Any] = {
+            by: key,
+            "n_ok": int((group["status"] == "ok").sum()),
+            "n_failed": int((group["status"] != "ok").sum()),
+        }
         for col in columns:
             values = group[col].dropna()
-            row |= {f"{col}_mean": values.mean(), f"{col}_std": values.std(ddof=1),
-                    f"{col}_min": values.min(), f"{col}_max": values.max()}
+            row |= {
+                f"{col}_mean": values.mean(),
+                f"{col}_std": values.std(ddof=1),
+                f"{col}_min": values.min(),
+                f"{col}_max": values.max(),
+            }
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -96,12 +107,24 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts (NaN -> None, numpy scalars -> Python)."""
     out = []
     for row in frame.to_dict(orient="records"):
-        out.append({k: (None if isinstance(v, float) and math.isnan(v) else v.item() if hasattr(v, "item") else v)
-                    for k, v in row.items()})
+        out.append(
+            {
+                k: (
+                    None
+                    if isinstance(v, float) and math.isnan(v)
+                    else v.item()
+                    if hasattr(v, "item")
+                    else v
+                )
+                for k, v in row.items()
+            }
+        )
     return out
 
 
-def write_tables(out_dir: Path, stem: str, table: pd.DataFrame, payload: Mapping[str, Any]) -> list[Path]:
+def write_tables(
+    out_dir: Path, stem: str, table: pd.DataFrame, payload: Mapping[str, Any]
+) -> list[Path]:
     """``stem.csv`` (the per-case table) and ``stem.json`` (the payload), written atomically."""
     csv = write_atomic(out_dir / f"{stem}.csv", lambda p: table.to_csv(p, index=False))
     js = write_text_atomic(out_dir / f"{stem}.json", json.dumps(payload, indent=2) + "\n")

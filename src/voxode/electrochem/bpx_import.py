@@ -31,7 +31,8 @@ import math
 from pathlib import Path
 
 from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
-from voxode.electrochem.materials import FARADAY_C_MOL, ParameterError, ParameterSet, load_parameters, with_values
+from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet, load_parameters, with_values
+from voxode.errors import ParameterError
 from voxode.extras import require
 
 DEFAULT_ELECTROLYTE_CONCENTRATION_MOL_M3 = 1000.0
@@ -51,11 +52,15 @@ def _closed_form(value, what: str, variable: str) -> float | str:
         return float(value)
     if isinstance(value, str):
         return _rename_variable(str(value), "x", variable) if variable != "x" else str(value)
-    raise ParameterError(f"BPX {what} is tabulated data; voxode parameter sets take a number or "
-                         f"a closed-form function (write it as a BPX function of x)")
+    raise ParameterError(
+        f"BPX {what} is tabulated data; voxode parameter sets take a number or "
+        f"a closed-form function (write it as a BPX function of x)"
+    )
 
 
-def load_bpx(path: str | Path, base: ParameterSet | str | Path = DEFAULT_PARAMETER_SET) -> ParameterSet:
+def load_bpx(
+    path: str | Path, base: ParameterSet | str | Path = DEFAULT_PARAMETER_SET
+) -> ParameterSet:
     """A voxode parameter set from a BPX file, completed by ``base`` where BPX is silent.
 
     Parameters
@@ -88,18 +93,29 @@ def load_bpx(path: str | Path, base: ParameterSet | str | Path = DEFAULT_PARAMET
         raise ParameterError(f"{path}: not valid JSON ({exc.msg})") from None
     except Exception as exc:  # noqa: BLE001 - bpx raises pydantic and value errors
         first = str(exc).strip().splitlines()
-        raise ParameterError(f"{path}: not a valid BPX file ({first[0] if first else type(exc).__name__})") from None
+        raise ParameterError(
+            f"{path}: not a valid BPX file ({first[0] if first else type(exc).__name__})"
+        ) from None
     base_set = base if isinstance(base, ParameterSet) else load_parameters(base)
     param = parsed.parameterisation
     positive = getattr(param, "positive_electrode", None)
-    if positive is None or getattr(param, "electrolyte", None) is None or getattr(param, "separator", None) is None:
-        raise ParameterError(f"{path}: the BPX file must describe the positive electrode, the electrolyte "
-                             f"and the separator")
+    if (
+        positive is None
+        or getattr(param, "electrolyte", None) is None
+        or getattr(param, "separator", None) is None
+    ):
+        raise ParameterError(
+            f"{path}: the BPX file must describe the positive electrode, the electrolyte "
+            f"and the separator"
+        )
     if not hasattr(positive, "maximum_concentration"):
         raise ParameterError(f"{path}: a blended positive electrode is not supported")
     state = getattr(parsed, "state", None)
     initial = getattr(state, "initial_conditions", None) if state is not None else None
-    c_e0 = getattr(initial, "initial_electrolyte_concentration", None) or DEFAULT_ELECTROLYTE_CONCENTRATION_MOL_M3
+    c_e0 = (
+        getattr(initial, "initial_electrolyte_concentration", None)
+        or DEFAULT_ELECTROLYTE_CONCENTRATION_MOL_M3
+    )
     c_max = float(positive.maximum_concentration)
     electrolyte, separator = param.electrolyte, param.separator
     values = {
@@ -108,17 +124,22 @@ def load_bpx(path: str | Path, base: ParameterSet | str | Path = DEFAULT_PARAMET
         "active.x_initial": float(positive.minimum_stoichiometry),
         "active.ocp_v": _closed_form(positive.ocp, "positive OCP", "x"),
         "active.diffusivity_m2_s": _closed_form(positive.diffusivity, "positive diffusivity", "x"),
-        "active.rate_constant": FARADAY_C_MOL * float(positive.reaction_rate_constant) / (c_max * math.sqrt(c_e0)),
+        "active.rate_constant": FARADAY_C_MOL
+        * float(positive.reaction_rate_constant)
+        / (c_max * math.sqrt(c_e0)),
         "active.charge_transfer_coefficient": 0.5,
         "electrolyte.c_initial_mol_m3": float(c_e0),
         "electrolyte.transference_number": float(electrolyte.cation_transference_number),
         "electrolyte.thermodynamic_factor": 1.0,
         "separator.thickness_um": float(separator.thickness) * 1e6,
         "separator.porosity": float(separator.porosity),
-        "separator.bruggeman": math.log(separator.transport_efficiency) / math.log(separator.porosity),
+        "separator.bruggeman": math.log(separator.transport_efficiency)
+        / math.log(separator.porosity),
     }
-    for field, value, what in (("electrolyte.conductivity_s_m", electrolyte.conductivity, "electrolyte conductivity"),
-                               ("electrolyte.diffusivity_m2_s", electrolyte.diffusivity, "electrolyte diffusivity")):
+    for field, value, what in (
+        ("electrolyte.conductivity_s_m", electrolyte.conductivity, "electrolyte conductivity"),
+        ("electrolyte.diffusivity_m2_s", electrolyte.diffusivity, "electrolyte diffusivity"),
+    ):
         closed = _closed_form(value, what, "c")
         values[field] = repr(closed) if isinstance(closed, float) else closed
     header = parsed.header
@@ -126,11 +147,15 @@ def load_bpx(path: str | Path, base: ParameterSet | str | Path = DEFAULT_PARAMET
     params = with_values(base_set, values, name=title)
     data = params.model_dump()
     data["references"] = dict(base_set.references) | {
-        "BPX": f"{title}: {path.name}" + (f"; {header.references}" if getattr(header, "references", None) else "")}
-    data["description"] = (f"From the BPX file {path.name} ({header.description or title}): the positive "
-                           f"electrode's OCP, diffusivity, rate constant, c_max and start stoichiometry, the "
-                           f"electrolyte, the separator and the reference temperature. From {base_set.name}: "
-                           f"the CBD, the Li foil, the contact resistance and the NMC's intrinsic conductivity.")
+        "BPX": f"{title}: {path.name}"
+        + (f"; {header.references}" if getattr(header, "references", None) else "")
+    }
+    data["description"] = (
+        f"From the BPX file {path.name} ({header.description or title}): the positive "
+        f"electrode's OCP, diffusivity, rate constant, c_max and start stoichiometry, the "
+        f"electrolyte, the separator and the reference temperature. From {base_set.name}: "
+        f"the CBD, the Li foil, the contact resistance and the NMC's intrinsic conductivity."
+    )
     try:
         return ParameterSet.model_validate(data)
     except Exception as exc:  # noqa: BLE001 - pydantic ValidationError, reported in one line

@@ -32,10 +32,10 @@ import yaml
 
 from voxode.atomic import write_text_atomic
 from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
-from voxode.electrochem.grid import GridError, build_grid
+from voxode.electrochem.grid import build_grid
 from voxode.electrochem.materials import ParameterSet, load_parameters, with_values
 from voxode.electrode import NMC, Electrode
-from voxode.errors import DatasetError, VoxodeError
+from voxode.errors import CalibrationError, GridError, VoxodeError
 from voxode.extras import require
 
 DEFAULT_SIGMA_MAH_G = 5.0
@@ -46,19 +46,24 @@ RATE_COLUMNS = ("c_rate", "current_ma_cm2")
 _IMAGE_FIELDS = ("cbd.", "active.conductivity_s_m")
 
 
-class CalibrationError(DatasetError):
-    """Calibration data or a fit specification that cannot be used (one line: what to change)."""
-
-
 @dataclass(frozen=True)
 class FitParameter:
-    """One fitted quantity: a dotted field name and its bounds (field units, or a factor when
-    the field holds an expression)."""
+    """One fitted quantity: a dotted field name and its bounds.
+
+    Attributes
+    ----------
+    name : str
+        Dotted field name, e.g. ``active.rate_constant``.
+    lower, upper : float
+        Bounds, in the field's units (or of the factor when the field holds an expression).
+    factor_of : str, optional
+        The expression a factor multiplies.
+    """
 
     name: str
     lower: float
     upper: float
-    factor_of: str | None = None       # the expression a factor multiplies
+    factor_of: str | None = None  # the expression a factor multiplies
 
     @property
     def log(self) -> bool:
@@ -66,13 +71,48 @@ class FitParameter:
         return self.lower > 0
 
     def to_scaled(self, value: float) -> float:
+        """The optimiser's coordinate of ``value``.
+
+        Parameters
+        ----------
+        value : float
+            A value in the field's units.
+
+        Returns
+        -------
+        float
+            The optimiser's coordinate: log10 of it for a log-scaled parameter, else itself.
+        """
         return math.log10(value) if self.log else value
 
     def from_scaled(self, scaled: float) -> float:
+        """The value at the optimiser's coordinate ``scaled`` (inverse of :meth:`to_scaled`).
+
+        Parameters
+        ----------
+        scaled : float
+            The optimiser's coordinate.
+
+        Returns
+        -------
+        float
+            The value in the field's units.
+        """
         return 10.0**scaled if self.log else scaled
 
     def field_value(self, value: float) -> float | str:
-        """What the parameter set's field holds for a fitted ``value``."""
+        """What the parameter set's field holds for a fitted ``value``.
+
+        Parameters
+        ----------
+        value : float
+            The fitted value (field units, or the factor).
+
+        Returns
+        -------
+        float or str
+            The number, or the expression multiplied by the factor.
+        """
         return f"{value!r}*({self.factor_of})" if self.factor_of is not None else value
 
 
@@ -141,8 +181,10 @@ def _field(params: ParameterSet, dotted: str):
     node = params.model_dump()
     for key in dotted.split("."):
         if not isinstance(node, dict) or key not in node:
-            raise CalibrationError(f"unknown parameter {dotted!r} in set {params.name!r} "
-                                   f"(use a dotted field name such as active.rate_constant)")
+            raise CalibrationError(
+                f"unknown parameter {dotted!r} in set {params.name!r} "
+                f"(use a dotted field name such as active.rate_constant)"
+            )
         node = node[key]
     return node
 
@@ -192,32 +234,42 @@ def read_rate_data(path: Path, design: str = "pristine") -> pd.DataFrame:
             bad = table[column].notna() & ~(table[column] > 0)
             if bad.any():
                 row = int(np.flatnonzero(bad)[0]) + 2
-                raise CalibrationError(f"{path}: line {row}: {column} must be positive, got "
-                                       f"{table[column][bad].iloc[0]:g}")
+                raise CalibrationError(
+                    f"{path}: line {row}: {column} must be positive, got "
+                    f"{table[column][bad].iloc[0]:g}"
+                )
     if (table["capacity_mah_g"] < 0).any():
         raise CalibrationError(f"{path}: capacity_mah_g must not be negative")
     rows = table[(table["design"].astype(str) == design) & table["capacity_mah_g"].notna()].copy()
     if rows.empty:
         designs = sorted(set(table["design"].astype(str)))
-        raise CalibrationError(f"{path}: no rows of design {design!r} with a capacity_mah_g "
-                               f"(designs: {', '.join(designs)})")
+        raise CalibrationError(
+            f"{path}: no rows of design {design!r} with a capacity_mah_g "
+            f"(designs: {', '.join(designs)})"
+        )
     rate = rows["c_rate"] if "c_rate" in rows else pd.Series(np.nan, index=rows.index)
-    current = rows["current_ma_cm2"] if "current_ma_cm2" in rows else pd.Series(np.nan, index=rows.index)
+    current = (
+        rows["current_ma_cm2"] if "current_ma_cm2" in rows else pd.Series(np.nan, index=rows.index)
+    )
     if (rate.isna() & current.isna()).any():
         raise CalibrationError(f"{path}: every {design} row needs a c_rate or current_ma_cm2")
-    return rows.sort_values(by="c_rate" if "c_rate" in rows else "current_ma_cm2").reset_index(drop=True)
+    return rows.sort_values(by="c_rate" if "c_rate" in rows else "current_ma_cm2").reset_index(
+        drop=True
+    )
 
 
 @dataclass(frozen=True)
 class ImageProperties:
     """What the DFN needs from an image for one parameter set (see :func:`image_properties`)."""
 
-    props: object                       # pybamm_reference.EffectiveProperties
+    props: object  # pybamm_reference.EffectiveProperties
     nmc_loading_mg_cm2: float
     nominal_capacity_mah_cm2: float
 
 
-def image_properties(electrode: Electrode, params: ParameterSet, cache: dict | None = None) -> ImageProperties:
+def image_properties(
+    electrode: Electrode, params: ParameterSet, cache: dict | None = None
+) -> ImageProperties:
     """Effective properties of ``electrode`` under ``params``: the grid's porosity, area and
     active fraction, the tortuosity with the set's CBD model, and the electronic conductivity
     of NMC + CBD (S/m) from the tortuosity engine on the solid phases.
@@ -247,14 +299,19 @@ def image_properties(electrode: Electrode, params: ParameterSet, cache: dict | N
     sigma_key = ("sigma", sigma_nmc, sigma_cbd)
     if sigma_key not in cache:
         reference = max(sigma_nmc, sigma_cbd)
-        relative = np.where(electrode.phases == NMC, sigma_nmc / reference,
-                            np.where(electrode.phases == CBD, sigma_cbd / reference, 0.0))
+        relative = np.where(
+            electrode.phases == NMC,
+            sigma_nmc / reference,
+            np.where(electrode.phases == CBD, sigma_cbd / reference, 0.0),
+        )
         solid = TransportFields(diffusivity=relative, liquid=(relative > 0).astype(float))
         cache[sigma_key] = tortuosity(solid).d_eff * reference
     sigma_eff = cache[sigma_key]
     if not sigma_eff > 0:
-        raise CalibrationError("electrode: the solid phases do not connect the current collector "
-                               "to the separator (no effective electronic conductivity)")
+        raise CalibrationError(
+            "electrode: the solid phases do not connect the current collector "
+            "to the separator (no effective electronic conductivity)"
+        )
     props = measured_properties(electrode, grid, conductivity_s_m=float(sigma_eff), params=params)
     return ImageProperties(props, electrode.nmc_loading_mg_cm2, electrode.nominal_capacity_mah_cm2)
 
@@ -266,7 +323,29 @@ def _image_key(params: ParameterSet) -> str:
 
 @dataclass
 class CalibrationResult:
-    """Fitted set, values, residuals and identifiability (see :func:`calibrate`)."""
+    """Fitted set, values, residuals and identifiability (see :func:`calibrate`).
+
+    Attributes
+    ----------
+    params : ParameterSet
+        The base set with the fitted values.
+    parameters : list of dict
+        Per fitted parameter: name, value (field units), bounds, identifiable range.
+    rates : pandas.DataFrame
+        Per rate: measured, fitted and residual capacities (mAh/g).
+    chi2 : float
+        Sum of squared residuals over sigma^2.
+    success : bool
+        Whether the optimiser converged.
+    message : str
+        The optimiser's message.
+    evaluations : int
+        DFN evaluations.
+    effective_properties : dict
+        The image's effective properties fed to the DFN.
+    verify_3d : list of dict
+        3D discharges with the fitted set, per rate (empty unless asked).
+    """
 
     params: ParameterSet
     parameters: list[dict]
@@ -279,30 +358,62 @@ class CalibrationResult:
     verify_3d: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"parameters": self.parameters, "rates": self.rates.to_dict(orient="records"),
-                "chi2": self.chi2, "success": self.success, "message": self.message,
-                "evaluations": self.evaluations, "effective_properties": self.effective_properties,
-                "fitted_set": self.params.name, "verify_3d": self.verify_3d}
+        """The result as plain JSON data (the content of fit.json without its inputs).
+
+        Returns
+        -------
+        dict
+            Fitted parameters, rates (mAh/g), chi2, optimiser outcome, effective properties and
+            the 3D checks.
+        """
+        return {
+            "parameters": self.parameters,
+            "rates": self.rates.to_dict(orient="records"),
+            "chi2": self.chi2,
+            "success": self.success,
+            "message": self.message,
+            "evaluations": self.evaluations,
+            "effective_properties": self.effective_properties,
+            "fitted_set": self.params.name,
+            "verify_3d": self.verify_3d,
+        }
 
 
 class _Problem:
     """Residuals of the measured rates as a function of the scaled parameter vector."""
 
-    def __init__(self, electrode: Electrode, base: ParameterSet, fits: list[FitParameter],
-                 data: pd.DataFrame, sigma_mah_g: float, cutoff_v: float, mesh: dict | None):
+    def __init__(
+        self,
+        electrode: Electrode,
+        base: ParameterSet,
+        fits: list[FitParameter],
+        data: pd.DataFrame,
+        sigma_mah_g: float,
+        cutoff_v: float,
+        mesh: dict | None,
+    ):
         self.electrode, self.base, self.fits, self.data = electrode, base, fits, data
         self.cutoff_v, self.mesh = cutoff_v, mesh
-        spread = data["range_mah_g"] if "range_mah_g" in data else pd.Series(np.nan, index=data.index)
-        self.sigma = np.where(spread.notna() & (spread > 0), 0.5 * spread, sigma_mah_g).astype(float)
+        spread = (
+            data["range_mah_g"] if "range_mah_g" in data else pd.Series(np.nan, index=data.index)
+        )
+        self.sigma = np.where(spread.notna() & (spread > 0), 0.5 * spread, sigma_mah_g).astype(
+            float
+        )
         self.measured = data["capacity_mah_g"].to_numpy(float)
         self._images: dict[str, ImageProperties] = {}
         self._parts: dict = {}
         self.evaluations = 0
         self.image = self.image_of(base)
         rate = data["c_rate"] if "c_rate" in data else pd.Series(np.nan, index=data.index)
-        current = data["current_ma_cm2"] if "current_ma_cm2" in data else pd.Series(np.nan, index=data.index)
+        current = (
+            data["current_ma_cm2"]
+            if "current_ma_cm2" in data
+            else pd.Series(np.nan, index=data.index)
+        )
         nominal = self.image.nominal_capacity_mah_cm2
-        # the C-rate keeps the current per gram of NMC when the image's loading differs from the cell's
+        # the C-rate keeps the current per gram of NMC when the image's loading differs from
+        # the cell's
         self.current_ma_cm2 = np.where(rate.notna(), rate * nominal, current).astype(float)
 
     def image_of(self, params: ParameterSet) -> ImageProperties:
@@ -312,7 +423,10 @@ class _Problem:
         return self._images[key]
 
     def params_at(self, values: np.ndarray) -> ParameterSet:
-        return with_values(self.base, {f.name: f.field_value(float(v)) for f, v in zip(self.fits, values)})
+        return with_values(
+            self.base,
+            {f.name: f.field_value(float(v)) for f, v in zip(self.fits, values, strict=True)},
+        )
 
     def capacities(self, values: np.ndarray) -> np.ndarray:
         """Model capacity (mAh/g) at every rate for parameter values ``values``."""
@@ -322,8 +436,14 @@ class _Problem:
         image = self.image_of(params)
         self.evaluations += 1
         try:
-            curves = dfn_half_cells(params, image.props, list(self.current_ma_cm2), cutoff_v=self.cutoff_v,
-                                    points=2000, mesh=self.mesh)
+            curves = dfn_half_cells(
+                params,
+                image.props,
+                list(self.current_ma_cm2),
+                cutoff_v=self.cutoff_v,
+                points=2000,
+                mesh=self.mesh,
+            )
             q = np.array([float(c["capacity_mah_cm2"].iloc[-1]) for c in curves])
         except Exception as exc:  # noqa: BLE001 - a candidate PyBaMM cannot solve scores zero
             if isinstance(exc, (KeyboardInterrupt, VoxodeError)):
@@ -332,27 +452,46 @@ class _Problem:
         return q / image.nmc_loading_mg_cm2 * 1e3
 
     def residuals(self, scaled: np.ndarray) -> np.ndarray:
-        values = np.array([f.from_scaled(s) for f, s in zip(self.fits, scaled)])
+        values = np.array([f.from_scaled(s) for f, s in zip(self.fits, scaled, strict=True)])
         return (self.capacities(values) - self.measured) / self.sigma
 
 
-def _least_squares(problem: _Problem, start: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                   max_nfev: int) -> tuple[np.ndarray, object]:
+def _least_squares(
+    problem: _Problem, start: np.ndarray, lower: np.ndarray, upper: np.ndarray, max_nfev: int
+) -> tuple[np.ndarray, object]:
     from scipy.optimize import least_squares
 
     start = np.clip(start, lower + 1e-9 * (upper - lower), upper - 1e-9 * (upper - lower))
-    result = least_squares(problem.residuals, start, bounds=(lower, upper), method="trf",
-                           diff_step=1e-4, x_scale=np.maximum(upper - lower, 1e-12) / 10.0,
-                           xtol=1e-8, ftol=1e-10, gtol=1e-10, max_nfev=max_nfev)
+    result = least_squares(
+        problem.residuals,
+        start,
+        bounds=(lower, upper),
+        method="trf",
+        diff_step=1e-4,
+        x_scale=np.maximum(upper - lower, 1e-12) / 10.0,
+        xtol=1e-8,
+        ftol=1e-10,
+        gtol=1e-10,
+        max_nfev=max_nfev,
+    )
     return result.x, result
 
 
-def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter], *,
-              params: ParameterSet | str | Path = DEFAULT_PARAMETER_SET,
-              sigma_mah_g: float = DEFAULT_SIGMA_MAH_G, cutoff_v: float = DEFAULT_CUTOFF_V,
-              profile_points: int = DEFAULT_PROFILE_POINTS, mesh: dict[str, int] | None = None,
-              max_nfev: int = 60, restarts: int = 1, verify_3d: bool = False,
-              on_stage: Callable[[str], None] | None = None) -> CalibrationResult:
+def calibrate(
+    data: pd.DataFrame,
+    electrode: Electrode,
+    fits: list[FitParameter],
+    *,
+    params: ParameterSet | str | Path = DEFAULT_PARAMETER_SET,
+    sigma_mah_g: float = DEFAULT_SIGMA_MAH_G,
+    cutoff_v: float = DEFAULT_CUTOFF_V,
+    profile_points: int = DEFAULT_PROFILE_POINTS,
+    mesh: dict[str, int] | None = None,
+    max_nfev: int = 60,
+    restarts: int = 1,
+    verify_3d: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> CalibrationResult:
     """Fit ``fits`` so that the DFN on ``electrode``'s effective properties delivers the
     measured capacities of ``data`` (rows of :func:`read_rate_data`).
 
@@ -407,7 +546,7 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
         if not f.lower <= value <= f.upper:
             value = math.sqrt(f.lower * f.upper) if f.log else 0.5 * (f.lower + f.upper)
         start_values.append(value)
-    start = np.array([f.to_scaled(v) for f, v in zip(fits, start_values)])
+    start = np.array([f.to_scaled(v) for f, v in zip(fits, start_values, strict=True)])
     say(f"fitting {', '.join(names)} to {len(data)} rates")
     best, result = _least_squares(problem, start, lower, upper, max_nfev)
     # a second start from the far side of the box guards against a local optimum
@@ -416,17 +555,27 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
         alt, alt_result = _least_squares(problem, other, lower, upper, max_nfev)
         if alt_result.cost < result.cost - 1e-9:
             best, result = alt, alt_result
-    values = np.array([f.from_scaled(s) for f, s in zip(fits, best)])
+    values = np.array([f.from_scaled(s) for f, s in zip(fits, best, strict=True)])
     fitted = problem.capacities(values)
     residual = fitted - problem.measured
 
     parameters = []
     for k, f in enumerate(fits):
-        entry = {"name": f.name, "value": float(values[k]), "lower": f.lower, "upper": f.upper,
-                 "log_scaled": f.log, "start": float(start_values[k]),
-                 "factor_of": f.factor_of, "profile": [], "identifiable_range": None,
-                 "at_bound": bool(np.isclose(best[k], lower[k], rtol=0, atol=1e-6 * (upper[k] - lower[k]))
-                                  or np.isclose(best[k], upper[k], rtol=0, atol=1e-6 * (upper[k] - lower[k])))}
+        entry = {
+            "name": f.name,
+            "value": float(values[k]),
+            "lower": f.lower,
+            "upper": f.upper,
+            "log_scaled": f.log,
+            "start": float(start_values[k]),
+            "factor_of": f.factor_of,
+            "profile": [],
+            "identifiable_range": None,
+            "at_bound": bool(
+                np.isclose(best[k], lower[k], rtol=0, atol=1e-6 * (upper[k] - lower[k]))
+                or np.isclose(best[k], upper[k], rtol=0, atol=1e-6 * (upper[k] - lower[k]))
+            ),
+        }
         if profile_points > 0:
             say(f"profile of {f.name}")
             entry["profile"] = _profile(problem, k, best, lower, upper, profile_points, max_nfev)
@@ -436,36 +585,65 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
             # a range that reaches a bound: the data do not limit the parameter on that side
             entry["range_reaches_bound"] = bool(within) and (
                 min(within) <= f.lower + 1e-9 * (f.upper - f.lower)
-                or max(within) >= f.upper - 1e-9 * (f.upper - f.lower))
+                or max(within) >= f.upper - 1e-9 * (f.upper - f.lower)
+            )
         parameters.append(entry)
 
-    rates = pd.DataFrame({
-        "c_rate": problem.current_ma_cm2 / problem.image.nominal_capacity_mah_cm2,
-        "current_ma_cm2": problem.current_ma_cm2,
-        "measured_mah_g": problem.measured, "fitted_mah_g": fitted,
-        "residual_mah_g": residual, "sigma_mah_g": problem.sigma})
+    rates = pd.DataFrame(
+        {
+            "c_rate": problem.current_ma_cm2 / problem.image.nominal_capacity_mah_cm2,
+            "current_ma_cm2": problem.current_ma_cm2,
+            "measured_mah_g": problem.measured,
+            "fitted_mah_g": fitted,
+            "residual_mah_g": residual,
+            "sigma_mah_g": problem.sigma,
+        }
+    )
     fitted_params = with_values(problem.params_at(values), {}, name=f"{base.name}-calibrated")
     props = problem.image_of(fitted_params).props
     out = CalibrationResult(
-        params=fitted_params, parameters=parameters, rates=rates,
-        chi2=float(np.sum((residual / problem.sigma) ** 2)), success=bool(result.success),
-        message=str(result.message), evaluations=problem.evaluations,
-        effective_properties=asdict(props))
+        params=fitted_params,
+        parameters=parameters,
+        rates=rates,
+        chi2=float(np.sum((residual / problem.sigma) ** 2)),
+        success=bool(result.success),
+        message=str(result.message),
+        evaluations=problem.evaluations,
+        effective_properties=asdict(props),
+    )
     if verify_3d:
         from voxode.electrochem.simulate import simulate
 
-        for current, measured, dfn in zip(problem.current_ma_cm2, problem.measured, fitted):
+        for current, measured, dfn in zip(
+            problem.current_ma_cm2, problem.measured, fitted, strict=True
+        ):
             say(f"3D discharge at {current:.3g} mA/cm^2")
-            run = simulate(electrode, current_ma_cm2=float(current), cutoff_v=cutoff_v, params=fitted_params)
+            run = simulate(
+                electrode, current_ma_cm2=float(current), cutoff_v=cutoff_v, params=fitted_params
+            )
             q = run.capacity_mah_cm2 / problem.image.nmc_loading_mg_cm2 * 1e3
-            out.verify_3d.append({"current_ma_cm2": float(current), "measured_mah_g": float(measured),
-                                  "dfn_mah_g": float(dfn), "3d_mah_g": float(q),
-                                  "end_reason": run.end.reason.value, "wall_s": run.wall_s})
+            out.verify_3d.append(
+                {
+                    "current_ma_cm2": float(current),
+                    "measured_mah_g": float(measured),
+                    "dfn_mah_g": float(dfn),
+                    "3d_mah_g": float(q),
+                    "end_reason": run.end.reason.value,
+                    "wall_s": run.wall_s,
+                }
+            )
     return out
 
 
-def _profile(problem: _Problem, k: int, best: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-             points: int, max_nfev: int) -> list[dict]:
+def _profile(
+    problem: _Problem,
+    k: int,
+    best: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    points: int,
+    max_nfev: int,
+) -> list[dict]:
     """Parameter k on a grid over its bounds (plus the optimum), the others re-fitted."""
     grid = np.unique(np.append(np.linspace(lower[k], upper[k], points), best[k]))
     free = [j for j in range(len(best)) if j != k]
@@ -475,49 +653,90 @@ def _profile(problem: _Problem, k: int, best: np.ndarray, lower: np.ndarray, upp
         x = guess.copy()
         x[k] = s
         if free:
+
             def sub(z, x=x):
                 y = x.copy()
                 y[free] = z
                 return problem.residuals(y)
+
             from scipy.optimize import least_squares
 
             z0 = np.clip(best[free], lower[free] + 1e-9, upper[free] - 1e-9)
-            res = least_squares(sub, z0, bounds=(lower[free], upper[free]), method="trf",
-                                diff_step=1e-4, x_scale=np.maximum(upper[free] - lower[free], 1e-12) / 10.0,
-                                max_nfev=max_nfev)
+            res = least_squares(
+                sub,
+                z0,
+                bounds=(lower[free], upper[free]),
+                method="trf",
+                diff_step=1e-4,
+                x_scale=np.maximum(upper[free] - lower[free], 1e-12) / 10.0,
+                max_nfev=max_nfev,
+            )
             x[free] = res.x
         r = problem.residuals(x)
-        rows.append({"value": float(problem.fits[k].from_scaled(s)),
-                     "others": {problem.fits[j].name: float(problem.fits[j].from_scaled(x[j])) for j in free},
-                     "chi2": float(np.sum(r**2)), "max_abs_residual_sigma": float(np.max(np.abs(r))),
-                     "within_uncertainty": bool(np.max(np.abs(r)) <= 1.0)})
+        rows.append(
+            {
+                "value": float(problem.fits[k].from_scaled(s)),
+                "others": {
+                    problem.fits[j].name: float(problem.fits[j].from_scaled(x[j])) for j in free
+                },
+                "chi2": float(np.sum(r**2)),
+                "max_abs_residual_sigma": float(np.max(np.abs(r))),
+                "within_uncertainty": bool(np.max(np.abs(r)) <= 1.0),
+            }
+        )
     return rows
 
 
-def write_calibration(result: CalibrationResult, out_dir: Path, *, data_path: Path, design: str,
-                      electrode_path: Path, base_name: str) -> list[Path]:
+def write_calibration(
+    result: CalibrationResult,
+    out_dir: Path,
+    *,
+    data_path: Path,
+    design: str,
+    electrode_path: Path,
+    base_name: str,
+) -> list[Path]:
     """Write ``params.yaml`` (usable as ``--params``), ``fit.json`` and ``fit.png`` to
     ``out_dir``, each atomically; returns the paths."""
     from importlib.metadata import version
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fitted = ", ".join(f"{p['name']} = {p['value']:.6g}" + (" (factor on the base expression)" if p["factor_of"] else "")
-                       for p in result.parameters)
+    fitted = ", ".join(
+        f"{p['name']} = {p['value']:.6g}"
+        + (" (factor on the base expression)" if p["factor_of"] else "")
+        for p in result.parameters
+    )
     dump = result.params.model_dump()
-    dump["description"] = (f"{dump['description']} Calibrated by voxode calibrate on {data_path} "
-                           f"(design {design}) with the DFN on the effective properties of "
-                           f"{electrode_path}: {fitted}.").strip()
-    header = (f"# Calibrated from {base_name}: {fitted}\n"
-              f"# Data {data_path} (design {design}), electrode {electrode_path}; see fit.json.\n")
-    paths = [write_text_atomic(out_dir / "params.yaml",
-                               header + yaml.safe_dump(dump, sort_keys=False, width=100))]
+    dump["description"] = (
+        f"{dump['description']} Calibrated by voxode calibrate on {data_path} "
+        f"(design {design}) with the DFN on the effective properties of "
+        f"{electrode_path}: {fitted}."
+    ).strip()
+    header = (
+        f"# Calibrated from {base_name}: {fitted}\n"
+        f"# Data {data_path} (design {design}), electrode {electrode_path}; see fit.json.\n"
+    )
+    paths = [
+        write_text_atomic(
+            out_dir / "params.yaml", header + yaml.safe_dump(dump, sort_keys=False, width=100)
+        )
+    ]
     record = result.to_dict() | {
-        "data": str(data_path), "design": design, "electrode": str(electrode_path),
+        "data": str(data_path),
+        "design": design,
+        "electrode": str(electrode_path),
         "base_parameters": base_name,
-        "versions": {"voxode": version("voxode"), "pybamm": version("pybamm"),
-                     "scipy": version("scipy"), "python": platform.python_version()}}
-    paths.append(write_text_atomic(out_dir / "fit.json", json.dumps(record, indent=2, default=float) + "\n"))
+        "versions": {
+            "voxode": version("voxode"),
+            "pybamm": version("pybamm"),
+            "scipy": version("scipy"),
+            "python": platform.python_version(),
+        },
+    }
+    paths.append(
+        write_text_atomic(out_dir / "fit.json", json.dumps(record, indent=2, default=float) + "\n")
+    )
     paths.append(plot_calibration(result, out_dir / "fit.png"))
     return paths
 
@@ -535,21 +754,36 @@ def plot_calibration(result: CalibrationResult, path: Path) -> Path:
         axes = fig.subplots(1, 1 + n, squeeze=False)[0]
         ax = axes[0]
         rates = result.rates
-        ax.errorbar(rates["c_rate"], rates["measured_mah_g"], yerr=rates["sigma_mah_g"], fmt="o",
-                    color="k", capsize=3, label="measured")
+        ax.errorbar(
+            rates["c_rate"],
+            rates["measured_mah_g"],
+            yerr=rates["sigma_mah_g"],
+            fmt="o",
+            color="k",
+            capsize=3,
+            label="measured",
+        )
         ax.plot(rates["c_rate"], rates["fitted_mah_g"], "s--", color="C1", label="DFN, fitted")
         if result.verify_3d:
-            ax.plot(rates["c_rate"], [v["3d_mah_g"] for v in result.verify_3d], "^", color="C2", label="3D, fitted")
+            ax.plot(
+                rates["c_rate"],
+                [v["3d_mah_g"] for v in result.verify_3d],
+                "^",
+                color="C2",
+                label="3D, fitted",
+            )
         ax.set_xlabel("C-rate")
         ax.set_ylabel("capacity (mAh/g)")
         ax.legend(frameon=False)
-        for ax, p in zip(axes[1:], result.parameters):
+        for ax, p in zip(axes[1:], result.parameters, strict=True):
             if p["profile"]:
                 x = [q["value"] for q in p["profile"]]
                 ax.plot(x, [q["chi2"] for q in p["profile"]], "o-", color="C0")
                 ax.axhline(result.chi2 + 1.0, color="0.5", lw=0.8, ls=":")
                 if p["identifiable_range"]:
-                    ax.axvspan(*p["identifiable_range"], color="C2", alpha=0.15, label="within sigma")
+                    ax.axvspan(
+                        *p["identifiable_range"], color="C2", alpha=0.15, label="within sigma"
+                    )
                     ax.legend(frameon=False)
                 ax.set_yscale("symlog", linthresh=1.0)
                 ax.set_ylim(bottom=0.0)
@@ -561,6 +795,14 @@ def plot_calibration(result: CalibrationResult, path: Path) -> Path:
         return save_figure(fig, path, dpi=150)
 
 
-__all__ = ["CalibrationError", "CalibrationResult", "FitParameter", "calibrate", "image_properties",
-           "parse_fit", "plot_calibration", "read_rate_data", "write_calibration"]
-
+__all__ = [
+    "CalibrationError",
+    "CalibrationResult",
+    "FitParameter",
+    "calibrate",
+    "image_properties",
+    "parse_fit",
+    "plot_calibration",
+    "read_rate_data",
+    "write_calibration",
+]

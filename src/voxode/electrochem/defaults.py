@@ -3,5 +3,5 @@
 A module without imports, so that the CLI can show these defaults without loading the model.
 """
 
-DEFAULT_PARAMETER_SET: str = "chen2020-nyman2008"   # a shipped parameter set (electrochem/params/)
-DEFAULT_CUTOFF_V: float = 3.0                         # lower cut-off voltage vs Li/Li+ (V)
+DEFAULT_PARAMETER_SET: str = "chen2020-nyman2008"  # a shipped parameter set (electrochem/params/)
+DEFAULT_CUTOFF_V: float = 3.0  # lower cut-off voltage vs Li/Li+ (V)

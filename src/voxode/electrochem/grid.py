@@ -26,14 +26,15 @@ from voxode.characterize.features import CBD_REGION, PORE_REGION, region_labels
 from voxode.connectivity import connected_to_planes
 from voxode.electrochem.materials import ParameterSet
 from voxode.electrode import CBD, NMC, PORE, Electrode
-from voxode.errors import VoxodeError
+from voxode.errors import GridError
 
 SEPARATOR_GROWTH = 1.3
 
 
 @dataclass(frozen=True)
 class Pairs:
-    """Faces between two cells of one unknown set: indices ``i``, ``j`` and geometric factor ``g``."""
+    """Faces between two cells of one unknown set: indices
+    ``i``, ``j`` and geometric factor ``g``."""
 
     i: np.ndarray
     j: np.ndarray
@@ -46,25 +47,25 @@ class Grid:
 
     shape: tuple[int, int, int]
     h_m: float
-    area_m2: float                      # cross-section of the box (x-y)
-    solid_voxel: np.ndarray             # flat voxel index of each solid cell
-    nmc_voxel: np.ndarray               # flat voxel index of each NMC cell
-    nmc_solid: np.ndarray               # solid index of each NMC cell
-    nmc_particle: np.ndarray            # particle id of each NMC cell (0: unassigned)
-    liquid_voxel: np.ndarray            # flat voxel index of each electrode liquid cell
-    n_liquid: int                       # electrode liquid cells + separator cells
-    liquid_volume_m3: np.ndarray        # electrolyte volume of each liquid cell
-    separator_dz_m: np.ndarray          # thickness of each separator layer, from the electrode
-    diffusion: Pairs                    # NMC-NMC faces within one particle, g = area/distance
-    electronic: Pairs                   # solid-solid faces, g = area/distance * harmonic sigma (S)
-    collector: Pairs                    # i: solid cell at z = 0, g = conductance to the collector (S)
-    ionic: Pairs                        # liquid-liquid faces, g = area/distance * harmonic (D/D0)
-    reaction_nmc: np.ndarray            # NMC cell of each reactive face
-    reaction_liquid: np.ndarray         # liquid cell of each reactive face
-    reaction_area_m2: np.ndarray        # smooth, wetted area of each reactive face
-    foil_liquid: np.ndarray             # separator cells facing the Li foil
+    area_m2: float  # cross-section of the box (x-y)
+    solid_voxel: np.ndarray  # flat voxel index of each solid cell
+    nmc_voxel: np.ndarray  # flat voxel index of each NMC cell
+    nmc_solid: np.ndarray  # solid index of each NMC cell
+    nmc_particle: np.ndarray  # particle id of each NMC cell (0: unassigned)
+    liquid_voxel: np.ndarray  # flat voxel index of each electrode liquid cell
+    n_liquid: int  # electrode liquid cells + separator cells
+    liquid_volume_m3: np.ndarray  # electrolyte volume of each liquid cell
+    separator_dz_m: np.ndarray  # thickness of each separator layer, from the electrode
+    diffusion: Pairs  # NMC-NMC faces within one particle, g = area/distance
+    electronic: Pairs  # solid-solid faces, g = area/distance * harmonic sigma (S)
+    collector: Pairs  # i: solid cell at z = 0, g = conductance to the collector (S)
+    ionic: Pairs  # liquid-liquid faces, g = area/distance * harmonic (D/D0)
+    reaction_nmc: np.ndarray  # NMC cell of each reactive face
+    reaction_liquid: np.ndarray  # liquid cell of each reactive face
+    reaction_area_m2: np.ndarray  # smooth, wetted area of each reactive face
+    foil_liquid: np.ndarray  # separator cells facing the Li foil
     foil_area_m2: np.ndarray
-    disconnected_nmc_voxels: int        # NMC voxels without an electronic path or electrolyte
+    disconnected_nmc_voxels: int  # NMC voxels without an electronic path or electrolyte
 
     @property
     def n_solid(self) -> int:
@@ -75,13 +76,9 @@ class Grid:
         return int(self.nmc_voxel.size)
 
 
-class GridError(VoxodeError, ValueError):
-    """An electrode on which no discharge can be simulated (reason in the message); the CLI
-    prints it in one line like every VoxodeError."""
-
-
 def separator_layers_m(thickness_m: float, h_m: float) -> np.ndarray:
-    """Layer thicknesses growing by ``SEPARATOR_GROWTH`` from h at both ends, summing to the thickness."""
+    """Layer thicknesses growing by ``SEPARATOR_GROWTH``
+    from h at both ends, summing to the thickness."""
     half = []
     total, dz = 0.0, h_m
     while total + 2.0 * dz < thickness_m:
@@ -126,8 +123,10 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
     conducts_ions = (phases == PORE) | ((phases == CBD) & (cbd.liquid_fraction(eps_n) > 0))
     liquid_mask = connected_to_planes(conducts_ions, planes=(-1,))
     if not liquid_mask[:, :, 0].any():
-        raise GridError("the electrolyte does not connect the separator to the current collector "
-                        "(no percolating pore path); the electrode cannot be discharged")
+        raise GridError(
+            "the electrolyte does not connect the separator to the current collector "
+            "(no percolating pore path); the electrode cannot be discharged"
+        )
     solid_mask = connected_to_planes(phases != PORE, planes=(0,))
     nmc_mask = solid_mask & (phases == NMC)
     if not nmc_mask.any():
@@ -146,8 +145,10 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
     flat_phase = phases.ravel()
     flat_eps = eps_n.ravel()
     sigma = np.where(flat_phase == NMC, params.active.conductivity_s_m, params.cbd.conductivity_s_m)
-    rel_d = np.where(flat_phase == PORE, 1.0, cbd.relative_diffusivity(flat_eps))  # D/D0 of liquid voxels
-    wet = np.where(flat_phase == PORE, 1.0, cbd.liquid_fraction(flat_eps))        # liquid fraction
+    rel_d = np.where(
+        flat_phase == PORE, 1.0, cbd.relative_diffusivity(flat_eps)
+    )  # D/D0 of liquid voxels
+    wet = np.where(flat_phase == PORE, 1.0, cbd.liquid_fraction(flat_eps))  # liquid fraction
 
     # particle-internal diffusion faces (same id; unassigned NMC voxels diffuse among themselves)
     ids = electrode.particle_ids.ravel()
@@ -165,14 +166,19 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
         eg.append(h * _harmonic(sigma[lo], sigma[hi]))
     electronic = Pairs(np.concatenate(ei), np.concatenate(ej), np.concatenate(eg))
     bottom = np.flatnonzero(solid_mask[:, :, 0].ravel())
-    bottom_voxel = np.ravel_multi_index((bottom // ny, bottom % ny, np.zeros_like(bottom)), phases.shape)
-    collector = Pairs(number_solid[bottom_voxel], np.zeros(bottom.size, dtype=np.int64),
-                      2.0 * h * sigma[bottom_voxel])
+    bottom_voxel = np.ravel_multi_index(
+        (bottom // ny, bottom % ny, np.zeros_like(bottom)), phases.shape
+    )
+    collector = Pairs(
+        number_solid[bottom_voxel],
+        np.zeros(bottom.size, dtype=np.int64),
+        2.0 * h * sigma[bottom_voxel],
+    )
 
     # liquid: electrode faces, electrode -> separator, separator faces
     sep = params.separator
     dz = separator_layers_m(sep.thickness_um * 1e-6, h)
-    f_sep = sep.porosity ** sep.bruggeman
+    f_sep = sep.porosity**sep.bruggeman
     n_e = liquid_voxel.size
     n_layer = nx * ny
     sep_index = n_e + np.arange(dz.size * n_layer).reshape(dz.size, nx, ny)
@@ -182,8 +188,9 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
         jj.append(number_liquid[hi])
         gg.append(h * _harmonic(rel_d[lo], rel_d[hi]))
     top = liquid_mask[:, :, -1]
-    top_voxel = np.flatnonzero(np.broadcast_to(np.arange(nz) == nz - 1, phases.shape).ravel()
-                               & liquid_mask.ravel())
+    top_voxel = np.flatnonzero(
+        np.broadcast_to(np.arange(nz) == nz - 1, phases.shape).ravel() & liquid_mask.ravel()
+    )
     ii.append(number_liquid[top_voxel])
     jj.append(sep_index[0][top])
     gg.append(h * h / (0.5 * h / rel_d[top_voxel] + 0.5 * dz[0] / f_sep))
@@ -197,8 +204,9 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
             jj.append(sep_index[k + 1].ravel())
             gg.append(np.full(n_layer, h * h * f_sep / (0.5 * (dz[k] + dz[k + 1]))))
     ionic = Pairs(np.concatenate(ii), np.concatenate(jj), np.concatenate(gg))
-    liquid_volume = np.concatenate([h**3 * wet[liquid_voxel],
-                                    np.repeat(sep.porosity * h * h * dz, n_layer)])
+    liquid_volume = np.concatenate(
+        [h**3 * wet[liquid_voxel], np.repeat(sep.porosity * h * h * dz, n_layer)]
+    )
 
     # reactive faces: NMC | pore or CBD (interior, smooth-area weights), NMC | separator (flat)
     regions, rank = region_labels(electrode)
@@ -214,8 +222,9 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
     r_liq = [number_liquid[l_vox[keep]]]
     r_area = [h * h * weight[keep] * wet[l_vox[keep]]]
     top_nmc = nmc_mask[:, :, -1]
-    top_nmc_voxel = np.flatnonzero(np.broadcast_to(np.arange(nz) == nz - 1, phases.shape).ravel()
-                                   & nmc_mask.ravel())
+    top_nmc_voxel = np.flatnonzero(
+        np.broadcast_to(np.arange(nz) == nz - 1, phases.shape).ravel() & nmc_mask.ravel()
+    )
     r_nmc.append(number_nmc[top_nmc_voxel])
     r_liq.append(sep_index[0][top_nmc])
     r_area.append(np.full(top_nmc_voxel.size, h * h * sep.porosity))
@@ -224,12 +233,25 @@ def build_grid(electrode: Electrode, params: ParameterSet) -> Grid:
         raise GridError("no NMC surface touches both the electronic network and the electrolyte")
 
     return Grid(
-        shape=(nx, ny, nz), h_m=h, area_m2=nx * ny * h * h,
-        solid_voxel=solid_voxel, nmc_voxel=nmc_voxel, nmc_solid=number_solid[nmc_voxel],
-        nmc_particle=ids[nmc_voxel].astype(np.int64), liquid_voxel=liquid_voxel,
-        n_liquid=n_e + dz.size * n_layer, liquid_volume_m3=liquid_volume, separator_dz_m=dz,
-        diffusion=diffusion, electronic=electronic,
-        collector=collector, ionic=ionic, reaction_nmc=reaction_nmc,
-        reaction_liquid=np.concatenate(r_liq), reaction_area_m2=np.concatenate(r_area),
-        foil_liquid=sep_index[-1].ravel(), foil_area_m2=np.full(n_layer, h * h),
-        disconnected_nmc_voxels=int(np.count_nonzero(phases == NMC) - nmc_voxel.size))
+        shape=(nx, ny, nz),
+        h_m=h,
+        area_m2=nx * ny * h * h,
+        solid_voxel=solid_voxel,
+        nmc_voxel=nmc_voxel,
+        nmc_solid=number_solid[nmc_voxel],
+        nmc_particle=ids[nmc_voxel].astype(np.int64),
+        liquid_voxel=liquid_voxel,
+        n_liquid=n_e + dz.size * n_layer,
+        liquid_volume_m3=liquid_volume,
+        separator_dz_m=dz,
+        diffusion=diffusion,
+        electronic=electronic,
+        collector=collector,
+        ionic=ionic,
+        reaction_nmc=reaction_nmc,
+        reaction_liquid=np.concatenate(r_liq),
+        reaction_area_m2=np.concatenate(r_area),
+        foil_liquid=sep_index[-1].ravel(),
+        foil_area_m2=np.full(n_layer, h * h),
+        disconnected_nmc_voxels=int(np.count_nonzero(phases == NMC) - nmc_voxel.size),
+    )

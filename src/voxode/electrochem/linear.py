@@ -52,7 +52,7 @@ import scipy.sparse.linalg as spla
 from pyamg.relaxation.relaxation import gauss_seidel
 
 from voxode.electrochem.model import Layout
-from voxode.errors import VoxodeError
+from voxode.errors import LinearSolverError
 
 DIRECT_LIMIT = 8_000
 LINEAR_SOLVERS = ("auto", "direct", "petsc", "pyamg")
@@ -60,18 +60,23 @@ LINEAR_SOLVERS = ("auto", "direct", "petsc", "pyamg")
 # true residual; PETSc's left-preconditioned GMRES the preconditioned one, whose 1e-3 left a
 # true residual of 1e-2..4e-2 and cost Newton failures (benchmarks/README.md, "Speed II").
 DEFAULT_RTOL = {"petsc": 1e-4, "pyamg": 1e-3}
-_RS_OPTIONS = dict(CF=("RS", {"second_pass": True}), max_coarse=400,
-                   presmoother=("gauss_seidel", {"sweep": "forward"}),
-                   postsmoother=("gauss_seidel", {"sweep": "backward"}))
-
-
-class LinearSolverError(VoxodeError):
-    """A linear-solver choice that cannot be used here (unknown, or PETSc not installed)."""
+_RS_OPTIONS = dict(
+    CF=("RS", {"second_pass": True}),
+    max_coarse=400,
+    presmoother=("gauss_seidel", {"sweep": "forward"}),
+    postsmoother=("gauss_seidel", {"sweep": "backward"}),
+)
 
 
 @cache
 def petsc_available() -> bool:
-    """Whether petsc4py imports (the PETSc backend can run)."""
+    """Whether petsc4py imports (the PETSc backend can run).
+
+    Returns
+    -------
+    bool
+        True when the ``petsc`` linear solver can be chosen.
+    """
     try:
         import petsc4py  # noqa: F401
     except ImportError:
@@ -82,14 +87,18 @@ def petsc_available() -> bool:
 def resolve_kind(kind: str, size: int) -> str:
     """The backend that ``kind`` selects for a system of ``size`` unknowns."""
     if kind not in LINEAR_SOLVERS:
-        raise LinearSolverError(f"linear solver must be one of {', '.join(LINEAR_SOLVERS)}, got {kind!r}")
+        raise LinearSolverError(
+            f"linear solver must be one of {', '.join(LINEAR_SOLVERS)}, got {kind!r}"
+        )
     if kind == "auto":
         if size <= DIRECT_LIMIT:
             return "direct"
         return "petsc" if petsc_available() else "pyamg"
     if kind == "petsc" and not petsc_available():
-        raise LinearSolverError("the PETSc linear solver needs petsc4py, which is not installed "
-                                "(see README, 'PETSc'); use --linear-solver pyamg")
+        raise LinearSolverError(
+            "the PETSc linear solver needs petsc4py, which is not installed "
+            "(see README, 'PETSc'); use --linear-solver pyamg"
+        )
     return kind
 
 
@@ -121,6 +130,7 @@ class LinearSolver:
             self.rtol = DEFAULT_RTOL.get(self.kind, 0.0)
         if self.kind == "petsc":
             from voxode.electrochem.petsc_linear import FieldSplitSolver
+
             self._backend = FieldSplitSolver(self.layout, self.rtol, self.maxiter)
         elif self.kind == "pyamg":
             self._backend = _PyamgBlockSolver(self.layout, self.rtol, self.maxiter)
@@ -139,8 +149,9 @@ class LinearSolver:
         if iterations > self.rebuild_after:
             self._backend.ready = False
         if not converged:
-            raise np.linalg.LinAlgError(f"{self.kind} Krylov solver did not converge in "
-                                        f"{iterations} iterations")
+            raise np.linalg.LinAlgError(
+                f"{self.kind} Krylov solver did not converge in {iterations} iterations"
+            )
         return du
 
 
@@ -160,11 +171,16 @@ class _PyamgBlockSolver:
         pot = sp.diags(self._flip) @ jac[lay.potentials, lay.potentials].tocsr()
         cs = jac[lay.c_s, lay.c_s].tocsr()
         ce = jac[lay.c_e, lay.c_e].tocsr()
-        self._hierarchies = [pyamg.ruge_stuben_solver(pot, **_RS_OPTIONS), (cs, cs.diagonal()),
-                             pyamg.ruge_stuben_solver(ce, **_RS_OPTIONS)]
+        self._hierarchies = [
+            pyamg.ruge_stuben_solver(pot, **_RS_OPTIONS),
+            (cs, cs.diagonal()),
+            pyamg.ruge_stuben_solver(ce, **_RS_OPTIONS),
+        ]
         self.ready = True
 
-    def solve(self, jac: sp.csr_matrix, rhs: np.ndarray, rebuild: bool) -> tuple[np.ndarray, int, bool]:
+    def solve(
+        self, jac: sp.csr_matrix, rhs: np.ndarray, rebuild: bool
+    ) -> tuple[np.ndarray, int, bool]:
         if rebuild:
             self._setup(jac)
         lay, flip = self.layout, self._flip
@@ -191,6 +207,15 @@ class _PyamgBlockSolver:
         def callback(_):
             count[0] += 1
 
-        du, info = spla.gmres(jac, rhs, rtol=self.rtol, atol=0.0, restart=50, maxiter=self.maxiter,
-                              M=precond, callback=callback, callback_type="pr_norm")
+        du, info = spla.gmres(
+            jac,
+            rhs,
+            rtol=self.rtol,
+            atol=0.0,
+            restart=50,
+            maxiter=self.maxiter,
+            M=precond,
+            callback=callback,
+            callback_type="pr_norm",
+        )
         return du, count[0], info == 0

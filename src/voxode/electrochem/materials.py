@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
-from voxode.errors import VoxodeError
+from voxode.errors import ParameterError
 from voxode.validation import load_validated, validated
 
 FARADAY_C_MOL = 96485.33212
@@ -34,15 +34,31 @@ GAS_CONSTANT_J_MOL_K = 8.314462618
 # cut-off lower than min U(x) minus this is refused (ParameterSet.cutoff_range_v).
 KINETIC_ALLOWANCE_V = 1.0
 
-_FUNCTIONS = {"tanh": np.tanh, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
-              "sinh": np.sinh, "cosh": np.cosh}
-_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant,
-          ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
+_FUNCTIONS = {
+    "tanh": np.tanh,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+}
+_NODES = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Call,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Pow,
+    ast.USub,
+    ast.UAdd,
+)
 _STEP = 1e-30
-
-
-class ParameterError(VoxodeError):
-    """A parameter set that cannot be read or does not validate."""
 
 
 class Expression:
@@ -59,10 +75,12 @@ class Expression:
             if not isinstance(node, _NODES):
                 raise ValueError(f"{type(node).__name__} not allowed in {self.text!r}")
             if isinstance(node, ast.Name) and node.id not in (*_FUNCTIONS, variable):
-                raise ValueError(f"unknown name {node.id!r} in {self.text!r} "
-                                 f"(the variable is {variable!r})")
+                raise ValueError(
+                    f"unknown name {node.id!r} in {self.text!r} (the variable is {variable!r})"
+                )
             if isinstance(node, ast.Call) and not (
-                    isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
+                isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS
+            ):
                 raise ValueError(f"only {sorted(_FUNCTIONS)} may be called in {self.text!r}")
         self._code = compile(tree, "<parameter>", "eval")
 
@@ -70,7 +88,9 @@ class Expression:
         """The expression at ``value`` (a number or an array; a constant formula is broadcast
         to the shape of ``value``)."""
         out = self.evaluate(value, _FUNCTIONS)
-        return np.broadcast_to(out, np.shape(value)).copy() if np.ndim(out) < np.ndim(value) else out
+        return (
+            np.broadcast_to(out, np.shape(value)).copy() if np.ndim(out) < np.ndim(value) else out
+        )
 
     def evaluate(self, value, functions: dict):
         """The expression with its variable bound to ``value`` and its functions taken from
@@ -131,7 +151,7 @@ class CarbonBinder(_Strict):
     macmullin_number: float | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
-    def _macmullin(self) -> "CarbonBinder":
+    def _macmullin(self) -> CarbonBinder:
         if self.ionic_model == "macmullin" and self.macmullin_number is None:
             raise ValueError("ionic_model 'macmullin' needs macmullin_number (>= 1)")
         return self
@@ -143,7 +163,7 @@ class CarbonBinder(_Strict):
             return np.zeros_like(eps)
         if self.ionic_model == "macmullin":
             return np.where(eps > 0, 1.0 / self.macmullin_number, 0.0)
-        return eps ** self.bruggeman
+        return eps**self.bruggeman
 
     def liquid_fraction(self, nanoporosity: np.ndarray) -> np.ndarray:
         """Electrolyte volume fraction of CBD voxels (0 for a blocking CBD)."""
@@ -188,7 +208,29 @@ class LithiumFoil(_Strict):
 
 
 class ParameterSet(_Strict):
-    """A complete, validated parameter set (SI units unless the field name says otherwise)."""
+    """A complete, validated parameter set (SI units unless the field name says otherwise).
+
+    Attributes
+    ----------
+    name, description : str
+        The set's name and what it is.
+    temperature_k : float
+        Cell temperature (K).
+    references : dict of str to str
+        Sources of the values.
+    active : ActiveMaterial
+        NMC: capacity, OCP, diffusivity, kinetics, conductivity.
+    cbd : CarbonBinder
+        Carbon-binder domain: conductivity, Bruggeman exponent of its nanopores.
+    electrolyte : Electrolyte
+        Salt concentration, diffusivity, conductivity, transference, activity (expressions).
+    separator : Separator
+        Thickness and porosity.
+    lithium_foil : LithiumFoil
+        The counter electrode's exchange current.
+    collector : CurrentCollector
+        Contact resistance.
+    """
 
     name: str
     description: str = ""
@@ -201,7 +243,9 @@ class ParameterSet(_Strict):
     lithium_foil: LithiumFoil
     collector: CurrentCollector = CurrentCollector()
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, ignored_types=(cached_property,))
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, ignored_types=(cached_property,)
+    )
 
     @cached_property
     def ocp(self) -> Expression:
@@ -241,9 +285,16 @@ class ParameterSet(_Strict):
         cut-off. The lowest is the OCP's minimum over x_initial..1 less
         :data:`KINETIC_ALLOWANCE_V`: below it no plausible overpotential reaches the cut-off, and a
         run could only end on saturated particle surfaces.
+
+        Returns
+        -------
+        tuple of float
+            (lowest, highest) cut-off (V vs Li/Li+).
         """
         x = np.linspace(self.active.x_initial, 1.0, 201)
-        return float(np.min(self.ocp(x))) - KINETIC_ALLOWANCE_V, float(self.ocp(self.active.x_initial))
+        return float(np.min(self.ocp(x))) - KINETIC_ALLOWANCE_V, float(
+            self.ocp(self.active.x_initial)
+        )
 
     @property
     def thermal_voltage_v(self) -> float:
@@ -256,23 +307,42 @@ def _check_expression(text: str, variable: str, samples: np.ndarray, positive: b
     with np.errstate(all="ignore"):
         values = np.asarray(expression(samples), dtype=float)
     if values.shape != samples.shape or not np.all(np.isfinite(values)):
-        raise ValueError(f"{text!r} is not finite for {variable} in "
-                         f"[{samples[0]:g}, {samples[-1]:g}]")
+        raise ValueError(
+            f"{text!r} is not finite for {variable} in [{samples[0]:g}, {samples[-1]:g}]"
+        )
     if positive and np.any(values <= 0):
-        raise ValueError(f"{text!r} must be > 0 for {variable} in "
-                         f"[{samples[0]:g}, {samples[-1]:g}]")
+        raise ValueError(
+            f"{text!r} must be > 0 for {variable} in [{samples[0]:g}, {samples[-1]:g}]"
+        )
     return expression.text
 
 
 def available_parameter_sets() -> list[str]:
-    """Names of the parameter sets shipped with voxode."""
+    """Names of the parameter sets shipped with voxode.
+
+    Returns
+    -------
+    list of str
+        Names accepted by :func:`load_parameters`.
+    """
     folder = resources.files("voxode.electrochem") / "params"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 def load_parameters(name_or_path: str | Path = DEFAULT_PARAMETER_SET) -> ParameterSet:
     """A shipped set by name, a user's YAML file, or a BPX JSON file (completed by the default
-    set where BPX is silent, see :mod:`.bpx_import`); raises ParameterError in one line."""
+    set where BPX is silent, see :mod:`.bpx_import`); raises ParameterError in one line.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A shipped set's name, a YAML file or a BPX JSON file.
+
+    Returns
+    -------
+    ParameterSet
+        The validated set (SI units unless a field's name says otherwise).
+    """
     path = Path(name_or_path)
     if path.suffix.lower() == ".json":
         from voxode.electrochem.bpx_import import load_bpx
@@ -283,16 +353,22 @@ def load_parameters(name_or_path: str | Path = DEFAULT_PARAMETER_SET) -> Paramet
             raise ParameterError(f"parameter file {path} not found")
         text = path.read_text()
     elif str(name_or_path) in available_parameter_sets():
-        text = (resources.files("voxode.electrochem") / "params"
-                / f"{name_or_path}.yaml").read_text()
+        text = (
+            resources.files("voxode.electrochem") / "params" / f"{name_or_path}.yaml"
+        ).read_text()
     else:
-        raise ParameterError(f"unknown parameter set {str(name_or_path)!r}; shipped sets: "
-                             f"{', '.join(available_parameter_sets())}, or give a YAML file")
-    return load_validated(ParameterSet, text, str(name_or_path), ParameterError, what="a parameter set")
+        raise ParameterError(
+            f"unknown parameter set {str(name_or_path)!r}; shipped sets: "
+            f"{', '.join(available_parameter_sets())}, or give a YAML file"
+        )
+    return load_validated(
+        ParameterSet, text, str(name_or_path), ParameterError, what="a parameter set"
+    )
 
 
-def with_values(params: ParameterSet, values: dict[str, float | str], *,
-                name: str | None = None) -> ParameterSet:
+def with_values(
+    params: ParameterSet, values: dict[str, float | str], *, name: str | None = None
+) -> ParameterSet:
     """A copy of ``params`` with fields replaced by dotted name, validated like a file.
 
     Parameters
@@ -329,8 +405,10 @@ def with_values(params: ParameterSet, values: dict[str, float | str], *,
                 raise ParameterError(f"unknown parameter {dotted!r} (section {key!r})")
             node = node[key]
         if leaf not in node:
-            raise ParameterError(f"unknown parameter {dotted!r}; {'.'.join(path) or 'the set'} has "
-                                 f"{', '.join(sorted(node))}")
+            raise ParameterError(
+                f"unknown parameter {dotted!r}; {'.'.join(path) or 'the set'} has "
+                f"{', '.join(sorted(node))}"
+            )
         node[leaf] = value
     if name is not None:
         data["name"] = name

@@ -37,8 +37,8 @@ from voxode.electrochem.grid import Grid
 from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet
 
 _EXP_CAP = 60.0
-_SQRT_KNEE = 1e-6         # below this stoichiometry (or vacancy) i0 follows a finite-slope C1 tail
-_CE_GAP = 1e-9            # mol/m^3 below which the slope of i0(c_e) is capped
+_SQRT_KNEE = 1e-6  # below this stoichiometry (or vacancy) i0 follows a finite-slope C1 tail
+_CE_GAP = 1e-9  # mol/m^3 below which the slope of i0(c_e) is capped
 
 
 def _soft_sqrt(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +136,9 @@ class _Sparse:
             self._indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=self.n))])
             self._indices = c
         data = np.bincount(self._map, weights=vals, minlength=self._indices.size)
-        return sp.csr_matrix((data, self._indices.copy(), self._indptr.copy()), shape=(self.n, self.n))
+        return sp.csr_matrix(
+            (data, self._indices.copy(), self._indptr.copy()), shape=(self.n, self.n)
+        )
 
 
 class Model:
@@ -150,8 +152,9 @@ class Model:
         self.c_max = params.active.c_max_mol_m3
         self.nmc_volume = np.full(grid.n_nmc, grid.h_m**3)
         # ohm for the box: ohm cm^2 / (box area in cm^2)
-        self.contact_resistance_ohm = (params.collector.contact_resistance_ohm_cm2
-                                       / (grid.area_m2 * 1e4))
+        self.contact_resistance_ohm = params.collector.contact_resistance_ohm_cm2 / (
+            grid.area_m2 * 1e4
+        )
         self._sparse = _Sparse(self.layout.size)
 
     def collector_potential(self, u: np.ndarray, current_a: float) -> float:
@@ -173,8 +176,9 @@ class Model:
 
     def reaction_current(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Anodic current (A) of each reactive face and of each foil face at state ``u``."""
-        return self._reaction(u)[0] * self.grid.reaction_area_m2, \
-            self._foil(u)[0] * self.grid.foil_area_m2
+        return self._reaction(u)[0] * self.grid.reaction_area_m2, self._foil(u)[
+            0
+        ] * self.grid.foil_area_m2
 
     # ------------------------------------------------------------------ kinetics
     def _reaction(self, u: np.ndarray):
@@ -215,8 +219,9 @@ class Model:
         return i, di_deta, di0 * (ea - ec)
 
     # ------------------------------------------------------------------ residual
-    def residual(self, u: np.ndarray, u_old: np.ndarray, dt_s: float, current_a: float,
-                 jacobian: bool = True) -> np.ndarray:
+    def residual(
+        self, u: np.ndarray, u_old: np.ndarray, dt_s: float, current_a: float, jacobian: bool = True
+    ) -> np.ndarray:
         """Residual (A per cell) of one backward-Euler step of length ``dt_s`` from ``u_old``
         at applied discharge current ``current_a`` (A for the box). With ``jacobian`` its
         derivatives are kept, and :meth:`jacobian` assembles them only if they are needed (a
@@ -236,7 +241,7 @@ class Model:
             _scatter(r, rows_offset + i, scale * flux)
             _scatter(r, rows_offset + j, -scale * flux)
             if jac is not None:
-                for col, d in zip(cols, derivs):
+                for col, d in zip(cols, derivs, strict=True):
                     jac.add(rows_offset + i, col, scale * d)
                     jac.add(rows_offset + j, col, -scale * d)
 
@@ -259,8 +264,12 @@ class Model:
         cf = 0.5 * (ci + cj)
         kap, dkap = p.kappa.with_derivative(cf)
         dif, ddif = p.diffusivity_e.with_derivative(cf)
-        beta = 2.0 * (1.0 - p.electrolyte.transference_number) \
-            * p.electrolyte.thermodynamic_factor * p.thermal_voltage_v
+        beta = (
+            2.0
+            * (1.0 - p.electrolyte.transference_number)
+            * p.electrolyte.thermodynamic_factor
+            * p.thermal_voltage_v
+        )
         dphi = phie[io.i] - phie[io.j]
         dln = np.log(ci) - np.log(cj)
         cur = io.g * kap * (dphi - beta * dln)
@@ -283,7 +292,9 @@ class Model:
         else:
             # D_s at the mean face stoichiometry; d/dc_i of D_s(x_f) is D_s'(x_f) / (2 c_max)
             dc = cs[dfn.i] - cs[dfn.j]
-            d_s, dd_s = p.solid_diffusivity.with_derivative(0.5 * (cs[dfn.i] + cs[dfn.j]) / self.c_max)
+            d_s, dd_s = p.solid_diffusivity.with_derivative(
+                0.5 * (cs[dfn.i] + cs[dfn.j]) / self.c_max
+            )
             gd = F * dfn.g * d_s
             slope = F * dfn.g * dd_s * dc * (0.5 / self.c_max)
             pair(dfn.i, dfn.j, gd * dc, (S + dfn.i, S + dfn.j), (gd + slope, -gd + slope), S)
@@ -299,7 +310,7 @@ class Model:
         for rows, sign in ((P + ps, 1.0), (E + e, -1.0), (S + s, 1.0), (C + e, -anion)):
             _scatter(r, rows, sign * q)
             if jac is not None:
-                for col, d in zip(cols, derivs):
+                for col, d in zip(cols, derivs, strict=True):
                     jac.add(rows, col, sign * d)
 
         # Li foil: current into the liquid
@@ -309,7 +320,9 @@ class Model:
         for rows, share in ((E + fl, 1.0), (C + fl, anion)):
             _scatter(r, rows, -share * q_li)
             if jac is not None:
-                jac.add(rows, E + fl, share * g.foil_area_m2 * dli_deta)  # d(-q)/dphi_e = +A di/deta
+                jac.add(
+                    rows, E + fl, share * g.foil_area_m2 * dli_deta
+                )  # d(-q)/dphi_e = +A di/deta
                 jac.add(rows, C + fl, -share * g.foil_area_m2 * dli_dce)
 
         # storage
@@ -323,5 +336,6 @@ class Model:
         return r
 
     def jacobian(self) -> sp.csr_matrix:
-        """The Jacobian (A per unit of each unknown) of the last ``residual(..., jacobian=True)``."""
+        """The Jacobian (A per unit of each unknown) of the
+        last ``residual(..., jacobian=True)``."""
         return self._sparse.matrix()

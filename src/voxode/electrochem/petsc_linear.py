@@ -8,8 +8,8 @@ The splits, in order, are one block Gauss-Seidel sweep (``PCFIELDSPLIT``, multip
    electronic conductances, the collector and the galvanostatic row.
 2. ``liquid``: phi_e, the ionic conductances. The Butler-Volmer conductances that couple it
    to phi_s are 4-5 decades below both diagonals (at most 1.4e-10 S against 6e-7 S solid and
-   2.4e-6 S liquid on paper-pristine at 1 um, as measured for issue 15), so splitting the potentials costs little and
-   gives two smaller, better-conditioned AMG problems.
+   2.4e-6 S liquid on paper-pristine at 1 um, as measured for issue 15), so splitting the potentials
+   costs little and gives two smaller, better-conditioned AMG problems.
 3. ``c_s``: storage + particle diffusion, strictly diagonally dominant; one symmetric SOR
    sweep.
 4. ``c_e``: storage + salt diffusion (not symmetric); BoomerAMG.
@@ -23,11 +23,12 @@ Seidel to 7 ms (benchmarks/README.md, "Speed II").
 
 The Krylov method is GMRES(``GMRES_RESTART``) with left preconditioning, which tests the
 preconditioned residual. With BoomerAMG's default smoothing and no aggressive coarsening,
-FGMRES (right preconditioning, true residual) to 1e-3 needed 638 Newton iterations on a 12k-unknown electrode where sparse LU needed 467, and its
-capacity differed by 1.3e-5; left-preconditioned GMRES matched LU's capacity to 1e-12 (541
-iterations). Its tolerance is ``linear.DEFAULT_RTOL["petsc"]`` = 1e-4: at 1e-3 the true
-residual was left at 1e-2..4e-2 and 11 Newton solves of a 1.5 um run failed (81 steps, 589
-Newton iterations); at 1e-4 none failed (73 steps, 385 iterations, as pyamg's 73 and 371).
+FGMRES (right preconditioning, true residual) to 1e-3 needed 638 Newton iterations on a 12k-unknown
+electrode where sparse LU needed 467, and its capacity differed by 1.3e-5; left-preconditioned GMRES
+matched LU's capacity to 1e-12 (541 iterations). Its tolerance is ``linear.DEFAULT_RTOL["petsc"]`` =
+1e-4: at 1e-3 the true residual was left at 1e-2..4e-2 and 11 Newton solves of a 1.5 um run failed
+(81 steps, 589 Newton iterations); at 1e-4 none failed (73 steps, 385 iterations, as pyamg's 73 and
+371).
 
 Hierarchies are kept across Newton iterations and time steps (``PCSetReusePreconditioner``)
 until :class:`~voxode.electrochem.linear.LinearSolver` asks for a rebuild. The Jacobian's
@@ -58,7 +59,7 @@ _AMG_OPTIONS = {
     "pc_hypre_boomeramg_interp_type": "ext+i",
     "pc_hypre_boomeramg_P_max": P_MAX,
     "pc_hypre_boomeramg_strong_threshold": STRONG_THRESHOLD,
-    "pc_hypre_boomeramg_agg_nl": 1,                 # levels of aggressive coarsening
+    "pc_hypre_boomeramg_agg_nl": 1,  # levels of aggressive coarsening
     "pc_hypre_boomeramg_relax_type_all": "l1-Gauss-Seidel",
 }
 _SOR_OPTIONS = {"pc_type": "sor", "pc_sor_symmetric": "", "pc_sor_its": 1}
@@ -97,7 +98,7 @@ class FieldSplitSolver:
         ksp = PETSc.KSP().create(comm=comm)
         ksp.setOptionsPrefix(self._prefix)
         ksp.setOperators(self._mat)
-        ksp.setType(PETSc.KSP.Type.GMRES)      # left preconditioning: see the module doc
+        ksp.setType(PETSc.KSP.Type.GMRES)  # left preconditioning: see the module doc
         ksp.setGMRESRestart(GMRES_RESTART)
         ksp.setTolerances(rtol=self._rtol, atol=0.0, max_it=self._maxiter)
         ksp.setInitialGuessNonzero(False)
@@ -107,12 +108,14 @@ class FieldSplitSolver:
         opts = PETSc.Options()
         splits = field_splits(self.layout)
         for name, (index, options) in splits.items():
-            pc.setFieldSplitIS((name, PETSc.IS().createGeneral(index.astype(PETSc.IntType), comm=comm)))
+            pc.setFieldSplitIS(
+                (name, PETSc.IS().createGeneral(index.astype(PETSc.IntType), comm=comm))
+            )
             opts[f"{self._prefix}fieldsplit_{name}_ksp_type"] = "preonly"
             for key, value in options.items():
                 opts[f"{self._prefix}fieldsplit_{name}_{key}"] = value
         ksp.setFromOptions()
-        ksp.setUp()          # the split solvers read their options here
+        ksp.setUp()  # the split solvers read their options here
         for name, (_, options) in splits.items():
             for key in ("ksp_type", *options):
                 del opts[f"{self._prefix}fieldsplit_{name}_{key}"]
@@ -124,7 +127,7 @@ class FieldSplitSolver:
         indptr = jac.indptr.astype(PETSc.IntType, copy=False)
         indices = jac.indices.astype(PETSc.IntType, copy=False)
         data = jac.data.copy()
-        data[indptr[self._v]:indptr[self._v + 1]] *= -1.0
+        data[indptr[self._v] : indptr[self._v + 1]] *= -1.0
         b = rhs.copy()
         b[self._v] *= -1.0
         if self._mat is None:

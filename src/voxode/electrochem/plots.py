@@ -31,7 +31,9 @@ def plot_voltage(voltage: pd.DataFrame, path: Path, cutoff_v: float) -> Path:
     ax.set_xlabel("capacity (mAh/g$_{NMC}$)")
     ax.set_ylabel(VOLT_LABEL)
     per_gram = voltage["capacity_mah_cm2"].iloc[-1] / max(voltage["capacity_mah_g"].iloc[-1], 1e-12)
-    top = ax.secondary_xaxis("top", functions=(lambda q: q * per_gram, lambda q: q / max(per_gram, 1e-12)))
+    top = ax.secondary_xaxis(
+        "top", functions=(lambda q: q * per_gram, lambda q: q / max(per_gram, 1e-12))
+    )
     top.set_xlabel("capacity (mAh/cm$^2$)")
     return save_figure(fig, path, dpi=DPI)
 
@@ -42,8 +44,13 @@ def plot_voltage_curves(curves: dict[str, pd.DataFrame], path: Path, cutoff_v: f
     fig = Figure(figsize=FIGSIZE_IN, layout="constrained")
     ax = fig.subplots()
     for k, (label, frame) in enumerate(curves.items()):
-        ax.plot(frame["capacity_mah_cm2"], frame["voltage_v"], color=f"C{k}", label=label,
-                ls="-" if k == 0 else "--")
+        ax.plot(
+            frame["capacity_mah_cm2"],
+            frame["voltage_v"],
+            color=f"C{k}",
+            label=label,
+            ls="-" if k == 0 else "--",
+        )
     ax.axhline(cutoff_v, color="0.6", lw=0.8, ls=":")
     ax.set_xlabel("capacity (mAh/cm$^2$)")
     ax.set_ylabel(VOLT_LABEL)
@@ -58,8 +65,14 @@ def plot_sod_depth(profile: pd.DataFrame, path: Path) -> Path:
     ax = fig.subplots()
     colours = colormaps["viridis"]
     for k, d in enumerate(SOD_DODS):
-        ax.plot(profile["z_um"], profile[f"sod_{d:03d}"], marker="o", ms=3, color=colours(k / (len(SOD_DODS) - 1)),
-                label=f"DoD {d} %")
+        ax.plot(
+            profile["z_um"],
+            profile[f"sod_{d:03d}"],
+            marker="o",
+            ms=3,
+            color=colours(k / (len(SOD_DODS) - 1)),
+            label=f"DoD {d} %",
+        )
     ax.set_xlabel("distance from the current collector (um)")
     ax.set_ylabel("mean particle SOD")
     ax.set_ylim(0, 1.02)

@@ -82,9 +82,9 @@ from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet
 from voxode.electrode import NMC, Electrode
 from voxode.extras import require
 
-CELL_AREA_M2 = 1e-4                       # 1 cm^2
-LI_METAL_MOLAR_VOLUME_M3_MOL = 1.3e-5     # Xu2019; only enters PyBaMM's c_Li argument
-LI_METAL_CONDUCTIVITY_S_M = 1.0776e7      # bulk Li
+CELL_AREA_M2 = 1e-4  # 1 cm^2
+LI_METAL_MOLAR_VOLUME_M3_MOL = 1.3e-5  # Xu2019; only enters PyBaMM's c_Li argument
+LI_METAL_CONDUCTIVITY_S_M = 1.0776e7  # bulk Li
 LI_FOIL_THICKNESS_M = 50e-6
 UPPER_CUTOFF_V = 10.0
 DEFAULT_MESH = {"x_n": 10, "x_s": 20, "x_p": 60, "r_n": 10, "r_p": 30}
@@ -92,13 +92,13 @@ DEFAULT_MESH = {"x_n": 10, "x_s": 20, "x_p": 60, "r_n": 10, "r_p": 30}
 
 @dataclass(frozen=True)
 class EffectiveProperties:
-    thickness_um: float                 # electrode thickness
-    porosity: float                     # electrolyte volume fraction (pores + CBD nanopores)
-    active_fraction: float              # NMC volume fraction
-    area_per_volume_1_m: float          # reactive NMC area per electrode volume (1/m)
-    tortuosity: float                   # electrolyte tortuosity factor tau: D_eff = D*eps/tau
-    particle_radius_um: float           # radius used for solid diffusion
-    conductivity_s_m: float             # effective electronic conductivity of the electrode
+    thickness_um: float  # electrode thickness
+    porosity: float  # electrolyte volume fraction (pores + CBD nanopores)
+    active_fraction: float  # NMC volume fraction
+    area_per_volume_1_m: float  # reactive NMC area per electrode volume (1/m)
+    tortuosity: float  # electrolyte tortuosity factor tau: D_eff = D*eps/tau
+    particle_radius_um: float  # radius used for solid diffusion
+    conductivity_s_m: float  # effective electronic conductivity of the electrode
 
     def __post_init__(self):
         checks = {
@@ -110,8 +110,9 @@ class EffectiveProperties:
             "particle_radius_um": self.particle_radius_um > 0,
             "conductivity_s_m": self.conductivity_s_m > 0,
         }
-        bad = [name for name, ok in checks.items()
-               if not (ok and math.isfinite(getattr(self, name)))]
+        bad = [
+            name for name, ok in checks.items() if not (ok and math.isfinite(getattr(self, name)))
+        ]
         if bad:
             raise ValueError(f"invalid effective properties: {', '.join(bad)}")
 
@@ -142,8 +143,12 @@ def cbd_transport_fields(electrode: Electrode, params: ParameterSet):
     return TransportFields(diffusivity=diffusivity, liquid=liquid)
 
 
-def measured_properties(electrode: Electrode, grid: Grid, conductivity_s_m: float = 5.0,
-                        params: ParameterSet | None = None) -> EffectiveProperties:
+def measured_properties(
+    electrode: Electrode,
+    grid: Grid,
+    conductivity_s_m: float = 5.0,
+    params: ParameterSet | None = None,
+) -> EffectiveProperties:
     """The DFN's effective properties measured on the image the 3D model runs on: electrolyte
     volume fraction (pores + CBD nanopores), NMC fraction, reactive area per volume (the 3D
     model's own faces), tortuosity through pores and CBD, and the volume-weighted radius of
@@ -153,8 +158,11 @@ def measured_properties(electrode: Electrode, grid: Grid, conductivity_s_m: floa
     from voxode.characterize.tortuosity import tortuosity
     from voxode.characterize.transport import electrode_fields
 
-    fields = (electrode_fields(electrode, include_cbd=True) if params is None
-              else cbd_transport_fields(electrode, params))
+    fields = (
+        electrode_fields(electrode, include_cbd=True)
+        if params is None
+        else cbd_transport_fields(electrode, params)
+    )
 
     volume = grid.h_m**3 * electrode.phases.size
     counts = np.bincount(electrode.particle_ids.ravel())[1:]
@@ -162,19 +170,26 @@ def measured_properties(electrode: Electrode, grid: Grid, conductivity_s_m: floa
     radius_um = np.cbrt(3 * counts / (4 * np.pi)) * electrode.voxel_um
     return EffectiveProperties(
         thickness_um=electrode.thickness_um,
-        porosity=float(grid.liquid_volume_m3[:grid.liquid_voxel.size].sum() / volume),
+        porosity=float(grid.liquid_volume_m3[: grid.liquid_voxel.size].sum() / volume),
         active_fraction=float(np.count_nonzero(electrode.phases == NMC) / electrode.phases.size),
         area_per_volume_1_m=float(grid.reaction_area_m2.sum() / volume),
         tortuosity=tortuosity(fields).tau,
         particle_radius_um=float(np.average(radius_um, weights=counts)),
-        conductivity_s_m=conductivity_s_m)
+        conductivity_s_m=conductivity_s_m,
+    )
 
 
 def full_lithiation_capacity_mah_cm2(params: ParameterSet, props: EffectiveProperties) -> float:
     """active_fraction * thickness * c_max * (1 - x_initial) * F, in mAh/cm^2."""
-    c_per_m2 = (props.active_fraction * props.thickness_um * 1e-6 * params.active.c_max_mol_m3
-                * (1.0 - params.active.x_initial) * FARADAY_C_MOL)
-    return c_per_m2 / 3.6 / 1e4        # C/m^2 -> mAh/m^2 -> mAh/cm^2
+    c_per_m2 = (
+        props.active_fraction
+        * props.thickness_um
+        * 1e-6
+        * params.active.c_max_mol_m3
+        * (1.0 - params.active.x_initial)
+        * FARADAY_C_MOL
+    )
+    return c_per_m2 / 3.6 / 1e4  # C/m^2 -> mAh/m^2 -> mAh/cm^2
 
 
 def bruggeman_from_tortuosity(porosity: float, tortuosity: float) -> float:
@@ -184,12 +199,22 @@ def bruggeman_from_tortuosity(porosity: float, tortuosity: float) -> float:
 
 def _pybamm_functions():
     pybamm = require("pybamm", "pybamm", "the DFN reference")
-    return {"tanh": pybamm.tanh, "exp": pybamm.exp, "log": pybamm.log, "sqrt": pybamm.sqrt,
-            "sinh": pybamm.sinh, "cosh": pybamm.cosh}
+    return {
+        "tanh": pybamm.tanh,
+        "exp": pybamm.exp,
+        "log": pybamm.log,
+        "sqrt": pybamm.sqrt,
+        "sinh": pybamm.sinh,
+        "cosh": pybamm.cosh,
+    }
 
 
-def parameter_values(params: ParameterSet, props: EffectiveProperties, current_ma_cm2: float,
-                     cutoff_v: float = DEFAULT_CUTOFF_V):
+def parameter_values(
+    params: ParameterSet,
+    props: EffectiveProperties,
+    current_ma_cm2: float,
+    cutoff_v: float = DEFAULT_CUTOFF_V,
+):
     """The complete ``pybamm.ParameterValues`` of the half cell (see the module docstring)."""
     pybamm = require("pybamm", "pybamm", "the DFN reference")
 
@@ -223,73 +248,84 @@ def parameter_values(params: ParameterSet, props: EffectiveProperties, current_m
     if params.constant_solid_diffusivity:
         d_solid = act.diffusivity_m2_s * scale
     else:
+
         def d_solid(sto, T):
             return as_symbol(params.solid_diffusivity.evaluate(sto, fns), sto) * scale
+
     q_full_ah = full_lithiation_capacity_mah_cm2(params, props) * 1e-3 * CELL_AREA_M2 * 1e4
     T = params.temperature_k
     side = math.sqrt(CELL_AREA_M2)
+    foil_alpha = params.lithium_foil.charge_transfer_coefficient
 
-    return pybamm.ParameterValues({
-        "chemistry": "lithium_ion",
-        # cell
-        "Negative electrode thickness [m]": LI_FOIL_THICKNESS_M,
-        "Separator thickness [m]": sep.thickness_um * 1e-6,
-        "Positive electrode thickness [m]": props.thickness_um * 1e-6,
-        "Electrode height [m]": side,
-        "Electrode width [m]": side,
-        "Nominal cell capacity [A.h]": q_full_ah,
-        "Current function [A]": current_ma_cm2 * 1e-3 * 1e4 * CELL_AREA_M2,
-        "Contact resistance [Ohm]": params.collector.contact_resistance_ohm_cm2 / (CELL_AREA_M2 * 1e4),
-        "Number of electrodes connected in parallel to make a cell": 1.0,
-        "Number of cells connected in series to make a battery": 1.0,
-        "Lower voltage cut-off [V]": cutoff_v,
-        "Upper voltage cut-off [V]": UPPER_CUTOFF_V,
-        # Li metal counter electrode
-        "Negative electrode OCP [V]": 0.0,
-        "Negative electrode OCP entropic change [V.K-1]": 0.0,
-        "Negative electrode conductivity [S.m-1]": LI_METAL_CONDUCTIVITY_S_M,
-        "Lithium metal partial molar volume [m3.mol-1]": LI_METAL_MOLAR_VOLUME_M3_MOL,
-        "Exchange-current density for lithium metal electrode [A.m-2]": foil_i0,
-        "Negative electrode charge transfer coefficient":
-            params.lithium_foil.charge_transfer_coefficient,
-        "Negative electrode double-layer capacity [F.m-2]": 0.2,
-        # NMC electrode
-        "Positive electrode conductivity [S.m-1]": props.conductivity_s_m,
-        "Maximum concentration in positive electrode [mol.m-3]": c_max,
-        "Initial concentration in positive electrode [mol.m-3]": act.x_initial * c_max,
-        "Positive particle diffusivity [m2.s-1]": d_solid,
-        "Positive particle radius [m]": radius_area_m,
-        "Positive electrode OCP [V]": ocp,
-        "Positive electrode OCP entropic change [V.K-1]": 0.0,
-        "Positive electrode porosity": props.porosity,
-        "Positive electrode active material volume fraction": props.active_fraction,
-        "Positive electrode Bruggeman coefficient (electrolyte)":
-            bruggeman_from_tortuosity(props.porosity, props.tortuosity),
-        "Positive electrode Bruggeman coefficient (electrode)": 0.0,
-        "Positive electrode exchange-current density [A.m-2]": exchange_current,
-        "Positive electrode charge transfer coefficient": act.charge_transfer_coefficient,
-        "Positive electrode double-layer capacity [F.m-2]": 0.2,
-        # separator
-        "Separator porosity": sep.porosity,
-        "Separator Bruggeman coefficient (electrolyte)": sep.bruggeman,
-        "Separator Bruggeman coefficient (electrode)": sep.bruggeman,
-        # electrolyte
-        "Initial concentration in electrolyte [mol.m-3]": ele.c_initial_mol_m3,
-        "Cation transference number": ele.transference_number,
-        "Thermodynamic factor": ele.thermodynamic_factor,
-        "Electrolyte conductivity [S.m-1]": kappa,
-        "Electrolyte diffusivity [m2.s-1]": diffusivity,
-        # temperature (isothermal)
-        "Ambient temperature [K]": T,
-        "Initial temperature [K]": T,
-        "Reference temperature [K]": T,
-        "Heat transfer coefficient [W.m-2.K-1]": 10.0,
-    })
+    return pybamm.ParameterValues(
+        {
+            "chemistry": "lithium_ion",
+            # cell
+            "Negative electrode thickness [m]": LI_FOIL_THICKNESS_M,
+            "Separator thickness [m]": sep.thickness_um * 1e-6,
+            "Positive electrode thickness [m]": props.thickness_um * 1e-6,
+            "Electrode height [m]": side,
+            "Electrode width [m]": side,
+            "Nominal cell capacity [A.h]": q_full_ah,
+            "Current function [A]": current_ma_cm2 * 1e-3 * 1e4 * CELL_AREA_M2,
+            "Contact resistance [Ohm]": params.collector.contact_resistance_ohm_cm2
+            / (CELL_AREA_M2 * 1e4),
+            "Number of electrodes connected in parallel to make a cell": 1.0,
+            "Number of cells connected in series to make a battery": 1.0,
+            "Lower voltage cut-off [V]": cutoff_v,
+            "Upper voltage cut-off [V]": UPPER_CUTOFF_V,
+            # Li metal counter electrode
+            "Negative electrode OCP [V]": 0.0,
+            "Negative electrode OCP entropic change [V.K-1]": 0.0,
+            "Negative electrode conductivity [S.m-1]": LI_METAL_CONDUCTIVITY_S_M,
+            "Lithium metal partial molar volume [m3.mol-1]": LI_METAL_MOLAR_VOLUME_M3_MOL,
+            "Exchange-current density for lithium metal electrode [A.m-2]": foil_i0,
+            "Negative electrode charge transfer coefficient": foil_alpha,
+            "Negative electrode double-layer capacity [F.m-2]": 0.2,
+            # NMC electrode
+            "Positive electrode conductivity [S.m-1]": props.conductivity_s_m,
+            "Maximum concentration in positive electrode [mol.m-3]": c_max,
+            "Initial concentration in positive electrode [mol.m-3]": act.x_initial * c_max,
+            "Positive particle diffusivity [m2.s-1]": d_solid,
+            "Positive particle radius [m]": radius_area_m,
+            "Positive electrode OCP [V]": ocp,
+            "Positive electrode OCP entropic change [V.K-1]": 0.0,
+            "Positive electrode porosity": props.porosity,
+            "Positive electrode active material volume fraction": props.active_fraction,
+            "Positive electrode Bruggeman coefficient (electrolyte)": bruggeman_from_tortuosity(
+                props.porosity, props.tortuosity
+            ),
+            "Positive electrode Bruggeman coefficient (electrode)": 0.0,
+            "Positive electrode exchange-current density [A.m-2]": exchange_current,
+            "Positive electrode charge transfer coefficient": act.charge_transfer_coefficient,
+            "Positive electrode double-layer capacity [F.m-2]": 0.2,
+            # separator
+            "Separator porosity": sep.porosity,
+            "Separator Bruggeman coefficient (electrolyte)": sep.bruggeman,
+            "Separator Bruggeman coefficient (electrode)": sep.bruggeman,
+            # electrolyte
+            "Initial concentration in electrolyte [mol.m-3]": ele.c_initial_mol_m3,
+            "Cation transference number": ele.transference_number,
+            "Thermodynamic factor": ele.thermodynamic_factor,
+            "Electrolyte conductivity [S.m-1]": kappa,
+            "Electrolyte diffusivity [m2.s-1]": diffusivity,
+            # temperature (isothermal)
+            "Ambient temperature [K]": T,
+            "Initial temperature [K]": T,
+            "Reference temperature [K]": T,
+            "Heat transfer coefficient [W.m-2.K-1]": 10.0,
+        }
+    )
 
 
-def dfn_half_cell(params: ParameterSet, props: EffectiveProperties, current_ma_cm2: float,
-                  cutoff_v: float = DEFAULT_CUTOFF_V, points: int = 400,
-                  mesh: dict[str, int] | None = None) -> pd.DataFrame:
+def dfn_half_cell(
+    params: ParameterSet,
+    props: EffectiveProperties,
+    current_ma_cm2: float,
+    cutoff_v: float = DEFAULT_CUTOFF_V,
+    points: int = 400,
+    mesh: dict[str, int] | None = None,
+) -> pd.DataFrame:
     """columns t_s, voltage_v, capacity_mah_cm2 until the cut-off voltage
 
     Galvanostatic discharge (lithiation of the NMC) at ``current_ma_cm2`` from t = 0 to the
@@ -300,9 +336,14 @@ def dfn_half_cell(params: ParameterSet, props: EffectiveProperties, current_ma_c
     return dfn_half_cells(params, props, [current_ma_cm2], cutoff_v, points, mesh)[0]
 
 
-def dfn_half_cells(params: ParameterSet, props: EffectiveProperties, currents_ma_cm2: list[float],
-                   cutoff_v: float = DEFAULT_CUTOFF_V, points: int = 400,
-                   mesh: dict[str, int] | None = None) -> list[pd.DataFrame]:
+def dfn_half_cells(
+    params: ParameterSet,
+    props: EffectiveProperties,
+    currents_ma_cm2: list[float],
+    cutoff_v: float = DEFAULT_CUTOFF_V,
+    points: int = 400,
+    mesh: dict[str, int] | None = None,
+) -> list[pd.DataFrame]:
     """:func:`dfn_half_cell` at several currents (mA/cm^2), built and discretised once.
 
     The current is a PyBaMM input parameter, so the model is processed and the solver set up
@@ -331,15 +372,27 @@ def dfn_half_cells(params: ParameterSet, props: EffectiveProperties, currents_ma
     currents = [float(c) for c in currents_ma_cm2]
     if not currents or not all(c > 0 for c in currents):
         raise ValueError("currents_ma_cm2 must be > 0 (discharge)")
-    alphas = (params.active.charge_transfer_coefficient,
-              params.lithium_foil.charge_transfer_coefficient)
-    kinetics = ("symmetric Butler-Volmer" if all(a == 0.5 for a in alphas)
-                else "asymmetric Butler-Volmer")
-    model = pybamm.lithium_ion.DFN(options={
-        "working electrode": "positive", "intercalation kinetics": kinetics,
-        "SEI": "none", "lithium plating": "none", "loss of active material": "none",
-        "particle mechanics": "none", "thermal": "isothermal",
-        "contact resistance": "true" if params.collector.contact_resistance_ohm_cm2 > 0 else "false"})
+    alphas = (
+        params.active.charge_transfer_coefficient,
+        params.lithium_foil.charge_transfer_coefficient,
+    )
+    kinetics = (
+        "symmetric Butler-Volmer" if all(a == 0.5 for a in alphas) else "asymmetric Butler-Volmer"
+    )
+    model = pybamm.lithium_ion.DFN(
+        options={
+            "working electrode": "positive",
+            "intercalation kinetics": kinetics,
+            "SEI": "none",
+            "lithium plating": "none",
+            "loss of active material": "none",
+            "particle mechanics": "none",
+            "thermal": "isothermal",
+            "contact resistance": "true"
+            if params.collector.contact_resistance_ohm_cm2 > 0
+            else "false",
+        }
+    )
     values = parameter_values(params, props, currents[0], cutoff_v)
     values.update({"Current function [A]": "[input]"})
 
@@ -348,24 +401,34 @@ def dfn_half_cells(params: ParameterSet, props: EffectiveProperties, currents_ma
         solver = pybamm.IDAKLUSolver(rtol=1e-8, atol=1e-8)
     else:
         solver = pybamm.CasadiSolver(mode="safe", rtol=1e-8, atol=1e-8)
-    sim = pybamm.Simulation(model, parameter_values=values, solver=solver,
-                            var_pts=dict(DEFAULT_MESH | (mesh or {})))
+    sim = pybamm.Simulation(
+        model, parameter_values=values, solver=solver, var_pts=dict(DEFAULT_MESH | (mesh or {}))
+    )
     curves = []
     for current_ma_cm2 in currents:
         t_end = 1.5 * q_full / current_ma_cm2 * 3600.0
-        sol = sim.solve([0.0, t_end],
-                        inputs={"Current function [A]": current_ma_cm2 * 1e-3 * 1e4 * CELL_AREA_M2})
+        sol = sim.solve(
+            [0.0, t_end],
+            inputs={"Current function [A]": current_ma_cm2 * 1e-3 * 1e4 * CELL_AREA_M2},
+        )
         t_sol = np.asarray(sol.t)
         t_out = np.linspace(0.0, t_sol[-1], max(int(points), 2))
         v_out = np.asarray(sol["Voltage [V]"](t_out), dtype=float).ravel()
         keep = v_out >= cutoff_v
         keep[0] = True
-        if not keep.all():                  # truncate at the first crossing, ending on the cut-off
+        if not keep.all():  # truncate at the first crossing, ending on the cut-off
             first = int(np.argmin(keep))
             t_a, t_b, v_a, v_b = t_out[first - 1], t_out[first], v_out[first - 1], v_out[first]
             t_c = t_a + (v_a - cutoff_v) / (v_a - v_b) * (t_b - t_a)
             t_out = np.append(t_out[:first], t_c)
             v_out = np.append(v_out[:first], cutoff_v)
-        curves.append(pd.DataFrame({"t_s": t_out, "voltage_v": v_out,
-                                    "capacity_mah_cm2": current_ma_cm2 * t_out / 3600.0}))
+        curves.append(
+            pd.DataFrame(
+                {
+                    "t_s": t_out,
+                    "voltage_v": v_out,
+                    "capacity_mah_cm2": current_ma_cm2 * t_out / 3600.0,
+                }
+            )
+        )
     return curves

@@ -49,7 +49,8 @@ class RunFiles:
 
     @property
     def particle_sod(self) -> Path:
-        """particles_sod.parquet: id, centroid_z_um, volume_um3, x_dod_*, sod_* (:func:`particle_table`)."""
+        """particles_sod.parquet: id, centroid_z_um,
+        volume_um3, x_dod_*, sod_* (:func:`particle_table`)."""
         return self.folder / "particles_sod.parquet"
 
     @property
@@ -77,16 +78,32 @@ class RunFiles:
 
     def results(self) -> tuple[Path, ...]:
         """Every file a finished run writes (summary.json among them)."""
-        return (self.summary, self.voltage, self.particle_sod, self.fields, self.fields_vtk, self.voltage_figure,
-                self.sod_depth_figure)
+        return (
+            self.summary,
+            self.voltage,
+            self.particle_sod,
+            self.fields,
+            self.fields_vtk,
+            self.voltage_figure,
+            self.sod_depth_figure,
+        )
 
 
 def particle_x_at(discharge: Discharge, dod: np.ndarray) -> np.ndarray:
     """[dod, particle] mean stoichiometry, linear in time between the accepted steps."""
     t = np.asarray(dod, dtype=float) * discharge.t_end_s
     x = discharge.particle_x
-    return np.stack([np.array([np.interp(tk, discharge.t_s, x[:, k]) for tk in t])
-                     for k in range(x.shape[1])], axis=1) if x.size else np.zeros((t.size, 0))
+    return (
+        np.stack(
+            [
+                np.array([np.interp(tk, discharge.t_s, x[:, k]) for tk in t])
+                for k in range(x.shape[1])
+            ],
+            axis=1,
+        )
+        if x.size
+        else np.zeros((t.size, 0))
+    )
 
 
 def sod(discharge: Discharge, x: np.ndarray) -> np.ndarray:
@@ -103,8 +120,11 @@ def particle_table(discharge: Discharge) -> pd.DataFrame:
     flat = e.particle_ids.ravel()
     where = np.searchsorted(ids, flat[flat > 0])
     counts = np.bincount(where, minlength=ids.size)
-    z = (np.bincount(where, (np.flatnonzero(flat > 0) % e.shape[2]).astype(float), ids.size)
-         / np.maximum(counts, 1) + 0.5) * e.voxel_um
+    z = (
+        np.bincount(where, (np.flatnonzero(flat > 0) % e.shape[2]).astype(float), ids.size)
+        / np.maximum(counts, 1)
+        + 0.5
+    ) * e.voxel_um
     table = pd.DataFrame({"id": ids, "centroid_z_um": z, "volume_um3": counts * e.voxel_um**3})
     fine = np.arange(0, 101, FINE_DOD_STEP)
     x_fine = particle_x_at(discharge, fine / 100.0)
@@ -115,7 +135,8 @@ def particle_table(discharge: Discharge) -> pd.DataFrame:
 
 
 def final_fields(discharge: Discharge) -> dict[str, np.ndarray]:
-    """End-of-discharge c_s, x_s, phi_s, c_e, phi_e on the electrode's grid (NaN where undefined)."""
+    """End-of-discharge c_s, x_s, phi_s, c_e, phi_e on
+    the electrode's grid (NaN where undefined)."""
     g, lay, u = discharge.grid, discharge.model.layout, discharge.final_state
     shape = discharge.electrode.shape
 
@@ -174,8 +195,14 @@ def voltage_table(discharge: Discharge) -> pd.DataFrame:
     """t_s, voltage_v, capacity_mah_cm2 and capacity_mah_g at every accepted step."""
     loading = discharge.electrode.nmc_loading_mg_cm2
     capacity = discharge.current_ma_cm2 * discharge.t_s / 3600.0
-    return pd.DataFrame({"t_s": discharge.t_s, "voltage_v": discharge.voltage_v,
-                         "capacity_mah_cm2": capacity, "capacity_mah_g": capacity / loading * 1e3})
+    return pd.DataFrame(
+        {
+            "t_s": discharge.t_s,
+            "voltage_v": discharge.voltage_v,
+            "capacity_mah_cm2": capacity,
+            "capacity_mah_g": capacity / loading * 1e3,
+        }
+    )
 
 
 def write_outputs(discharge: Discharge, run_dir: Path, vtk: bool = False) -> dict[str, Any]:
@@ -199,14 +226,17 @@ def write_outputs(discharge: Discharge, run_dir: Path, vtk: bool = False) -> dic
         if vtk:
             write_vti(discharge.electrode, files.fields_vtk, fields)
         plot_voltage(voltage, files.voltage_figure, discharge.cutoff_v)
-        plot_sod_depth(sod_depth_profile(table, discharge.electrode.thickness_um), files.sod_depth_figure)
+        plot_sod_depth(
+            sod_depth_profile(table, discharge.electrode.thickness_um), files.sod_depth_figure
+        )
         files.summary.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     RunFiles(run_dir).failed.unlink(missing_ok=True)
     return info
 
 
-def discharge_to_folder(electrode: Electrode, run_dir: Path, *, vtk: bool = False,
-                        **simulate_args: Any) -> dict[str, Any]:
+def discharge_to_folder(
+    electrode: Electrode, run_dir: Path, *, vtk: bool = False, **simulate_args: Any
+) -> dict[str, Any]:
     """Simulate (resumably, checkpointing in ``run_dir``) and write the outputs; return the summary.
 
     ``simulate_args`` go to :func:`~voxode.electrochem.simulate.simulate`. Bad input raises
@@ -214,15 +244,37 @@ def discharge_to_folder(electrode: Electrode, run_dir: Path, *, vtk: bool = Fals
     raised writes ``failed.json`` (the reason, the end voltage and time) in place of the result
     files (an earlier run's are removed: the folder holds this run's outcome), then raises
     :class:`~voxode.errors.RunFailure` (or the original error).
+
+    Parameters
+    ----------
+    electrode : Electrode
+        The electrode to discharge.
+    run_dir : Path
+        Run folder (resumes a killed run).
+    vtk : bool
+        Also write the final fields as fields.vti.
+    **simulate_args
+        Keyword arguments of :func:`~voxode.electrochem.simulate.simulate` (``c_rate`` in 1/h
+        or ``current_ma_cm2``, ``cutoff_v`` in V, ``params``, ...).
+
+    Returns
+    -------
+    dict
+        The run's summary.json: capacities (mAh/cm^2, mAh/g, Ah/L), end reason, wall time (s).
     """
     from voxode.electrochem.simulate import CHECKPOINT_NAME, simulate
 
     try:
         discharge = simulate(electrode, run_dir=run_dir, **simulate_args)
         if not discharge.end.reason.physical:
-            record = {"end_reason": discharge.end.reason.value, "end": discharge.end.describe(),
-                      "end_voltage_v": discharge.end.voltage_v, "time_s": discharge.end.t_s,
-                      "c_rate": discharge.c_rate, "current_ma_cm2": discharge.current_ma_cm2}
+            record = {
+                "end_reason": discharge.end.reason.value,
+                "end": discharge.end.describe(),
+                "end_voltage_v": discharge.end.voltage_v,
+                "time_s": discharge.end.t_s,
+                "c_rate": discharge.c_rate,
+                "current_ma_cm2": discharge.current_ma_cm2,
+            }
             _write_failure(run_dir, record)
             raise RunFailure(f"the discharge could not go on: {discharge.end.describe()}", record)
         info = write_outputs(discharge, run_dir, vtk=vtk)
@@ -232,7 +284,9 @@ def discharge_to_folder(electrode: Electrode, run_dir: Path, *, vtk: bool = Fals
         raise
     except Exception as exc:
         if run_dir.is_dir():
-            _write_failure(run_dir, {"end_reason": "error", "error": f"{type(exc).__name__}: {exc}"})
+            _write_failure(
+                run_dir, {"end_reason": "error", "error": f"{type(exc).__name__}: {exc}"}
+            )
         raise
 
 
@@ -244,9 +298,26 @@ def _write_failure(run_dir: Path, record: dict[str, Any]) -> None:
     write_text_atomic(files.failed, json.dumps(record, indent=2) + "\n")
 
 
-def sod_depth_profile(table: pd.DataFrame, thickness_um: float, bin_um: float = 5.0) -> pd.DataFrame:
+def sod_depth_profile(
+    table: pd.DataFrame, thickness_um: float, bin_um: float = 5.0
+) -> pd.DataFrame:
     """Volume-weighted mean SOD of the particles (a :func:`particle_table`, e.g. a saved
-    particles_sod.parquet) in slabs of ``bin_um`` by centroid depth, over ``thickness_um``."""
+    particles_sod.parquet) in slabs of ``bin_um`` by centroid depth, over ``thickness_um``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Per-particle SOD (a :func:`particle_table`).
+    thickness_um : float
+        Electrode thickness (um).
+    bin_um : float
+        Slab thickness (um).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per slab: its centre depth (um) and the volume-weighted mean SOD (0 to 1).
+    """
     edges = np.arange(0.0, thickness_um + bin_um, bin_um)
     slab = np.clip(np.digitize(table["centroid_z_um"], edges) - 1, 0, edges.size - 2)
     w = table["volume_um3"].to_numpy()

@@ -9,8 +9,8 @@ the solution and the linear extrapolation of the two previous states (the Newton
 err = dt / (dt + dt_prev) |u - u_pred|, in the largest local stoichiometry change and in the
 voltage. A step whose error exceeds twice its tolerance is redone shorter; otherwise the next
 step is 0.9 dt (tol / err)^(1/2), within [0.5, 2] dt. The first step, without history, is
-kept and the next one is 1.8 times longer. The step that crosses the cut-off voltage is shortened until it lands within
-``cutoff_tol_v`` of it.
+kept and the next one is 1.8 times longer. The step that crosses the cut-off voltage is shortened
+until it lands within ``cutoff_tol_v`` of it.
 
 A run ends in one of the ways of :class:`EndReason`. When no step can be solved, even below
 ``dt_min_s``, the state says which: particle surfaces saturated, electrolyte depleted (both
@@ -22,23 +22,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
 from voxode.electrochem.linear import LinearSolver
 from voxode.electrochem.model import Model
+from voxode.errors import StepFailure
 
 NEWTON_TOL = 1e-9
 MAX_POTENTIAL_UPDATE_V = 0.25
 BOUND_APPROACH = 0.02
 ROUNDOFF_UPDATE_V = 1e-12
-SATURATED_X = 0.98               # a reactive surface cell above this stoichiometry is saturated
-SATURATED_AREA_SHARE = 0.5       # ... and a discharge whose reactive area is this much saturated ended
-DEPLETED_CE_SHARE = 0.01         # electrolyte below this share of c_e0 somewhere: depleted
+SATURATED_X = 0.98  # a reactive surface cell above this stoichiometry is saturated
+SATURATED_AREA_SHARE = 0.5  # ... and a discharge whose reactive area is this much saturated ended
+DEPLETED_CE_SHARE = 0.01  # electrolyte below this share of c_e0 somewhere: depleted
 
 
-class EndReason(str, Enum):
+class EndReason(StrEnum):
     """How a discharge ended."""
 
     CUTOFF = "cut-off reached"
@@ -72,22 +73,36 @@ class DischargeEnd:
         return text + (f" ({self.detail})" if self.detail else "")
 
 
-class StepFailure(RuntimeError):
-    """A time step that could not be solved (the message says why)."""
-
-
 @dataclass
 class SolverOptions:
-    """Time-stepping and Newton settings (seconds, volts, stoichiometry)."""
+    """Time-stepping and Newton settings (seconds, volts, stoichiometry).
+
+    Attributes
+    ----------
+    dt_initial_s, dt_max_s, dt_min_s : float
+        First, largest and smallest time step (s).
+    tol_x : float
+        Local error in stoichiometry per step.
+    tol_v : float
+        Local error in voltage per step (V).
+    cutoff_tol_v : float
+        The step that crosses the cut-off voltage lands within this of it (V).
+    newton_max_iter : int
+        Newton iterations per step at most.
+    linear : str
+        Linear solver: auto, direct, petsc or pyamg (see :mod:`.linear`).
+    linear_rtol : float, optional
+        Inexact Newton: GMRES tolerance (None: ``linear.DEFAULT_RTOL``).
+    """
 
     dt_initial_s: float = 0.5
     dt_max_s: float = 300.0
     dt_min_s: float = 1e-3
-    tol_x: float = 2e-3            # local error in stoichiometry per step
-    tol_v: float = 2e-3            # local error in voltage per step (V)
+    tol_x: float = 2e-3  # local error in stoichiometry per step
+    tol_v: float = 2e-3  # local error in voltage per step (V)
     cutoff_tol_v: float = 2e-3
     newton_max_iter: int = 10
-    linear: str = "auto"            # linear solver: auto, direct, petsc or pyamg (see linear)
+    linear: str = "auto"  # linear solver: auto, direct, petsc or pyamg (see linear)
     linear_rtol: float | None = None  # inexact Newton: GMRES tolerance (None: linear.DEFAULT_RTOL)
 
 
@@ -116,8 +131,9 @@ class Stepper:
     counters: Counters = field(default_factory=Counters)
 
     def __post_init__(self) -> None:
-        self.linear = LinearSolver(self.model.layout, kind=self.options.linear,
-                                   rtol=self.options.linear_rtol)
+        self.linear = LinearSolver(
+            self.model.layout, kind=self.options.linear, rtol=self.options.linear_rtol
+        )
 
     def newton(self, u_old: np.ndarray, guess: np.ndarray, dt_s: float) -> np.ndarray:
         """Solve one backward-Euler step; raises StepFailure."""
@@ -137,15 +153,21 @@ class Stepper:
             except (np.linalg.LinAlgError, RuntimeError) as exc:
                 raise StepFailure(f"linear solve failed: {exc}") from None
             dphi = np.abs(du[lay.potentials]).max(initial=0.0)
-            if dphi < ROUNDOFF_UPDATE_V and np.all(np.abs(du[lay.c_s]) <= 1e-12 * c_max) \
-                    and np.all(np.abs(du[lay.c_e]) <= 1e-12 * u[lay.c_e]):
-                return u + du      # converged to the rounding floor of the residual
+            if (
+                dphi < ROUNDOFF_UPDATE_V
+                and np.all(np.abs(du[lay.c_s]) <= 1e-12 * c_max)
+                and np.all(np.abs(du[lay.c_e]) <= 1e-12 * u[lay.c_e])
+            ):
+                return u + du  # converged to the rounding floor of the residual
             alpha = min(1.0, MAX_POTENTIAL_UPDATE_V / dphi) if dphi > 0 else 1.0
             new = u + alpha * du
             # projected update: the distance of a concentration to its bound shrinks at most
             # by BOUND_APPROACH per iteration (i0 ~ sqrt(c_max - c_s) is steep near saturation)
-            new[lay.c_s] = np.clip(new[lay.c_s], BOUND_APPROACH * u[lay.c_s],
-                                   c_max - BOUND_APPROACH * (c_max - u[lay.c_s]))
+            new[lay.c_s] = np.clip(
+                new[lay.c_s],
+                BOUND_APPROACH * u[lay.c_s],
+                c_max - BOUND_APPROACH * (c_max - u[lay.c_s]),
+            )
             new[lay.c_e] = np.maximum(new[lay.c_e], BOUND_APPROACH * u[lay.c_e])
             u = new
         raise StepFailure(f"Newton did not converge in {self.options.newton_max_iter} iterations")
@@ -159,7 +181,9 @@ class Stepper:
         sums = [r[b].sum() for b in (lay.phi_s, lay.phi_e, lay.c_s, lay.c_e)] + [r[lay.v]]
         return max(abs(x) for x in sums) <= NEWTON_TOL * scale
 
-    def _error_ratio(self, u: np.ndarray, predicted: np.ndarray, dt_s: float, dt_prev_s: float) -> float:
+    def _error_ratio(
+        self, u: np.ndarray, predicted: np.ndarray, dt_s: float, dt_prev_s: float
+    ) -> float:
         """Estimated local error of the step over its tolerance (stoichiometry and voltage)."""
         lay, opts = self.model.layout, self.options
         w = dt_s / (dt_s + dt_prev_s)
@@ -167,10 +191,15 @@ class Stepper:
         err_v = w * abs(u[lay.v] - predicted[lay.v])
         return max(err_x / opts.tol_x, err_v / opts.tol_v)
 
-    def run(self, cutoff_v: float, t_end_s: float, start: StepRecord,
-            on_step: Callable[[StepRecord, StepRecord, float], None] | None = None,
-            dt_s: float | None = None, previous: StepRecord | None = None
-            ) -> tuple[StepRecord, StepRecord, DischargeEnd]:
+    def run(
+        self,
+        cutoff_v: float,
+        t_end_s: float,
+        start: StepRecord,
+        on_step: Callable[[StepRecord, StepRecord, float], None] | None = None,
+        dt_s: float | None = None,
+        previous: StepRecord | None = None,
+    ) -> tuple[StepRecord, StepRecord, DischargeEnd]:
         """Discharge from ``start`` until the cut-off voltage or ``t_end_s``; ``previous``,
         the step before ``start`` (on a resume), gives the predictor its history.
 
@@ -190,8 +219,11 @@ class Stepper:
                 slope = (last.state - before.state) / (last.t_s - before.t_s)
                 predicted = last.state + dt * slope
                 guess = predicted.copy()
-                guess[lay.c_s] = np.clip(guess[lay.c_s], 0.5 * last.state[lay.c_s],
-                                         c_max - 0.5 * (c_max - last.state[lay.c_s]))
+                guess[lay.c_s] = np.clip(
+                    guess[lay.c_s],
+                    0.5 * last.state[lay.c_s],
+                    c_max - 0.5 * (c_max - last.state[lay.c_s]),
+                )
                 guess[lay.c_e] = np.maximum(guess[lay.c_e], 0.5 * last.state[lay.c_e])
             try:
                 u = self.newton(last.state, guess, dt)
@@ -199,8 +231,15 @@ class Stepper:
                 self.counters.rejected += 1
                 dt *= 0.5
                 if dt < opts.dt_min_s:
-                    return before, last, self._stuck(last, f"{exc} with steps below {opts.dt_min_s:g} s",
-                                                     no_step=self.counters.steps == 0 and last.t_s == 0.0)
+                    return (
+                        before,
+                        last,
+                        self._stuck(
+                            last,
+                            f"{exc} with steps below {opts.dt_min_s:g} s",
+                            no_step=self.counters.steps == 0 and last.t_s == 0.0,
+                        ),
+                    )
                 continue
             v = float(u[lay.v])
             if v < cutoff_v - opts.cutoff_tol_v and dt > opts.dt_min_s:
@@ -208,8 +247,11 @@ class Stepper:
                 frac = (last.voltage_v - cutoff_v) / max(last.voltage_v - v, 1e-12)
                 dt = max(dt * min(max(frac, 0.05), 0.5), opts.dt_min_s)
                 continue
-            ratio = self._error_ratio(u, predicted, dt, last.t_s - before.t_s) \
-                if last is not before else 0.25
+            ratio = (
+                self._error_ratio(u, predicted, dt, last.t_s - before.t_s)
+                if last is not before
+                else 0.25
+            )
             if ratio > 2.0 and dt > opts.dt_min_s:
                 self.counters.rejected += 1
                 dt = max(dt * max(0.9 / np.sqrt(ratio), 0.2), opts.dt_min_s)
@@ -227,15 +269,24 @@ class Stepper:
     def _stuck(self, last: StepRecord, why: str, no_step: bool) -> DischargeEnd:
         """Why no further step could be solved from ``last``: read from its state."""
         if no_step:
-            return DischargeEnd(EndReason.NO_STEP, last.t_s, last.voltage_v,
-                                f"{why}: the current is more than the electrode can carry; lower it")
+            return DischargeEnd(
+                EndReason.NO_STEP,
+                last.t_s,
+                last.voltage_v,
+                f"{why}: the current is more than the electrode can carry; lower it",
+            )
         model, lay = self.model, self.model.layout
         g = model.grid
         x = last.state[lay.c_s][g.reaction_nmc] / model.c_max
-        saturated = float(g.reaction_area_m2[x >= SATURATED_X].sum() / max(g.reaction_area_m2.sum(), 1e-300))
+        saturated = float(
+            g.reaction_area_m2[x >= SATURATED_X].sum() / max(g.reaction_area_m2.sum(), 1e-300)
+        )
         c_e0 = model.params.electrolyte.c_initial_mol_m3
         c_e_min = float(last.state[lay.c_e].min(initial=c_e0))
-        state = f"{100 * saturated:.0f} % of the reactive area at x >= {SATURATED_X:g}, min c_e {c_e_min:.3g} mol/m^3"
+        state = (
+            f"{100 * saturated:.0f} % of the reactive area at x "
+            f">= {SATURATED_X:g}, min c_e {c_e_min:.3g} mol/m^3"
+        )
         if saturated >= SATURATED_AREA_SHARE:
             return DischargeEnd(EndReason.SATURATED, last.t_s, last.voltage_v, state)
         if c_e_min <= DEPLETED_CE_SHARE * c_e0:

@@ -23,34 +23,51 @@ _FIBRE_LENGTH_SPREAD = (0.5, 1.5)  # fibre lengths uniform in this range times t
 _PERIODIC_XY = ("wrap", "wrap", "nearest")
 
 
-def cbd_ranking(slab: np.ndarray, target_voxels: int, fibre_share: float, spec: CarbonBinder, grid_um: float,
-                rng: np.random.Generator) -> np.ndarray:
-    """Flat indices (C order) of the pore voxels of ``slab`` (phases, [x, y, z]) in the order the CBD takes them.
+def cbd_ranking(
+    slab: np.ndarray,
+    target_voxels: int,
+    fibre_share: float,
+    spec: CarbonBinder,
+    grid_um: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Flat indices (C order) of the pore voxels of ``slab`` (phases, [x, y, z]) in the order the
+    CBD takes them.
 
-    ``fibre_share`` of ``target_voxels`` are laid as fibres first; ``grid_um`` is the slab's voxel size.
-    ``slab`` is not changed.
+    ``fibre_share`` of ``target_voxels`` are laid as fibres first; ``grid_um`` is the slab's voxel
+    size. ``slab`` is not changed.
     """
     work = slab.copy()
-    fibres = lay_fibres(work, int(round(fibre_share * target_voxels)), spec.fibre_diameter_um / grid_um,
-                        spec.fibre_length_um / grid_um, rng)
+    fibres = lay_fibres(
+        work,
+        int(round(fibre_share * target_voxels)),
+        spec.fibre_diameter_um / grid_um,
+        spec.fibre_length_um / grid_um,
+        rng,
+    )
     return np.concatenate([fibres, binder_ranking(work, spec.binder_scale_um / grid_um, rng)])
 
 
 def enclosure(slab: np.ndarray, scale_vox: float) -> np.ndarray:
-    """Solid fraction (NMC or CBD) smoothed over ``scale_vox`` voxels: high in particle necks and crevices."""
+    """Solid fraction (NMC or CBD) smoothed over ``scale_vox``
+    voxels: high in particle necks and crevices."""
     solid = (slab != PORE).astype(np.float32)
     return ndimage.gaussian_filter(solid, scale_vox, mode=_PERIODIC_XY)
 
 
 def binder_ranking(slab: np.ndarray, scale_vox: float, rng: np.random.Generator) -> np.ndarray:
-    """Flat indices of the pore voxels of ``slab``, most enclosed by solid first (random tie-break)."""
+    """Flat indices of the pore voxels of ``slab``, most
+    enclosed by solid first (random tie-break)."""
     pores = np.flatnonzero(slab == PORE)
-    score = enclosure(slab, scale_vox).ravel()[pores] + rng.uniform(0.0, 1e-4, size=len(pores)).astype(np.float32)
+    score = enclosure(slab, scale_vox).ravel()[pores] + rng.uniform(
+        0.0, 1e-4, size=len(pores)
+    ).astype(np.float32)
     return pores[np.argsort(-score, kind="stable")]
 
 
 def score_ranking(slab: np.ndarray, score: np.ndarray, scale_vox: float) -> np.ndarray:
-    """Flat indices of the pore voxels of ``slab``, highest ``score`` first, then most enclosed by solid."""
+    """Flat indices of the pore voxels of ``slab``, highest
+    ``score`` first, then most enclosed by solid."""
     pores = np.flatnonzero(slab == PORE)
     score = score.ravel()[pores] + 1e-3 * enclosure(slab, scale_vox).ravel()[pores]
     return pores[np.argsort(-score, kind="stable")]
@@ -64,12 +81,18 @@ def _ball_offsets(radius_vox: float) -> np.ndarray:
     return o[(o**2).sum(axis=1) <= r * r + 1e-9]
 
 
-def lay_fibres(slab: np.ndarray, target_voxels: int, diameter_vox: float, length_vox: float,
-               rng: np.random.Generator) -> np.ndarray:
-    """Lay straight fibres that start on NMC surfaces, point away from them and stop at the next particle.
+def lay_fibres(
+    slab: np.ndarray,
+    target_voxels: int,
+    diameter_vox: float,
+    length_vox: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Lay straight fibres that start on NMC surfaces, point away from them and stop at the next
+    particle.
 
-    Marks them CBD in ``slab`` and returns their flat indices in the order laid (``target_voxels`` of them,
-    fewer when the slab has no NMC surface).
+    Marks them CBD in ``slab`` and returns their flat indices in the order laid (``target_voxels``
+    of them, fewer when the slab has no NMC surface).
     """
     nmc = slab == NMC
     start_pool = np.argwhere((slab == PORE) & ndimage.binary_dilation(nmc))
@@ -113,7 +136,9 @@ def lay_fibres(slab: np.ndarray, target_voxels: int, diameter_vox: float, length
         vox = np.unique(vox, axis=0)
         free = slab[vox[:, 0], vox[:, 1], vox[:, 2]] == PORE
         vox = vox[free]
-        if added + len(vox) > target_voxels:  # the last batch: keep a random part, not the low-x end
+        if (
+            added + len(vox) > target_voxels
+        ):  # the last batch: keep a random part, not the low-x end
             vox = vox[rng.permutation(len(vox))[: target_voxels - added]]
         slab[vox[:, 0], vox[:, 1], vox[:, 2]] = CBD
         laid.append(np.ravel_multi_index(vox.T, slab.shape))

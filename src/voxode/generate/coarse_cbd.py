@@ -24,10 +24,16 @@ LAMBDA_MAX = 256.0  # beyond this the flux alone decides the ranking
 FALSE_POSITION_STEPS = 6
 
 
-def match_tortuosity(phases: np.ndarray, coverage: np.ndarray, flux: np.ndarray, target_tau: float,
-                     place: Callable[[np.ndarray, np.ndarray], int],
-                     tau_of: Callable[[np.ndarray], float]) -> tuple[np.ndarray, int, float]:
-    """Phases with one layer's CBD placed so that its tortuosity factor with CBD is closest to ``target_tau``.
+def match_tortuosity(
+    phases: np.ndarray,
+    coverage: np.ndarray,
+    flux: np.ndarray,
+    target_tau: float,
+    place: Callable[[np.ndarray, np.ndarray], int],
+    tau_of: Callable[[np.ndarray], float],
+) -> tuple[np.ndarray, int, float]:
+    """Phases with one layer's CBD placed so that its tortuosity factor with CBD is closest to
+    ``target_tau``.
 
     Parameters
     ----------

@@ -19,5 +19,11 @@ BYTES_PER_CBD_GRID_VOXEL = 100
 def estimate_memory(recipe: Recipe) -> MemoryEstimate:
     """Expected peak resident memory of generating ``recipe`` at its voxel size."""
     voxels = math.prod(recipe.grid_shape(recipe.voxel_um))
-    fine = math.prod(recipe.grid_shape(recipe.cbd_grid_um)) if recipe.cbd_grid_um < recipe.voxel_um else 0
-    return MemoryEstimate("generate", FIXED_BYTES + BYTES_PER_VOXEL * voxels + BYTES_PER_CBD_GRID_VOXEL * fine, voxels)
+    fine = (
+        math.prod(recipe.grid_shape(recipe.cbd_grid_um))
+        if recipe.cbd_grid_um < recipe.voxel_um
+        else 0
+    )
+    return MemoryEstimate(
+        "generate", FIXED_BYTES + BYTES_PER_VOXEL * voxels + BYTES_PER_CBD_GRID_VOXEL * fine, voxels
+    )

@@ -16,9 +16,19 @@ from scipy.spatial import cKDTree
 from voxode.errors import PackingError
 
 
-def relax(centres_um: np.ndarray, radii_um: np.ndarray, z_range_um: np.ndarray, box_xy_um: tuple[float, float],
-          max_overlap: float, obstacles_um: np.ndarray | None = None, obstacle_radii_um: np.ndarray | None = None,
-          inflation: float = 1.3, shrink_iterations: int = 300, max_iterations: int = 3000, tol: float = 0.02) -> np.ndarray:
+def relax(
+    centres_um: np.ndarray,
+    radii_um: np.ndarray,
+    z_range_um: np.ndarray,
+    box_xy_um: tuple[float, float],
+    max_overlap: float,
+    obstacles_um: np.ndarray | None = None,
+    obstacle_radii_um: np.ndarray | None = None,
+    inflation: float = 1.3,
+    shrink_iterations: int = 300,
+    max_iterations: int = 3000,
+    tol: float = 0.02,
+) -> np.ndarray:
     """Move particles until all pairwise overlaps are within bounds; return the new centres (n, 3).
 
     ``z_range_um`` (n, 2): allowed z interval of each centre. Overlap h_ij = r_i + r_j - dist_ij
@@ -29,7 +39,9 @@ def relax(centres_um: np.ndarray, radii_um: np.ndarray, z_range_um: np.ndarray, 
     lx, ly = box_xy_um
     n = len(radii_um)
     obstacles = np.zeros((0, 3)) if obstacles_um is None else np.asarray(obstacles_um, float)
-    obstacle_radii = np.zeros(0) if obstacle_radii_um is None else np.asarray(obstacle_radii_um, float)
+    obstacle_radii = (
+        np.zeros(0) if obstacle_radii_um is None else np.asarray(obstacle_radii_um, float)
+    )
     pos = np.concatenate([np.asarray(centres_um, float), obstacles])
     rad_full = np.concatenate([radii_um, obstacle_radii])
     mobile = np.arange(len(pos)) < n
@@ -58,7 +70,9 @@ def relax(centres_um: np.ndarray, radii_um: np.ndarray, z_range_um: np.ndarray, 
         target = rad[i] + rad[j] - max_overlap * np.minimum(rad[i], rad[j])
         excess = target - dist
         hit = excess > 0
-        if grow <= 1.0 and (not hit.any() or float((excess[hit] / np.minimum(rad[i], rad[j])[hit]).max()) < tol):
+        if grow <= 1.0 and (
+            not hit.any() or float((excess[hit] / np.minimum(rad[i], rad[j])[hit]).max()) < tol
+        ):
             return pos[:n]
         i, j, d, dist, excess = i[hit], j[hit], d[hit], dist[hit], excess[hit]
         unit = d / np.maximum(dist, 1e-9)[:, None]
@@ -73,4 +87,5 @@ def relax(centres_um: np.ndarray, radii_um: np.ndarray, z_range_um: np.ndarray, 
         pos[:, 2] = np.clip(pos[:, 2], z_lo, z_hi)
     raise PackingError(
         f"particles could not be packed with overlaps below packing.max_overlap = {max_overlap:g} "
-        f"after {max_iterations} iterations: raise porosity or packing.max_overlap")
+        f"after {max_iterations} iterations: raise porosity or packing.max_overlap"
+    )

@@ -22,7 +22,8 @@ __all__ = ["place_cbd"]
 
 
 def place_cbd(phases: np.ndarray, ranking: np.ndarray, count: int, k0: int, name: str) -> int:
-    """Turn the first ``count`` voxels of ``ranking`` into CBD, in place, keeping the pores of planes ``k0:`` open.
+    """Turn the first ``count`` voxels of ``ranking`` into CBD, in place, keeping the pores of
+    planes ``k0:`` open.
 
     Parameters
     ----------
@@ -49,8 +50,10 @@ def place_cbd(phases: np.ndarray, ranking: np.ndarray, count: int, k0: int, name
         pore voxels that keep them open (too little porosity for the CBD content).
     """
     if count > len(ranking):
-        raise PackingError(f"layer '{name}': {count} CBD voxels do not fit in its {len(ranking)} pore voxels: "
-                           "raise porosity or lower the CBD content")
+        raise PackingError(
+            f"layer '{name}': {count} CBD voxels do not fit in its {len(ranking)} pore voxels: "
+            "raise porosity or lower the CBD content"
+        )
     pore = phases == PORE
 
     def open_with(chosen: np.ndarray) -> bool:
@@ -59,8 +62,10 @@ def place_cbd(phases: np.ndarray, ranking: np.ndarray, count: int, k0: int, name
         return percolates(trial[:, :, k0:])
 
     if not open_with(ranking[:0]):
-        raise PackingError(f"layer '{name}': the particles close the pore space between separator and current "
-                           "collector before any CBD: raise porosity")
+        raise PackingError(
+            f"layer '{name}': the particles close the pore space between separator and current "
+            "collector before any CBD: raise porosity"
+        )
     taken = ranking[:count]
     spare = iter(ranking[count:])
     released = 0
@@ -72,9 +77,11 @@ def place_cbd(phases: np.ndarray, ranking: np.ndarray, count: int, k0: int, name
             lo, hi = (mid, hi) if open_with(taken[:mid]) else (lo, mid)
         replacement = next(spare, None)
         if replacement is None:
-            raise PackingError(f"layer '{name}': its CBD cannot be placed without closing the pore space between "
-                               "separator and current collector: raise porosity or lower the CBD content")
-        taken = np.concatenate([taken[:hi - 1], taken[hi:], [replacement]])
+            raise PackingError(
+                f"layer '{name}': its CBD cannot be placed without closing the pore space between "
+                "separator and current collector: raise porosity or lower the CBD content"
+            )
+        taken = np.concatenate([taken[: hi - 1], taken[hi:], [replacement]])
         good = hi - 1
         released += 1
     phases.reshape(-1)[taken] = CBD

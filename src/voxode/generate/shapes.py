@@ -22,7 +22,8 @@ _QUADRATURE_POINTS = 2000
 
 
 def real_harmonics(u: np.ndarray) -> np.ndarray:
-    """Orthonormal real spherical harmonics of degree 2 and 3 at unit vectors ``u`` (n, 3) -> (n, 12)."""
+    """Orthonormal real spherical harmonics of degree 2 and
+    3 at unit vectors ``u`` (n, 3) -> (n, 12)."""
     x, y, z = u[..., 0], u[..., 1], u[..., 2]
     c2a = 0.5 * math.sqrt(15.0 / math.pi)
     c2b = 0.25 * math.sqrt(5.0 / math.pi)
@@ -35,9 +36,17 @@ def real_harmonics(u: np.ndarray) -> np.ndarray:
     zz = z * z
     return np.stack(
         [
-            c2a * x * y, c2a * y * z, c2b * (3.0 * zz - 1.0), c2a * x * z, c2c * (x * x - y * y),
-            c3a * y * (3.0 * x * x - y * y), c3b * x * y * z, c3c * y * (5.0 * zz - 1.0),
-            c3d * z * (5.0 * zz - 3.0), c3c * x * (5.0 * zz - 1.0), c3e * z * (x * x - y * y),
+            c2a * x * y,
+            c2a * y * z,
+            c2b * (3.0 * zz - 1.0),
+            c2a * x * z,
+            c2c * (x * x - y * y),
+            c3a * y * (3.0 * x * x - y * y),
+            c3b * x * y * z,
+            c3c * y * (5.0 * zz - 1.0),
+            c3d * z * (5.0 * zz - 3.0),
+            c3c * x * (5.0 * zz - 1.0),
+            c3e * z * (x * x - y * y),
             c3a * x * (x * x - 3.0 * y * y),
         ],
         axis=-1,
@@ -49,15 +58,22 @@ def fibonacci_sphere(n: int) -> np.ndarray:
     i = np.arange(n) + 0.5
     polar = np.arccos(1.0 - 2.0 * i / n)
     azimuth = math.pi * (1.0 + math.sqrt(5.0)) * i
-    return np.stack([np.cos(azimuth) * np.sin(polar), np.sin(azimuth) * np.sin(polar), np.cos(polar)], axis=1)
+    return np.stack(
+        [np.cos(azimuth) * np.sin(polar), np.sin(azimuth) * np.sin(polar), np.cos(polar)], axis=1
+    )
 
 
 _SPHERE = fibonacci_sphere(_QUADRATURE_POINTS)
 _SPHERE_Y = real_harmonics(_SPHERE)
 
 
-def relative_radius(u: np.ndarray, axis: np.ndarray, aspect: float, coeffs: np.ndarray,
-                    harmonics: np.ndarray | None = None) -> np.ndarray:
+def relative_radius(
+    u: np.ndarray,
+    axis: np.ndarray,
+    aspect: float,
+    coeffs: np.ndarray,
+    harmonics: np.ndarray | None = None,
+) -> np.ndarray:
     """Radial function r(u) / r0 at unit vectors ``u`` (n, 3) for one particle: a spheroid of
     ``aspect`` along ``axis`` times the harmonic perturbation ``1 + Y(u) @ coeffs`` (floored).
     ``harmonics``: ``real_harmonics(u)`` when already known."""
@@ -78,9 +94,11 @@ def shape_scale(axis: np.ndarray, aspect: float, coeffs: np.ndarray) -> tuple[fl
     return float(r0), bounding
 
 
-def random_shapes(n: int, roughness: float, aspect_ratio_max: float, rng: np.random.Generator
-                  ) -> dict[str, np.ndarray]:
-    """Draw n random shapes: axis (n, 3), aspect (n,), coeffs (n, 12), r0 and bounding radius per unit r_eq."""
+def random_shapes(
+    n: int, roughness: float, aspect_ratio_max: float, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Draw n random shapes: axis (n, 3), aspect (n,), coeffs
+    (n, 12), r0 and bounding radius per unit r_eq."""
     axis = rng.normal(size=(n, 3))
     axis /= np.linalg.norm(axis, axis=1, keepdims=True)
     aspect = rng.uniform(1.0, aspect_ratio_max, size=n)
@@ -89,4 +107,10 @@ def random_shapes(n: int, roughness: float, aspect_ratio_max: float, rng: np.ran
     sigma_c = roughness * math.sqrt(4.0 * math.pi / N_HARMONICS)
     coeffs = rng.normal(scale=sigma_c, size=(n, N_HARMONICS))
     scales = np.array([shape_scale(axis[i], aspect[i], coeffs[i]) for i in range(n)]).reshape(n, 2)
-    return {"axis": axis, "aspect": aspect, "coeffs": coeffs, "r0_rel": scales[:, 0], "bound_rel": scales[:, 1]}
+    return {
+        "axis": axis,
+        "aspect": aspect,
+        "coeffs": coeffs,
+        "r0_rel": scales[:, 0],
+        "bound_rel": scales[:, 1],
+    }

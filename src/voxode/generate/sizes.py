@@ -13,10 +13,16 @@ import numpy as np
 from scipy import stats
 
 from voxode.recipe import SizeDistribution
+from voxode.summary import volume_weighted_quantiles_um  # noqa: F401  (measured sizes live in summary)
 
 
-def sample_diameters_um(psd: SizeDistribution, size_scale: float, target_volume_um3: float,
-                        rng: np.random.Generator, d_cap_um: float = math.inf) -> np.ndarray:
+def sample_diameters_um(
+    psd: SizeDistribution,
+    size_scale: float,
+    target_volume_um3: float,
+    rng: np.random.Generator,
+    d_cap_um: float = math.inf,
+) -> np.ndarray:
     """Diameters (um) drawn until their total sphere-equivalent volume first reaches the target.
 
     ``d_cap_um`` lowers the upper truncation (used to top up a small remaining volume).
@@ -44,14 +50,3 @@ def sample_diameters_um(psd: SizeDistribution, size_scale: float, target_volume_
         out.append(d)
         total = float(cum[-1])
     return np.concatenate(out)
-
-
-def volume_weighted_quantiles_um(diameters_um: np.ndarray, q: tuple[float, ...] = (0.1, 0.5, 0.9)
-                                 ) -> np.ndarray:
-    """Volume-weighted quantiles of equivalent diameters (D10, D50, D90 by default)."""
-    d = np.sort(np.asarray(diameters_um, dtype=float))
-    if d.size == 0:
-        return np.full(len(q), np.nan)
-    w = d**3
-    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
-    return np.interp(q, cdf, d)

@@ -32,27 +32,35 @@ class ParticleArrays:
     def __len__(self) -> int:
         return len(self.r0)
 
-    def subset(self, idx: np.ndarray) -> "ParticleArrays":
+    def subset(self, idx: np.ndarray) -> ParticleArrays:
         return ParticleArrays(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
 
     @staticmethod
-    def concat(parts: list["ParticleArrays"]) -> "ParticleArrays":
+    def concat(parts: list[ParticleArrays]) -> ParticleArrays:
         fields = ParticleArrays.__dataclass_fields__
         return ParticleArrays(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
 
 
 @dataclass
 class Rasterised:
-    """Instance labels (0 = none, k = instance k - 1) with the particle and shift of each instance."""
+    """Instance labels (0 = none, k = instance k - 1) with
+    the particle and shift of each instance."""
 
     labels: np.ndarray  # int32 (nx, ny, nz_window)
     particle: np.ndarray  # (m,) index into the ParticleArrays
     shift_um: np.ndarray  # (m, 2) lateral shift of the instance (periodic image), um
-    own_voxels: np.ndarray  # (m,) voxels inside the instance's shape (inside the window), won or not
+    own_voxels: (
+        np.ndarray
+    )  # (m,) voxels inside the instance's shape (inside the window), won or not
 
 
-def rasterise(p: ParticleArrays, voxel_um: float, shape: tuple[int, int, int], z_window: tuple[int, int] | None = None,
-              periodic: bool = True) -> Rasterised:
+def rasterise(
+    p: ParticleArrays,
+    voxel_um: float,
+    shape: tuple[int, int, int],
+    z_window: tuple[int, int] | None = None,
+    periodic: bool = True,
+) -> Rasterised:
     """Rasterise particles on a grid of ``shape`` voxels (box = shape * voxel_um).
 
     ``periodic``: also draw the lateral periodic images of every particle (each a new instance);
@@ -78,12 +86,25 @@ def rasterise(p: ParticleArrays, voxel_um: float, shape: tuple[int, int, int], z
         for sx in shifts_x:
             for sy in shifts_y:
                 cx, cy = c[0] + sx, c[1] + sy
-                x_lo, x_hi = max(int(np.floor((cx - b) / voxel_um)), 0), min(int(np.ceil((cx + b) / voxel_um)) + 1, nx)
-                y_lo, y_hi = max(int(np.floor((cy - b) / voxel_um)), 0), min(int(np.ceil((cy + b) / voxel_um)) + 1, ny)
+                x_lo, x_hi = (
+                    max(int(np.floor((cx - b) / voxel_um)), 0),
+                    min(int(np.ceil((cx + b) / voxel_um)) + 1, nx),
+                )
+                y_lo, y_hi = (
+                    max(int(np.floor((cy - b) / voxel_um)), 0),
+                    min(int(np.ceil((cy + b) / voxel_um)) + 1, ny),
+                )
                 if x_lo >= x_hi or y_lo >= y_hi:
                     continue
-                s = _normalised_radius(p, i, np.array([cx, cy, c[2]]), voxel_um, (x_lo, x_hi), (y_lo, y_hi),
-                                       (z_lo, z_hi))
+                s = _normalised_radius(
+                    p,
+                    i,
+                    np.array([cx, cy, c[2]]),
+                    voxel_um,
+                    (x_lo, x_hi),
+                    (y_lo, y_hi),
+                    (z_lo, z_hi),
+                )
                 inside = s < 1.0
                 n_in = int(inside.sum())
                 if n_in == 0:
@@ -95,13 +116,25 @@ def rasterise(p: ParticleArrays, voxel_um: float, shape: tuple[int, int, int], z
                 inst_particle.append(i)
                 inst_shift.append((sx, sy))
                 own.append(n_in)
-    return Rasterised(labels, np.asarray(inst_particle, dtype=np.int64), np.asarray(inst_shift, float).reshape(-1, 2),
-                      np.asarray(own, dtype=np.int64))
+    return Rasterised(
+        labels,
+        np.asarray(inst_particle, dtype=np.int64),
+        np.asarray(inst_shift, float).reshape(-1, 2),
+        np.asarray(own, dtype=np.int64),
+    )
 
 
-def _normalised_radius(p: ParticleArrays, i: int, centre: np.ndarray, voxel_um: float,
-                       xr: tuple[int, int], yr: tuple[int, int], zr: tuple[int, int]) -> np.ndarray:
-    """s = |x - c| / r(u) at the voxel centres of a sub-box (inf above the particle's clip plane)."""
+def _normalised_radius(
+    p: ParticleArrays,
+    i: int,
+    centre: np.ndarray,
+    voxel_um: float,
+    xr: tuple[int, int],
+    yr: tuple[int, int],
+    zr: tuple[int, int],
+) -> np.ndarray:
+    """s = |x - c| / r(u) at the voxel centres of a
+    sub-box (inf above the particle's clip plane)."""
     gx = (np.arange(*xr) + 0.5) * voxel_um - centre[0]
     gy = (np.arange(*yr) + 0.5) * voxel_um - centre[1]
     zc = (np.arange(*zr) + 0.5) * voxel_um
@@ -151,7 +184,8 @@ def repair_connectivity(labels: np.ndarray) -> int:
 
 
 def _overlap_weights(n_fine: int, fine_um: float, n_coarse: int, coarse_um: float) -> np.ndarray:
-    """(n_coarse, n_fine): length of each fine cell inside each coarse cell, over the coarse cell's length."""
+    """(n_coarse, n_fine): length of each fine cell inside
+    each coarse cell, over the coarse cell's length."""
     fine = np.arange(n_fine + 1) * fine_um
     coarse = np.arange(n_coarse + 1) * coarse_um
     lo = np.maximum(coarse[:-1, None], fine[None, :-1])
@@ -159,11 +193,18 @@ def _overlap_weights(n_fine: int, fine_um: float, n_coarse: int, coarse_um: floa
     return np.clip(hi - lo, 0.0, None) / coarse_um
 
 
-def coverage_fraction(mask: np.ndarray, mask_voxel_um: float, shape: tuple[int, int, int],
-                      voxel_um: float) -> np.ndarray:
-    """Fraction of each voxel of a ``shape`` grid (edge ``voxel_um``) covered by ``mask`` (edge ``mask_voxel_um``).
+def coverage_fraction(
+    mask: np.ndarray, mask_voxel_um: float, shape: tuple[int, int, int], voxel_um: float
+) -> np.ndarray:
+    """Fraction of each voxel of a ``shape`` grid (edge ``voxel_um``) covered by ``mask`` (edge
+    ``mask_voxel_um``).
 
     Both grids start at the origin; the result is float32 ``shape``, in [0, 1].
     """
-    wx, wy, wz = (_overlap_weights(n_f, mask_voxel_um, n_c, voxel_um) for n_f, n_c in zip(mask.shape, shape))
-    return np.einsum("ai,bj,ck,ijk->abc", wx, wy, wz, mask.astype(np.float64), optimize=True).astype(np.float32)
+    wx, wy, wz = (
+        _overlap_weights(n_f, mask_voxel_um, n_c, voxel_um)
+        for n_f, n_c in zip(mask.shape, shape, strict=True)
+    )
+    return np.einsum(
+        "ai,bj,ck,ijk->abc", wx, wy, wz, mask.astype(np.float64), optimize=True
+    ).astype(np.float32)

@@ -1,4 +1,5 @@
-"""Tables and JSON summaries on disk: Parquet/CSV by suffix, written atomically; JSON-safe numbers."""
+"""Tables and JSON summaries on disk: Parquet/CSV by
+suffix, written atomically; JSON-safe numbers."""
 
 from __future__ import annotations
 
@@ -18,20 +19,47 @@ TABLE_SUFFIXES = (".parquet", ".csv")
 
 
 def check_table_path(path: Path | None, option: str) -> None:
-    """Raise a one-line error unless ``path`` (named ``option`` to the user) is a .parquet/.csv name."""
+    """Raise a one-line error unless ``path`` (named
+    ``option`` to the user) is a .parquet/.csv name."""
     if path is not None and path.suffix.lower() not in TABLE_SUFFIXES:
         raise VoxodeError(f"{option} {path} must end in .parquet or .csv")
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as CSV or Parquet (by suffix), atomically."""
+    """Write ``frame`` as CSV or Parquet (by suffix), atomically.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    path : Path
+        ``.parquet`` or ``.csv`` file to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     if path.suffix.lower() == ".csv":
         return write_atomic(path, lambda p: frame.to_csv(p, index=False))
     return write_atomic(path, lambda p: frame.to_parquet(p, index=False))
 
 
 def read_table(path: Path, error: type[VoxodeError] = VoxodeError) -> pd.DataFrame:
-    """Read a .parquet or .csv table; a missing or unreadable file raises ``error`` (one line)."""
+    """Read a .parquet or .csv table; a missing or unreadable file raises ``error`` (one line).
+
+    Parameters
+    ----------
+    path : Path
+        ``.parquet`` or ``.csv`` file.
+    error : type of VoxodeError
+        The error raised when the file cannot be read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table.
+    """
     path = Path(path)
     if not path.is_file():
         raise error(f"table not found: {path}")
@@ -41,8 +69,10 @@ def read_table(path: Path, error: type[VoxodeError] = VoxodeError) -> pd.DataFra
     try:
         return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
     except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
-        raise error(f"{path} is not a readable table: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
-            from None
+        raise error(
+            f"{path} is not a readable table: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
 
 
 def json_safe(value: Any) -> Any:

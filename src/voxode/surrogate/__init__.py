@@ -16,10 +16,18 @@ from __future__ import annotations
 from voxode.lazy import lazy_exports
 
 _WHERE = {
-    "Explanation": "explanation", "explain": "explanation", "shap_values": "explanation",
-    "DATASET_COLUMNS": "features", "PAPER_FEATURES": "features", "default_features": "features",
-    "validate_dataset": "features", "plot_paper_figures": "figures", "TrainedSurrogate": "model", "load": "model",
-    "predict": "prediction", "train": "training",
+    "Explanation": "explanation",
+    "explain": "explanation",
+    "shap_values": "explanation",
+    "DATASET_COLUMNS": "features",
+    "PAPER_FEATURES": "features",
+    "default_features": "features",
+    "validate_dataset": "features",
+    "plot_paper_figures": "figures",
+    "TrainedSurrogate": "model",
+    "load": "model",
+    "predict": "prediction",
+    "train": "training",
 }
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -33,13 +33,26 @@ def plot_parity(frame: pd.DataFrame, path: str | Path, mae: float | None = None)
     ax = fig.add_subplot()
     dods = np.unique(frame[DOD])
     colours = _dod_colours(dods)
-    for d, colour in zip(dods, colours):
+    for d, colour in zip(dods, colours, strict=True):
         part = frame[frame[DOD] == d]
-        ax.scatter(part[TARGET], part[PREDICTION], s=3, alpha=0.4, color=colour, linewidths=0,
-                   label=f"DoD {100 * d:g} %")
+        ax.scatter(
+            part[TARGET],
+            part[PREDICTION],
+            s=3,
+            alpha=0.4,
+            color=colour,
+            linewidths=0,
+            label=f"DoD {100 * d:g} %",
+        )
     mae = float(np.abs(frame[PREDICTION] - frame[TARGET]).mean()) if mae is None else mae
     ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, label=f"x = y (MAE {mae:.3f})")
-    ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel="simulated SOD", ylabel="surrogate SOD (held-out electrode)")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        aspect="equal",
+        xlabel="simulated SOD",
+        ylabel="surrogate SOD (held-out electrode)",
+    )
     ax.legend(loc="upper left", fontsize=7, markerscale=3)
     ax.grid(alpha=0.3)
     return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
@@ -58,7 +71,8 @@ def _final(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def sod_vs_depth(frame: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
-    """Volume-weighted mean SOD (and prediction) per depth bin at the largest DoD, all cases pooled."""
+    """Volume-weighted mean SOD (and prediction) per depth
+    bin at the largest DoD, all cases pooled."""
     require_columns(frame, (TARGET, DOD, "centroid_z_um", "volume_um3"), "SOD vs depth data")
     final = _final(frame)
     edges = np.linspace(0.0, final["centroid_z_um"].max() * (1 + 1e-9), bins + 1)
@@ -73,8 +87,9 @@ def sod_vs_depth(frame: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def plot_sod_vs_depth(frame: pd.DataFrame, path: str | Path, profile: pd.DataFrame | None = None,
-                      bins: int = 10) -> Path:
+def plot_sod_vs_depth(
+    frame: pd.DataFrame, path: str | Path, profile: pd.DataFrame | None = None, bins: int = 10
+) -> Path:
     """(a) Volume-weighted mean SOD vs depth at the end of discharge, simulated and surrogate, with
     the electrolyte tortuosity vs depth on a twin axis: the depth profile (columns z_um,
     tau_electrolyte) when given, else each particle's ``tau_electrolyte`` at its centroid."""
@@ -91,11 +106,22 @@ def plot_sod_vs_depth(frame: pd.DataFrame, path: str | Path, profile: pd.DataFra
     if profile is not None:
         require_columns(profile, ("z_um", "tau_electrolyte"), "depth profile")
         finite = np.isfinite(profile["tau_electrolyte"])
-        twin.plot(profile["z_um"][finite], profile["tau_electrolyte"][finite], color="0.4", label="tortuosity")
+        twin.plot(
+            profile["z_um"][finite],
+            profile["tau_electrolyte"][finite],
+            color="0.4",
+            label="tortuosity",
+        )
     elif "tau_electrolyte" in frame.columns:
         final = _final(frame)
-        twin.scatter(final["centroid_z_um"], final["tau_electrolyte"], s=2, color="0.5", alpha=0.4,
-                     label="tortuosity (particles)")
+        twin.scatter(
+            final["centroid_z_um"],
+            final["tau_electrolyte"],
+            s=2,
+            color="0.5",
+            alpha=0.4,
+            label="tortuosity (particles)",
+        )
     twin.set_ylabel("electrolyte tortuosity, separator to depth")
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="lower right", fontsize=7)
@@ -108,23 +134,31 @@ def size_classes(frame: pd.DataFrame, thickness_um: float | None = None) -> pd.D
     require_columns(frame, (TARGET, DOD, "centroid_z_um", "volume_um3"), "size-class data")
     final = _final(frame)
     if thickness_um is None:
-        top = final["centroid_z_um"] + (0.5 * final["d_eq_um"] if "d_eq_um" in final.columns else 0.0)
+        top = final["centroid_z_um"] + (
+            0.5 * final["d_eq_um"] if "d_eq_um" in final.columns else 0.0
+        )
         thickness_um = float(top.max())
     half = final[final["centroid_z_um"] < 0.5 * thickness_um]
     if len(half) < 3:
-        raise DatasetError("fewer than 3 particles in the current-collector half: cannot form size terciles")
+        raise DatasetError(
+            "fewer than 3 particles in the current-collector half: cannot form size terciles"
+        )
     size = pd.qcut(half["volume_um3"], 3, labels=list(SIZE_CLASSES))
     return half.assign(size=size)
 
 
-def plot_sod_by_size(frame: pd.DataFrame, path: str | Path, thickness_um: float | None = None) -> Path:
+def plot_sod_by_size(
+    frame: pd.DataFrame, path: str | Path, thickness_um: float | None = None
+) -> Path:
     """(b) SOD histograms with fitted normal curves of small/medium/large particles (volume
     terciles) in the current-collector half at the end of discharge (paper, Fig. 2C); a second
     panel for the surrogate when ``sod_pred`` is present."""
     classes = size_classes(frame, thickness_um)
     columns = [c for c in (TARGET, PREDICTION) if c in classes.columns]
     fig = Figure(figsize=(4.6 * len(columns), 3.4))
-    for ax, column in zip(np.atleast_1d(fig.subplots(1, len(columns), sharey=True)), columns):
+    for ax, column in zip(
+        np.atleast_1d(fig.subplots(1, len(columns), sharey=True)), columns, strict=True
+    ):
         _histograms(ax, classes, column)
         ax.set_title("simulated" if column == TARGET else "surrogate", fontsize=9)
     return save_figure(fig, path, dpi=DPI, bbox_inches="tight")
@@ -134,27 +168,55 @@ def _histograms(ax: Axes, classes: pd.DataFrame, column: str) -> None:
     values = classes[column].to_numpy()
     edges = np.linspace(min(values.min(), 0.0), max(values.max(), 1.0), 31)
     grid = np.linspace(edges[0], edges[-1], 200)
-    for name, colour in zip(SIZE_CLASSES, SIZE_COLOURS):
+    for name, colour in zip(SIZE_CLASSES, SIZE_COLOURS, strict=True):
         part = classes.loc[classes["size"] == name, column].to_numpy()
         if part.size < 2:
             continue
         mu, sigma = part.mean(), part.std(ddof=1)
         ax.hist(part, bins=edges, density=True, alpha=0.35, color=colour)
         if sigma > 0:
-            ax.plot(grid, stats.norm.pdf(grid, mu, sigma), color=colour,
-                    label=f"{name}: µ {mu:.2f}, σ {sigma:.3f} (n {part.size})")
+            ax.plot(
+                grid,
+                stats.norm.pdf(grid, mu, sigma),
+                color=colour,
+                label=f"{name}: µ {mu:.2f}, σ {sigma:.3f} (n {part.size})",
+            )
     ax.set_xlabel(f"SOD, DoD {100 * classes[DOD].max():g} %, current-collector half")
     ax.set_ylabel("probability density")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
 
 
-def plot_paper_figures(frame: pd.DataFrame, out_dir: str | Path, profile: pd.DataFrame | None = None,
-                       thickness_um: float | None = None) -> list[Path]:
-    """Both analysis figures into ``out_dir``: sod_vs_depth.png and sod_by_size.png."""
+def plot_paper_figures(
+    frame: pd.DataFrame,
+    out_dir: str | Path,
+    profile: pd.DataFrame | None = None,
+    thickness_um: float | None = None,
+) -> list[Path]:
+    """Both analysis figures into ``out_dir``: sod_vs_depth.png and sod_by_size.png.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with ``z_um``, ``d_eq_um``, ``dod`` and the SOD (simulated, and predicted when
+        present).
+    out_dir : path
+        Folder for the figures.
+    profile : pandas.DataFrame, optional
+        Depth profile (``voxode characterize --profile``) for tau vs depth.
+    thickness_um : float, optional
+        Electrode thickness (um); default: from the deepest particle.
+
+    Returns
+    -------
+    list of Path
+        The figures written.
+    """
     check(thickness_um=thickness_um)
     if frame.empty:
         raise DatasetError("no rows to plot")
     out_dir = Path(out_dir)
-    return [plot_sod_vs_depth(frame, out_dir / "sod_vs_depth.png", profile),
-            plot_sod_by_size(frame, out_dir / "sod_by_size.png", thickness_um)]
+    return [
+        plot_sod_vs_depth(frame, out_dir / "sod_vs_depth.png", profile),
+        plot_sod_by_size(frame, out_dir / "sod_by_size.png", thickness_um),
+    ]

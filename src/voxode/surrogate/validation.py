@@ -17,7 +17,9 @@ from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut
 
 from voxode.surrogate.features import DOD
 
-REL_FLOOR = 0.05  # mean relative error over rows whose true SOD is at least this (|e|/y blows up near 0)
+REL_FLOOR = (
+    0.05  # mean relative error over rows whose true SOD is at least this (|e|/y blows up near 0)
+)
 Split = tuple[np.ndarray, np.ndarray]
 
 
@@ -27,18 +29,26 @@ def grouped_splits(groups: pd.Series, folds: int, seed: int) -> tuple[list[Split
     if n_groups <= folds:
         scheme, splitter = f"leave-one-electrode-out ({n_groups} folds)", LeaveOneGroupOut()
     else:
-        scheme, splitter = f"GroupKFold ({folds} folds)", GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        scheme, splitter = (
+            f"GroupKFold ({folds} folds)",
+            GroupKFold(n_splits=folds, shuffle=True, random_state=seed),
+        )
     return list(splitter.split(np.zeros(len(groups)), groups=groups.to_numpy())), scheme
 
 
 def random_splits(n_rows: int, folds: int, seed: int) -> tuple[list[Split], str]:
     """(train, test) row indices of a shuffled k-fold over rows (cases straddle the split)."""
-    return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(n_rows))), \
-        f"random KFold over rows ({folds} folds)"
+    return list(
+        KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(n_rows))
+    ), f"random KFold over rows ({folds} folds)"
 
 
-def out_of_fold(fit: Callable[[pd.DataFrame, pd.Series], object], x: pd.DataFrame, y: pd.Series,
-                splits: list[Split]) -> tuple[np.ndarray, np.ndarray, list[object]]:
+def out_of_fold(
+    fit: Callable[[pd.DataFrame, pd.Series], object],
+    x: pd.DataFrame,
+    y: pd.Series,
+    splits: list[Split],
+) -> tuple[np.ndarray, np.ndarray, list[object]]:
     """Held-out predictions of every row, its fold index, and the fitted model of each fold.
 
     ``fit(x_train, y_train)`` returns a fitted estimator with ``predict``.
@@ -64,6 +74,8 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, dod: np.ndarray) -> dict[str
         "mean_relative_error": float((err[keep] / y_true[keep]).mean()) if keep.any() else None,
         "relative_error_rows": int(keep.sum()),
         "r2": float(r2_score(y_true, y_pred)),
-        f"mae_per_{DOD}": {f"{d:g}": float(mean_absolute_error(y_true[dod == d], y_pred[dod == d]))
-                           for d in np.unique(dod)},
+        f"mae_per_{DOD}": {
+            f"{d:g}": float(mean_absolute_error(y_true[dod == d], y_pred[dod == d]))
+            for d in np.unique(dod)
+        },
     }

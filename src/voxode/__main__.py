@@ -1,0 +1,5 @@
+"""``python -m voxode``: the ``voxode`` command."""
+
+from voxode.cli import main
+
+main()

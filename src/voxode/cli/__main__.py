@@ -1,0 +1,5 @@
+"""``python -m voxode.cli``: the ``voxode`` command."""
+
+from voxode.cli import main
+
+main()

@@ -1,0 +1,235 @@
+"""Commands of the electrochemical stage: ``simulate`` and ``calibrate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voxode.cli.options import (
+    DEFAULT_CUTOFF_V,
+    DEFAULT_PARAMETER_SET,
+    AsJson,
+    CutoffV,
+    Force,
+    LinearSolver,
+    Params,
+    Quiet,
+)
+from voxode.cli.output import err, out, print_json, progress_bar, stages
+
+
+def simulate(
+    electrode: Annotated[Path, typer.Argument(help="Electrode file (.npz).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Run folder to write (resumes a killed run).")
+    ],
+    c_rate: Annotated[
+        float | None, typer.Option("--c-rate", help="C-rate vs the nominal capacity.")
+    ] = None,
+    current_ma_cm2: Annotated[
+        float | None, typer.Option("--current-ma-cm2", help="Current density (mA/cm^2).")
+    ] = None,
+    cutoff_v: CutoffV = DEFAULT_CUTOFF_V,
+    params: Params = DEFAULT_PARAMETER_SET,
+    linear_solver: LinearSolver = "auto",
+    vtk: Annotated[
+        bool, typer.Option("--vtk", help="Also write the final fields as fields.vti.")
+    ] = False,
+    force: Force = False,
+    quiet: Quiet = False,
+    as_json: AsJson = False,
+) -> None:
+    """Discharge an electrode in a Li half cell (galvanostatic, to the cut-off voltage)."""
+    from voxode.electrochem.result import discharge_to_folder
+    from voxode.electrochem.solver import EndReason, SolverOptions
+    from voxode.electrode import Electrode
+    from voxode.errors import SimulationError
+
+    if (c_rate is None) == (current_ma_cm2 is None):
+        raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")
+    e = Electrode.load(electrode)
+    nominal = e.nominal_capacity_mah_cm2
+    with progress_bar("discharging", "{task.fields[status]}", quiet=quiet) as bar:
+        task = bar.add_task("discharge", total=nominal, status="")
+
+        def report(t_s: float, voltage_v: float, capacity: float) -> None:
+            bar.update(
+                task,
+                completed=min(capacity, nominal),
+                status=f"{capacity:.3f} mAh/cm^2  {voltage_v:.3f} V  t = {t_s:.0f} s",
+            )
+
+        summary = discharge_to_folder(
+            e,
+            output,
+            vtk=vtk,
+            c_rate=c_rate,
+            current_ma_cm2=current_ma_cm2,
+            cutoff_v=cutoff_v,
+            params=params,
+            options=SolverOptions(linear=linear_solver),
+            on_step=report,
+            force=force,
+        ) | {"output": str(output)}
+    if summary["end_reason"] != EndReason.CUTOFF.value:
+        err.print(
+            f"[yellow]warning:[/] the cut-off {cutoff_v:g} V was not reached: {summary['end']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if as_json:
+        print_json(summary)
+    elif not quiet:
+        out.print(
+            f"{summary['capacity_mah_cm2']:.3f} mAh/cm^2 ({summary['capacity_mah_g']:.1f} mAh/g, "
+            f"{summary['capacity_ah_l']:.0f} Ah/L) at {summary['c_rate']:.3g}C in "
+            f"{summary['wall_s']:.0f} s: {summary['end']}; wrote {output}"
+        )
+
+
+def calibrate(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Rate-test CSV: design, c_rate and/or "
+            "current_ma_cm2, capacity_mah_g, optional range_mah_g."
+        ),
+    ],
+    electrode: Annotated[
+        Path,
+        typer.Option(
+            "--electrode", help="Electrode file (.npz) whose effective properties feed the DFN."
+        ),
+    ],
+    fit: Annotated[
+        list[str],
+        typer.Option(
+            "--fit",
+            help=(
+                "Parameter to fit, NAME[:LO:HI] with a dotted field name (e.g. "
+                "active.rate_constant:1e-7:1e-5); repeat for several. An "
+                "expression field is fitted as a factor."
+            ),
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for params.yaml, fit.json, fit.png.")
+    ],
+    params: Params = DEFAULT_PARAMETER_SET,
+    design: Annotated[
+        str, typer.Option("--design", help="Rows of this design are fitted.")
+    ] = "pristine",
+    sigma_mah_g: Annotated[
+        float,
+        typer.Option("--sigma-mah-g", help="Uncertainty of a row without range_mah_g (mAh/g)."),
+    ] = 5.0,
+    cutoff_v: CutoffV = DEFAULT_CUTOFF_V,
+    profile_points: Annotated[
+        int,
+        typer.Option(
+            "--profile-points",
+            help="Profile points per parameter (identifiability); 0 skips the profile.",
+        ),
+    ] = 9,
+    dfn_mesh: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dfn-mesh",
+            help=("PyBaMM points per domain, KEY=N (x_p, r_p, x_s, ...); repeat for several."),
+        ),
+    ] = None,
+    restarts: Annotated[
+        int,
+        typer.Option(
+            "--restarts",
+            help="Further optimiser starts (0 or 1), "
+            "from the start mirrored through the centre of the "
+            "bounds.",
+        ),
+    ] = 1,
+    verify_3d: Annotated[
+        bool,
+        typer.Option(
+            "--verify-3d/--no-verify-3d",
+            help=(
+                "Discharge the electrode in 3D with the fitted set at every rate (slow on large "
+                "images)."
+            ),
+        ),
+    ] = True,
+    quiet: Quiet = False,
+    as_json: AsJson = False,
+) -> None:
+    """Fit parameters to measured capacities at several rates.
+
+    A PyBaMM DFN on the image's effective properties; with --json, fit.json's content is printed.
+    """
+    from voxode.electrochem.calibrate import (
+        CalibrationError,
+        calibrate,
+        parse_fit,
+        read_rate_data,
+        write_calibration,
+    )
+    from voxode.electrochem.materials import load_parameters
+    from voxode.electrochem.pybamm_reference import DEFAULT_MESH
+    from voxode.electrode import Electrode
+    from voxode.options import check
+
+    # everything is checked before anything is written
+    check(
+        sigma_mah_g=sigma_mah_g, cutoff_v=cutoff_v, profile_points=profile_points, restarts=restarts
+    )
+    rows = read_rate_data(data, design=design)
+    base = load_parameters(params)
+    fits = [parse_fit(spec, base) for spec in fit]
+    mesh = {}
+    for item in dfn_mesh or []:
+        key, _, number = item.partition("=")
+        if key not in DEFAULT_MESH or not number.isdigit() or int(number) < 2:
+            raise CalibrationError(
+                f"--dfn-mesh {item}: expected KEY=N with KEY in {', '.join(DEFAULT_MESH)}, N >= 2"
+            )
+        mesh[key] = int(number)
+    e = Electrode.load(electrode)
+    with stages("calibrating", quiet or as_json) as stage:
+        result = calibrate(
+            rows,
+            e,
+            fits,
+            params=base,
+            sigma_mah_g=sigma_mah_g,
+            cutoff_v=cutoff_v,
+            profile_points=profile_points,
+            mesh=mesh or None,
+            restarts=restarts,
+            verify_3d=verify_3d,
+            on_stage=stage,
+        )
+    write_calibration(
+        result, output, data_path=data, design=design, electrode_path=electrode, base_name=base.name
+    )
+    if as_json:
+        print_json(json.loads((output / "fit.json").read_text(encoding="utf-8")))
+    elif not quiet:
+        for p in result.parameters:
+            span = p["identifiable_range"]
+            out.print(
+                f"{p['name']} = {p['value']:.4g}"
+                + (f" (within sigma: {span[0]:.3g} .. {span[1]:.3g})" if span else "")
+            )
+        for row in result.rates.itertuples(index=False):
+            out.print(
+                f"{row.c_rate:.3g}C: measured {row.measured_mah_g:.1f}, fitted "
+                f"{row.fitted_mah_g:.1f} mAh/g (residual {row.residual_mah_g:+.1f})"
+            )
+        out.print(f"wrote {output}/params.yaml, fit.json, fit.png")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate`` and ``calibrate`` to ``app``."""
+    app.command("simulate")(simulate)
+    app.command("calibrate")(calibrate)
