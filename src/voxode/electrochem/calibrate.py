@@ -15,6 +15,18 @@ measured cells when the data give one, else ``sigma_mah_g``. ``scipy.optimize.le
 (trust region reflective) finds the optimum; a profile over each parameter (the others
 re-fitted at every point) gives the range of values whose fit stays within sigma at every
 rate: the parameter's identifiability.
+
+Two refinements make the fit transfer to the 3D model (issue 14):
+
+- ``model="dfn-psd"``: PyBaMM's DFN with the image's particle size distribution (the
+  volume-equivalent radii of its particles, :func:`.pybamm_reference.particle_radii_um`)
+  instead of one particle of the volume-weighted radius.
+- ``space_mapping=N``: output-space mapping with the 3D model in the loop. After the fit, the
+  fitted set is discharged in 3D at every rate; the DFN is then re-fitted to the measured
+  capacities less the 3D - DFN difference at the current set (``measured - (3D - DFN)``), and
+  so on, at most N times, until the 3D capacities lie within sigma of the measured at every
+  rate. The 3D run of the last set is the verification; the profile is taken on the mapped
+  model (DFN + the last difference).
 """
 
 from __future__ import annotations
@@ -37,9 +49,11 @@ from voxode.electrochem.materials import ParameterSet, load_parameters, with_val
 from voxode.electrode import NMC, Electrode
 from voxode.errors import DatasetError, VoxodeError
 from voxode.extras import require
+from voxode.options import check
 
 DEFAULT_SIGMA_MAH_G = 5.0
 DEFAULT_PROFILE_POINTS = 9
+MODELS = {"dfn": "single", "dfn-psd": "distribution"}   # --model: PyBaMM's particle size option
 REQUIRED_COLUMNS = ("design", "capacity_mah_g")
 RATE_COLUMNS = ("c_rate", "current_ma_cm2")
 # fields whose change alters the measured effective properties of the image
@@ -277,24 +291,30 @@ class CalibrationResult:
     evaluations: int
     effective_properties: dict
     verify_3d: list[dict] = field(default_factory=list)
+    model: str = "dfn"
+    space_mapping: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"parameters": self.parameters, "rates": self.rates.to_dict(orient="records"),
                 "chi2": self.chi2, "success": self.success, "message": self.message,
                 "evaluations": self.evaluations, "effective_properties": self.effective_properties,
-                "fitted_set": self.params.name, "verify_3d": self.verify_3d}
+                "fitted_set": self.params.name, "model": self.model, "space_mapping": self.space_mapping,
+                "verify_3d": self.verify_3d}
 
 
 class _Problem:
     """Residuals of the measured rates as a function of the scaled parameter vector."""
 
     def __init__(self, electrode: Electrode, base: ParameterSet, fits: list[FitParameter],
-                 data: pd.DataFrame, sigma_mah_g: float, cutoff_v: float, mesh: dict | None):
+                 data: pd.DataFrame, sigma_mah_g: float, cutoff_v: float, mesh: dict | None,
+                 particle_size: str = "single"):
         self.electrode, self.base, self.fits, self.data = electrode, base, fits, data
-        self.cutoff_v, self.mesh = cutoff_v, mesh
+        self.cutoff_v, self.mesh, self.particle_size = cutoff_v, mesh, particle_size
         spread = data["range_mah_g"] if "range_mah_g" in data else pd.Series(np.nan, index=data.index)
         self.sigma = np.where(spread.notna() & (spread > 0), 0.5 * spread, sigma_mah_g).astype(float)
         self.measured = data["capacity_mah_g"].to_numpy(float)
+        # output-space mapping: 3D - DFN at the last set run in 3D (zero without)
+        self.offset = np.zeros_like(self.measured)
         self._images: dict[str, ImageProperties] = {}
         self._parts: dict = {}
         self.evaluations = 0
@@ -323,7 +343,7 @@ class _Problem:
         self.evaluations += 1
         try:
             curves = dfn_half_cells(params, image.props, list(self.current_ma_cm2), cutoff_v=self.cutoff_v,
-                                    points=2000, mesh=self.mesh)
+                                    points=2000, mesh=self.mesh, particle_size=self.particle_size)
             q = np.array([float(c["capacity_mah_cm2"].iloc[-1]) for c in curves])
         except Exception as exc:  # noqa: BLE001 - a candidate PyBaMM cannot solve scores zero
             if isinstance(exc, (KeyboardInterrupt, VoxodeError)):
@@ -333,7 +353,23 @@ class _Problem:
 
     def residuals(self, scaled: np.ndarray) -> np.ndarray:
         values = np.array([f.from_scaled(s) for f, s in zip(self.fits, scaled)])
-        return (self.capacities(values) - self.measured) / self.sigma
+        return (self.capacities(values) + self.offset - self.measured) / self.sigma
+
+    def discharge_3d(self, values: np.ndarray, linear_solver: str, say: Callable[[str], None]) -> list[dict]:
+        """The 3D model's capacity (mAh/g) at every rate for parameter values ``values``."""
+        from voxode.electrochem.simulate import simulate
+        from voxode.electrochem.solver import SolverOptions
+
+        params = self.params_at(values)
+        rows = []
+        for current in self.current_ma_cm2:
+            say(f"3D discharge at {current:.3g} mA/cm^2")
+            run = simulate(self.electrode, current_ma_cm2=float(current), cutoff_v=self.cutoff_v,
+                           params=params, options=SolverOptions(linear=linear_solver))
+            rows.append({"current_ma_cm2": float(current),
+                         "3d_mah_g": float(run.capacity_mah_cm2 / self.image.nmc_loading_mg_cm2 * 1e3),
+                         "end_reason": run.end.reason.value, "wall_s": float(run.wall_s)})
+        return rows
 
 
 def _least_squares(problem: _Problem, start: np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -351,7 +387,8 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
               params: ParameterSet | str | Path = DEFAULT_PARAMETER_SET,
               sigma_mah_g: float = DEFAULT_SIGMA_MAH_G, cutoff_v: float = DEFAULT_CUTOFF_V,
               profile_points: int = DEFAULT_PROFILE_POINTS, mesh: dict[str, int] | None = None,
-              max_nfev: int = 60, restarts: int = 1, verify_3d: bool = False,
+              max_nfev: int = 60, restarts: int = 1, verify_3d: bool = False, model: str = "dfn",
+              space_mapping: int = 0, linear_solver: str = "auto",
               on_stage: Callable[[str], None] | None = None) -> CalibrationResult:
     """Fit ``fits`` so that the DFN on ``electrode``'s effective properties delivers the
     measured capacities of ``data`` (rows of :func:`read_rate_data`).
@@ -382,7 +419,15 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
         of the bounds and is kept when it fits better (guards against a local optimum).
     verify_3d : bool
         Also discharge ``electrode`` in 3D at every rate with the fitted set (slow for large
-        images) and record the 3D capacities.
+        images) and record the 3D capacities (implied by ``space_mapping``).
+    model : str
+        "dfn" (one particle of the image's volume-weighted radius) or "dfn-psd" (the image's
+        particle size distribution), see :data:`MODELS`.
+    space_mapping : int
+        Most re-fits of output-space mapping with the 3D model (0: none; each costs a 3D
+        discharge at every rate, see the module docstring).
+    linear_solver : str
+        Linear solver of the 3D discharges (:class:`~.solver.SolverOptions`).
     on_stage : callable, optional
         Progress messages.
 
@@ -398,7 +443,14 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
     names = [f.name for f in fits]
     if len(set(names)) != len(names):
         raise CalibrationError(f"a parameter is fitted twice: {', '.join(names)}")
-    problem = _Problem(electrode, base, fits, data, sigma_mah_g, cutoff_v, mesh)
+    if model not in MODELS:
+        raise CalibrationError(f"model {model!r}: expected one of {', '.join(MODELS)}")
+    check(space_mapping=space_mapping)
+    if verify_3d or space_mapping > 0:
+        from voxode.electrochem.linear import resolve_kind
+
+        resolve_kind(linear_solver, 0)      # a wrong or missing solver fails before the fit
+    problem = _Problem(electrode, base, fits, data, sigma_mah_g, cutoff_v, mesh, MODELS[model])
     lower = np.array([f.to_scaled(f.lower) for f in fits])
     upper = np.array([f.to_scaled(f.upper) for f in fits])
     start_values = []
@@ -416,8 +468,26 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
         alt, alt_result = _least_squares(problem, other, lower, upper, max_nfev)
         if alt_result.cost < result.cost - 1e-9:
             best, result = alt, alt_result
+    mapping: list[dict] = []
+    if space_mapping > 0:
+        for iteration in range(space_mapping + 1):
+            values = np.array([f.from_scaled(s) for f, s in zip(fits, best)])
+            dfn = problem.capacities(values)
+            say(f"space mapping {iteration}: 3D at {', '.join(f'{v:.4g}' for v in values)}")
+            runs = problem.discharge_3d(values, linear_solver, say)
+            q3d = np.array([r["3d_mah_g"] for r in runs])
+            mapping.append({"iteration": iteration, "values": dict(zip(names, map(float, values))),
+                            "dfn_mah_g": dfn.tolist(), "3d_mah_g": q3d.tolist(),
+                            "offset_mah_g": (q3d - dfn).tolist(), "target_offset_mah_g": problem.offset.tolist(),
+                            "3d_residual_mah_g": (q3d - problem.measured).tolist(), "runs": runs})
+            if iteration == space_mapping or np.all(np.abs(q3d - problem.measured) <= problem.sigma):
+                break
+            problem.offset = q3d - dfn
+            say(f"space mapping {iteration + 1}: re-fitting the DFN to measured - (3D - DFN)")
+            best, result = _least_squares(problem, best, lower, upper, max_nfev)
     values = np.array([f.from_scaled(s) for f, s in zip(fits, best)])
-    fitted = problem.capacities(values)
+    dfn_fitted = problem.capacities(values)
+    fitted = dfn_fitted + problem.offset
     residual = fitted - problem.measured
 
     parameters = []
@@ -443,24 +513,24 @@ def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter]
         "c_rate": problem.current_ma_cm2 / problem.image.nominal_capacity_mah_cm2,
         "current_ma_cm2": problem.current_ma_cm2,
         "measured_mah_g": problem.measured, "fitted_mah_g": fitted,
-        "residual_mah_g": residual, "sigma_mah_g": problem.sigma})
+        "residual_mah_g": residual, "sigma_mah_g": problem.sigma,
+        "dfn_mah_g": dfn_fitted, "offset_mah_g": problem.offset.copy()})
     fitted_params = with_values(problem.params_at(values), {}, name=f"{base.name}-calibrated")
     props = problem.image_of(fitted_params).props
     out = CalibrationResult(
         params=fitted_params, parameters=parameters, rates=rates,
         chi2=float(np.sum((residual / problem.sigma) ** 2)), success=bool(result.success),
         message=str(result.message), evaluations=problem.evaluations,
-        effective_properties=asdict(props))
-    if verify_3d:
-        from voxode.electrochem.simulate import simulate
-
-        for current, measured, dfn in zip(problem.current_ma_cm2, problem.measured, fitted):
-            say(f"3D discharge at {current:.3g} mA/cm^2")
-            run = simulate(electrode, current_ma_cm2=float(current), cutoff_v=cutoff_v, params=fitted_params)
-            q = run.capacity_mah_cm2 / problem.image.nmc_loading_mg_cm2 * 1e3
-            out.verify_3d.append({"current_ma_cm2": float(current), "measured_mah_g": float(measured),
-                                  "dfn_mah_g": float(dfn), "3d_mah_g": float(q),
-                                  "end_reason": run.end.reason.value, "wall_s": run.wall_s})
+        effective_properties=asdict(props), model=model, space_mapping=mapping)
+    last = mapping[-1] if mapping else None
+    if last is not None and np.allclose(list(last["values"].values()), values, rtol=1e-12, atol=0):
+        runs = last["runs"]                 # the mapping's last 3D run is of the fitted set
+    elif verify_3d or space_mapping > 0:
+        runs = problem.discharge_3d(values, linear_solver, say)
+    else:
+        runs = []
+    for run, measured, dfn in zip(runs, problem.measured, dfn_fitted):
+        out.verify_3d.append(run | {"measured_mah_g": float(measured), "dfn_mah_g": float(dfn)})
     return out
 
 
@@ -505,8 +575,11 @@ def write_calibration(result: CalibrationResult, out_dir: Path, *, data_path: Pa
     fitted = ", ".join(f"{p['name']} = {p['value']:.6g}" + (" (factor on the base expression)" if p["factor_of"] else "")
                        for p in result.parameters)
     dump = result.params.model_dump()
+    how = f"the {'DFN' if result.model == 'dfn' else 'DFN with the image size distribution'}"
+    if result.space_mapping:
+        how += f" mapped onto the 3D model ({len(result.space_mapping) - 1} space-mapping re-fits)"
     dump["description"] = (f"{dump['description']} Calibrated by voxode calibrate on {data_path} "
-                           f"(design {design}) with the DFN on the effective properties of "
+                           f"(design {design}) with {how} on the effective properties of "
                            f"{electrode_path}: {fitted}.").strip()
     header = (f"# Calibrated from {base_name}: {fitted}\n"
               f"# Data {data_path} (design {design}), electrode {electrode_path}; see fit.json.\n")

@@ -88,24 +88,36 @@ def calibrate_command(
                                           "start mirrored through the centre of the bounds.")] = 1,
     verify_3d: Annotated[bool, typer.Option("--verify-3d/--no-verify-3d", help="Discharge the electrode "
                                             "in 3D with the fitted set at every rate (slow on large images).")] = True,
+    model: Annotated[str, typer.Option("--model", help="dfn (one particle of the image's volume-weighted "
+                                       "radius) or dfn-psd (the image's particle size distribution).")] = "dfn",
+    space_mapping: Annotated[int, typer.Option("--space-mapping", help="Most re-fits with the 3D model in the "
+                                               "loop: the DFN is re-fitted to measured - (3D - DFN) until the "
+                                               "3D capacities are within sigma (each costs a 3D discharge per "
+                                               "rate); 0: none.")] = 0,
+    linear_solver: Annotated[str, typer.Option("--linear-solver", help="Linear solver of the 3D discharges: "
+                                               "auto, direct, petsc or pyamg.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print fit.json's content on stdout.")] = False,
 ) -> None:
     """Fit parameters to measured capacities at several rates (PyBaMM DFN on the image's effective properties)."""
-    from voxode.electrochem.calibrate import CalibrationError, calibrate, parse_fit, read_rate_data, write_calibration
+    from voxode.electrochem.calibrate import (MODELS, CalibrationError, calibrate, parse_fit, read_rate_data,
+                                              write_calibration)
     from voxode.electrochem.materials import load_parameters
-    from voxode.electrochem.pybamm_reference import DEFAULT_MESH
+    from voxode.electrochem.pybamm_reference import DEFAULT_PSD_MESH
 
     # everything is checked before anything is written
-    check(sigma_mah_g=sigma_mah_g, cutoff_v=cutoff_v, profile_points=profile_points, restarts=restarts)
+    check(sigma_mah_g=sigma_mah_g, cutoff_v=cutoff_v, profile_points=profile_points, restarts=restarts,
+          space_mapping=space_mapping)
+    if model not in MODELS:
+        raise CalibrationError(f"--model {model}: expected one of {', '.join(MODELS)}")
     rows = read_rate_data(data, design=design)
     base = load_parameters(params)
     fits = [parse_fit(spec, base) for spec in fit]
     mesh = {}
     for item in dfn_mesh or []:
         key, _, number = item.partition("=")
-        if key not in DEFAULT_MESH or not number.isdigit() or int(number) < 2:
-            raise CalibrationError(f"--dfn-mesh {item}: expected KEY=N with KEY in {', '.join(DEFAULT_MESH)}, N >= 2")
+        if key not in DEFAULT_PSD_MESH or not number.isdigit() or int(number) < 2:
+            raise CalibrationError(f"--dfn-mesh {item}: expected KEY=N with KEY in {', '.join(DEFAULT_PSD_MESH)}, N >= 2")
         mesh[key] = int(number)
     e = Electrode.load(electrode)
     console = Console(stderr=True)
@@ -115,7 +127,7 @@ def calibrate_command(
                 status.update(message)
         result = calibrate(rows, e, fits, params=base, sigma_mah_g=sigma_mah_g, cutoff_v=cutoff_v,
                            profile_points=profile_points, mesh=mesh or None, restarts=restarts, verify_3d=verify_3d,
-                           on_stage=stage)
+                           model=model, space_mapping=space_mapping, linear_solver=linear_solver, on_stage=stage)
     write_calibration(result, output, data_path=data, design=design, electrode_path=electrode,
                       base_name=base.name)
     if as_json:
@@ -128,6 +140,9 @@ def calibrate_command(
         for row in result.rates.itertuples(index=False):
             Console().print(f"{row.c_rate:.3g}C: measured {row.measured_mah_g:.1f}, fitted "
                             f"{row.fitted_mah_g:.1f} mAh/g (residual {row.residual_mah_g:+.1f})")
+        for v in result.verify_3d:
+            Console().print(f"3D at {v['current_ma_cm2']:.3g} mA/cm^2: {v['3d_mah_g']:.1f} mAh/g "
+                            f"(measured {v['measured_mah_g']:.1f}, {v['3d_mah_g'] - v['measured_mah_g']:+.1f})")
         Console().print(f"wrote {output}/params.yaml, fit.json, fit.png")
 
 
