@@ -169,11 +169,12 @@ def test_model_and_space_mapping_options_are_one_line_errors(synthetic, tmp_path
     assert not out.exists()
 
 
-def test_space_mapping_brings_the_3d_model_to_the_data(synthetic):
+@pytest.mark.parametrize("map_radius", [False, True])
+def test_space_mapping_brings_the_3d_model_to_the_data(synthetic, map_radius):
     """--space-mapping: the DFN is re-fitted to measured - (3D - DFN), which brings the 3D model
     itself closer to the measured capacity (one rate, one parameter, one re-fit; sigma 0.5 mAh/g
     so that the DFN-only fit is not already within it in 3D). On this image the DFN-only fit
-    is 6 mAh/g off in 3D and the first re-fit 2.3 (the next 0.8)."""
+    is 6 mAh/g off in 3D and the first re-fit without radius mapping 2.3 (the next 0.8)."""
     from voxode.electrochem.calibrate import calibrate
     from voxode.electrode import Electrode
 
@@ -182,17 +183,20 @@ def test_space_mapping_brings_the_3d_model_to_the_data(synthetic):
     rows = read_rate_data(data).iloc[[1]]                                   # 2C
     result = calibrate(rows, Electrode.load(electrode_path), [parse_fit("active.diffusivity_m2_s:0.01:10", base)],
                        params=base, sigma_mah_g=0.5, profile_points=0, mesh=COARSE, restarts=0,
-                       space_mapping=1, linear_solver="direct")
+                       space_mapping=1, map_radius=map_radius, linear_solver="direct")
     first, last = result.space_mapping
+    measured = float(rows["capacity_mah_g"].iloc[0])
     assert abs(first["3d_residual_mah_g"][0]) > 0.5                     # the DFN-only fit misses in 3D
     for step in (first, last):
         assert step["offset_mah_g"][0] == pytest.approx(step["3d_mah_g"][0] - step["dfn_mah_g"][0])
-    assert last["target_offset_mah_g"] == first["offset_mah_g"]
+    assert last["surrogate_mah_g"][0] == pytest.approx(measured, abs=0.5)   # the re-fit aimed at the data
     assert abs(last["3d_residual_mah_g"][0]) < 0.6 * abs(first["3d_residual_mah_g"][0])
     (check,) = result.verify_3d                                         # the last set's 3D run, not repeated
     assert check["3d_mah_g"] == last["3d_mah_g"][0]
     assert result.rates["offset_mah_g"].iloc[0] == pytest.approx(first["offset_mah_g"][0])
     assert abs(result.rates["residual_mah_g"].iloc[0]) < 0.5            # the mapped DFN fits the data
+    assert result.radius_scale == first["radius_scale"]
+    assert (result.radius_scale != 1.0) == map_radius                   # the DFN's radius was mapped too
 
 
 def test_psd_model_fits_on_the_image_size_distribution(synthetic):

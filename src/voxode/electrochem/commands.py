@@ -94,14 +94,26 @@ def calibrate_command(
                                                "loop: the DFN is re-fitted to measured - (3D - DFN) until the "
                                                "3D capacities are within sigma (each costs a 3D discharge per "
                                                "rate); 0: none.")] = 0,
+    map_radius: Annotated[bool, typer.Option("--map-radius/--no-map-radius", help="With --space-mapping: "
+                                             "also fit a factor on the DFN's diffusion radius to the 3D "
+                                             "capacities at each step (fewer 3D runs).")] = True,
     linear_solver: Annotated[str, typer.Option("--linear-solver", help="Linear solver of the 3D discharges: "
                                                "auto, direct, petsc or pyamg.")] = "auto",
+    runs_dir: Annotated[Path | None, typer.Option("--runs-dir", help="Keep the 3D discharges there (one "
+                                                  "folder each, resumable); a finished one of the same "
+                                                  "image, set, current and cut-off is reused.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print fit.json's content on stdout.")] = False,
 ) -> None:
     """Fit parameters to measured capacities at several rates (PyBaMM DFN on the image's effective properties)."""
-    from voxode.electrochem.calibrate import (MODELS, CalibrationError, calibrate, parse_fit, read_rate_data,
-                                              write_calibration)
+    from voxode.electrochem.calibrate import (
+        MODELS,
+        CalibrationError,
+        calibrate,
+        parse_fit,
+        read_rate_data,
+        write_calibration,
+    )
     from voxode.electrochem.materials import load_parameters
     from voxode.electrochem.pybamm_reference import DEFAULT_PSD_MESH
 
@@ -127,7 +139,8 @@ def calibrate_command(
                 status.update(message)
         result = calibrate(rows, e, fits, params=base, sigma_mah_g=sigma_mah_g, cutoff_v=cutoff_v,
                            profile_points=profile_points, mesh=mesh or None, restarts=restarts, verify_3d=verify_3d,
-                           model=model, space_mapping=space_mapping, linear_solver=linear_solver, on_stage=stage)
+                           model=model, space_mapping=space_mapping, map_radius=map_radius,
+                           linear_solver=linear_solver, runs_dir=runs_dir, on_stage=stage)
     write_calibration(result, output, data_path=data, design=design, electrode_path=electrode,
                       base_name=base.name)
     if as_json:
