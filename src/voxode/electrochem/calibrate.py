@@ -376,14 +376,16 @@ class _Problem:
 
         lo, hi = np.log10(RADIUS_SCALE_BOUNDS)
 
-        def residuals(z):
-            self.radius_scale = float(10.0 ** z[0])
+        # searched as u = 1 + (log10 scale - lo) / (hi - lo) in [1, 2]: SciPy's finite-difference
+        # step is relative to |u|, which must not come near 0 (log10 of a factor near 1 would)
+        def residuals(u):
+            self.radius_scale = float(10.0 ** (lo + (u[0] - 1.0) * (hi - lo)))
             return (self.capacities(values) - q3d) / self.sigma
 
-        start = float(np.clip(np.log10(self.radius_scale), lo + 1e-6, hi - 1e-6))
-        result = least_squares(residuals, [start], bounds=([lo], [hi]), method="trf", diff_step=1e-3,
-                               x_scale=0.1, xtol=1e-6, max_nfev=30)
-        self.radius_scale = float(10.0 ** result.x[0])
+        start = 1.0 + (float(np.clip(np.log10(self.radius_scale), lo, hi)) - lo) / (hi - lo)
+        result = least_squares(residuals, [np.clip(start, 1.0 + 1e-6, 2.0 - 1e-6)], bounds=([1.0], [2.0]),
+                               method="trf", diff_step=1e-4, x_scale=0.1, xtol=1e-8, max_nfev=30)
+        self.radius_scale = float(10.0 ** (lo + (result.x[0] - 1.0) * (hi - lo)))
         return self.radius_scale
 
     def discharge_3d(self, values: np.ndarray, linear_solver: str, say: Callable[[str], None],

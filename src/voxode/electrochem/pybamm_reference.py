@@ -32,6 +32,14 @@ Mapping of voxode's parameters onto ``pybamm.lithium_ion.DFN(options={"working e
   area_per_volume = 3 active_fraction / R_d nothing is scaled. A D_s(x) of the parameter set
   is passed as the function of the particle stoichiometry ``params.solid_diffusivity``
   evaluated on PyBaMM symbols, times the same (R_a / R_d)^2.
+- Particle size distribution (``particle_size="distribution"``, PyBaMM's option "particle
+  size": "distribution"): the volume-equivalent radii of the image's particles binned into
+  ``PSD_BINS`` equal-width bins (:func:`binned_distribution`), "Positive area-weighted
+  particle-size distribution [m-1]" piecewise constant on the bins (area share v_k / R_k of a
+  bin of volume share v_k), "Positive minimum/maximum particle radius [m]" the outer edges,
+  one size cell per bin (``DEFAULT_PSD_MESH["R_p"]``). PyBaMM's area is 3 eps_s / R_32 (the
+  Sauter mean of the distribution): every radius is scaled by R_a / R_32 and D_s by its square,
+  the single-size argument above applied to each size (a uniform surface roughness).
 - Electrolyte: "Electrolyte conductivity [S.m-1]" = ``params.kappa(c)``, "Electrolyte
   diffusivity [m2.s-1]" = ``params.diffusivity_e(c)``, "Cation transference number",
   "Thermodynamic factor", "Initial concentration in electrolyte [mol.m-3]" from
