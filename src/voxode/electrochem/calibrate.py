@@ -372,20 +372,15 @@ class _Problem:
     def fit_radius_scale(self, values: np.ndarray, q3d: np.ndarray) -> float:
         """The factor on the DFN's diffusion radius whose capacities at ``values`` come closest
         to the 3D capacities ``q3d`` (least squares in sigma, within RADIUS_SCALE_BOUNDS)."""
-        from scipy.optimize import least_squares
-
         lo, hi = np.log10(RADIUS_SCALE_BOUNDS)
 
-        # searched as u = 1 + (log10 scale - lo) / (hi - lo) in [1, 2]: SciPy's finite-difference
-        # step is relative to |u|, which must not come near 0 (log10 of a factor near 1 would)
-        def residuals(u):
-            self.radius_scale = float(10.0 ** (lo + (u[0] - 1.0) * (hi - lo)))
+        def residuals(z):
+            self.radius_scale = float(10.0 ** z[0])
             return (self.capacities(values) - q3d) / self.sigma
 
-        start = 1.0 + (float(np.clip(np.log10(self.radius_scale), lo, hi)) - lo) / (hi - lo)
-        result = least_squares(residuals, [np.clip(start, 1.0 + 1e-6, 2.0 - 1e-6)], bounds=([1.0], [2.0]),
-                               method="trf", diff_step=1e-4, x_scale=0.1, xtol=1e-8, max_nfev=30)
-        self.radius_scale = float(10.0 ** (lo + (result.x[0] - 1.0) * (hi - lo)))
+        start = np.array([np.log10(self.radius_scale)])
+        z, _ = _bounded_least_squares(residuals, start, np.array([lo]), np.array([hi]), 30, xtol=1e-8)
+        self.radius_scale = float(10.0 ** z[0])
         return self.radius_scale
 
     def discharge_3d(self, values: np.ndarray, linear_solver: str, say: Callable[[str], None],
@@ -439,15 +434,29 @@ def _run_key(electrode: Electrode, params: ParameterSet, current_ma_cm2: float, 
                        "current_ma_cm2": current_ma_cm2, "cutoff_v": cutoff_v}, sort_keys=True, indent=1) + "\n"
 
 
-def _least_squares(problem: _Problem, start: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                   max_nfev: int) -> tuple[np.ndarray, object]:
+def _bounded_least_squares(fun: Callable[[np.ndarray], np.ndarray], start: np.ndarray, lower: np.ndarray,
+                           upper: np.ndarray, max_nfev: int, **options) -> tuple[np.ndarray, object]:
+    """``scipy.optimize.least_squares`` (trf) of ``fun`` within [lower, upper], searched in
+    u = 1 + (x - lower) / (upper - lower) in [1, 2]: SciPy's finite-difference step is relative
+    to |u| (1e-4 of the span here), where in x it would shrink to noise as x nears 0 (a
+    log-scaled factor near 1). Returns x at the optimum and SciPy's result."""
     from scipy.optimize import least_squares
 
-    start = np.clip(start, lower + 1e-9 * (upper - lower), upper - 1e-9 * (upper - lower))
-    result = least_squares(problem.residuals, start, bounds=(lower, upper), method="trf",
-                           diff_step=1e-4, x_scale=np.maximum(upper - lower, 1e-12) / 10.0,
-                           xtol=1e-8, ftol=1e-10, gtol=1e-10, max_nfev=max_nfev)
-    return result.x, result
+    span = np.maximum(upper - lower, 1e-12)
+
+    def from_unit(u):
+        return lower + (u - 1.0) * span
+
+    u0 = np.clip(1.0 + (start - lower) / span, 1.0 + 1e-9, 2.0 - 1e-9)
+    result = least_squares(lambda u: fun(from_unit(u)), u0, bounds=(np.ones_like(u0), 2.0 * np.ones_like(u0)),
+                           method="trf", diff_step=1e-4, x_scale=0.1, max_nfev=max_nfev, **options)
+    return from_unit(result.x), result
+
+
+def _least_squares(problem: _Problem, start: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                   max_nfev: int) -> tuple[np.ndarray, object]:
+    return _bounded_least_squares(problem.residuals, start, lower, upper, max_nfev,
+                                  xtol=1e-8, ftol=1e-10, gtol=1e-10)
 
 
 def calibrate(data: pd.DataFrame, electrode: Electrode, fits: list[FitParameter], *,
@@ -631,13 +640,7 @@ def _profile(problem: _Problem, k: int, best: np.ndarray, lower: np.ndarray, upp
                 y = x.copy()
                 y[free] = z
                 return problem.residuals(y)
-            from scipy.optimize import least_squares
-
-            z0 = np.clip(best[free], lower[free] + 1e-9, upper[free] - 1e-9)
-            res = least_squares(sub, z0, bounds=(lower[free], upper[free]), method="trf",
-                                diff_step=1e-4, x_scale=np.maximum(upper[free] - lower[free], 1e-12) / 10.0,
-                                max_nfev=max_nfev)
-            x[free] = res.x
+            x[free], _ = _bounded_least_squares(sub, best[free], lower[free], upper[free], max_nfev)
         r = problem.residuals(x)
         rows.append({"value": float(problem.fits[k].from_scaled(s)),
                      "others": {problem.fits[j].name: float(problem.fits[j].from_scaled(x[j])) for j in free},
