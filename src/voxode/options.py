@@ -41,6 +41,7 @@ RULES: dict[str, Any] = {
     "sigma_mah_g": Positive,
     "profile_points": NonNegativeInt,
     "restarts": Annotated[int, Field(ge=0, le=1)],
+    "space_mapping": NonNegativeInt,
 }
 
 

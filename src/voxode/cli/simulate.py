@@ -160,6 +160,40 @@ def calibrate(
             ),
         ),
     ] = True,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="dfn (one particle of the image's volume-weighted radius) or dfn-psd (the "
+            "image's particle size distribution).",
+        ),
+    ] = "dfn",
+    space_mapping: Annotated[
+        int,
+        typer.Option(
+            "--space-mapping",
+            help="Most re-fits with the 3D model in the loop: the DFN is re-fitted to measured - "
+            "(3D - DFN) until the 3D capacities are within sigma (each costs a 3D discharge per "
+            "rate); 0: none.",
+        ),
+    ] = 0,
+    map_radius: Annotated[
+        bool,
+        typer.Option(
+            "--map-radius/--no-map-radius",
+            help="With --space-mapping: also fit a factor on the DFN's diffusion radius to the "
+            "3D capacities at each step (fewer 3D runs).",
+        ),
+    ] = True,
+    linear_solver: LinearSolver = "auto",
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--runs-dir",
+            help="Keep the 3D discharges there (one folder each, resumable); a finished one of "
+            "the same image, set, current and cut-off is reused.",
+        ),
+    ] = None,
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
@@ -168,6 +202,7 @@ def calibrate(
     A PyBaMM DFN on the image's effective properties; with --json, fit.json's content is printed.
     """
     from voxode.electrochem.calibrate import (
+        MODELS,
         CalibrationError,
         calibrate,
         parse_fit,
@@ -175,23 +210,30 @@ def calibrate(
         write_calibration,
     )
     from voxode.electrochem.materials import load_parameters
-    from voxode.electrochem.pybamm_reference import DEFAULT_MESH
+    from voxode.electrochem.pybamm_reference import DEFAULT_PSD_MESH
     from voxode.electrode import Electrode
     from voxode.options import check
 
     # everything is checked before anything is written
     check(
-        sigma_mah_g=sigma_mah_g, cutoff_v=cutoff_v, profile_points=profile_points, restarts=restarts
+        sigma_mah_g=sigma_mah_g,
+        cutoff_v=cutoff_v,
+        profile_points=profile_points,
+        restarts=restarts,
+        space_mapping=space_mapping,
     )
+    if model not in MODELS:
+        raise CalibrationError(f"--model {model}: expected one of {', '.join(MODELS)}")
     rows = read_rate_data(data, design=design)
     base = load_parameters(params)
     fits = [parse_fit(spec, base) for spec in fit]
     mesh = {}
     for item in dfn_mesh or []:
         key, _, number = item.partition("=")
-        if key not in DEFAULT_MESH or not number.isdigit() or int(number) < 2:
+        if key not in DEFAULT_PSD_MESH or not number.isdigit() or int(number) < 2:
             raise CalibrationError(
-                f"--dfn-mesh {item}: expected KEY=N with KEY in {', '.join(DEFAULT_MESH)}, N >= 2"
+                f"--dfn-mesh {item}: expected KEY=N with KEY in {', '.join(DEFAULT_PSD_MESH)}, "
+                "N >= 2"
             )
         mesh[key] = int(number)
     e = Electrode.load(electrode)
@@ -207,6 +249,11 @@ def calibrate(
             mesh=mesh or None,
             restarts=restarts,
             verify_3d=verify_3d,
+            model=model,
+            space_mapping=space_mapping,
+            map_radius=map_radius,
+            linear_solver=linear_solver,
+            runs_dir=runs_dir,
             on_stage=stage,
         )
     write_calibration(
@@ -225,6 +272,11 @@ def calibrate(
             out.print(
                 f"{row.c_rate:.3g}C: measured {row.measured_mah_g:.1f}, fitted "
                 f"{row.fitted_mah_g:.1f} mAh/g (residual {row.residual_mah_g:+.1f})"
+            )
+        for v in result.verify_3d:
+            out.print(
+                f"3D at {v['current_ma_cm2']:.3g} mA/cm^2: {v['3d_mah_g']:.1f} mAh/g (measured "
+                f"{v['measured_mah_g']:.1f}, {v['3d_mah_g'] - v['measured_mah_g']:+.1f})"
             )
         out.print(f"wrote {output}/params.yaml, fit.json, fit.png")
 

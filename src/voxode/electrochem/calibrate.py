@@ -15,15 +15,33 @@ measured cells when the data give one, else ``sigma_mah_g``. ``scipy.optimize.le
 (trust region reflective) finds the optimum; a profile over each parameter (the others
 re-fitted at every point) gives the range of values whose fit stays within sigma at every
 rate: the parameter's identifiability.
+
+Two refinements make the fit transfer to the 3D model (issue 14):
+
+- ``model="dfn-psd"``: PyBaMM's DFN with the image's particle size distribution (the
+  volume-equivalent radii of its particles, :func:`.pybamm_reference.particle_radii_um`)
+  instead of one particle of the volume-weighted radius.
+- ``space_mapping=N``: output-space mapping with the 3D model in the loop. After the fit, the
+  fitted set is discharged in 3D at every rate; the DFN is then re-fitted to the measured
+  capacities less the 3D - DFN difference at the current set (``measured - (3D - DFN)``), and
+  so on, at most N times, until the 3D capacities lie within sigma of the measured at every
+  rate. The 3D run of the last set is the verification; the profile is taken on the mapped
+  model (DFN + the last difference). With ``map_radius`` (the default) each mapping step
+  first fits a factor on the DFN's diffusion radius (radii) to the 3D capacities at the
+  current set (input space mapping: the 3D model on a 1 um image behaves like a DFN of a
+  smaller radius once solid diffusion limits) and takes the difference from that DFN: the
+  surrogate then has the 3D model's sensitivity to D_s, and the re-fit converges in fewer
+  3D runs than with the difference alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import platform
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +55,12 @@ from voxode.electrochem.materials import ParameterSet, load_parameters, with_val
 from voxode.electrode import NMC, Electrode
 from voxode.errors import CalibrationError, GridError, VoxodeError
 from voxode.extras import require
+from voxode.options import check
 
 DEFAULT_SIGMA_MAH_G = 5.0
 DEFAULT_PROFILE_POINTS = 9
+RADIUS_SCALE_BOUNDS = (0.25, 4.0)  # space mapping: factor on the DFN's diffusion radius
+MODELS = {"dfn": "single", "dfn-psd": "distribution"}  # --model: PyBaMM's particle size option
 REQUIRED_COLUMNS = ("design", "capacity_mah_g")
 RATE_COLUMNS = ("c_rate", "current_ma_cm2")
 # fields whose change alters the measured effective properties of the image
@@ -356,6 +377,9 @@ class CalibrationResult:
     evaluations: int
     effective_properties: dict
     verify_3d: list[dict] = field(default_factory=list)
+    model: str = "dfn"
+    space_mapping: list[dict] = field(default_factory=list)
+    radius_scale: float = 1.0
 
     def to_dict(self) -> dict:
         """The result as plain JSON data (the content of fit.json without its inputs).
@@ -375,6 +399,9 @@ class CalibrationResult:
             "evaluations": self.evaluations,
             "effective_properties": self.effective_properties,
             "fitted_set": self.params.name,
+            "model": self.model,
+            "space_mapping": self.space_mapping,
+            "radius_scale": self.radius_scale,
             "verify_3d": self.verify_3d,
         }
 
@@ -391,9 +418,10 @@ class _Problem:
         sigma_mah_g: float,
         cutoff_v: float,
         mesh: dict | None,
+        particle_size: str = "single",
     ):
         self.electrode, self.base, self.fits, self.data = electrode, base, fits, data
-        self.cutoff_v, self.mesh = cutoff_v, mesh
+        self.cutoff_v, self.mesh, self.particle_size = cutoff_v, mesh, particle_size
         spread = (
             data["range_mah_g"] if "range_mah_g" in data else pd.Series(np.nan, index=data.index)
         )
@@ -401,6 +429,9 @@ class _Problem:
             float
         )
         self.measured = data["capacity_mah_g"].to_numpy(float)
+        # output-space mapping: 3D - DFN at the last set run in 3D (zero without)
+        self.offset = np.zeros_like(self.measured)
+        self.radius_scale = 1.0  # factor on the DFN's diffusion radius (radii)
         self._images: dict[str, ImageProperties] = {}
         self._parts: dict = {}
         self.evaluations = 0
@@ -435,14 +466,22 @@ class _Problem:
         params = self.params_at(values)
         image = self.image_of(params)
         self.evaluations += 1
+        props = image.props
+        if self.radius_scale != 1.0:
+            props = replace(
+                props,
+                particle_radius_um=props.particle_radius_um * self.radius_scale,
+                psd_edges_um=tuple(e * self.radius_scale for e in props.psd_edges_um),
+            )
         try:
             curves = dfn_half_cells(
                 params,
-                image.props,
+                props,
                 list(self.current_ma_cm2),
                 cutoff_v=self.cutoff_v,
                 points=2000,
                 mesh=self.mesh,
+                particle_size=self.particle_size,
             )
             q = np.array([float(c["capacity_mah_cm2"].iloc[-1]) for c in curves])
         except Exception as exc:  # noqa: BLE001 - a candidate PyBaMM cannot solve scores zero
@@ -453,28 +492,162 @@ class _Problem:
 
     def residuals(self, scaled: np.ndarray) -> np.ndarray:
         values = np.array([f.from_scaled(s) for f, s in zip(self.fits, scaled, strict=True)])
-        return (self.capacities(values) - self.measured) / self.sigma
+        return (self.capacities(values) + self.offset - self.measured) / self.sigma
+
+    def fit_radius_scale(self, values: np.ndarray, q3d: np.ndarray) -> float:
+        """The factor on the DFN's diffusion radius whose capacities at ``values`` come closest
+        to the 3D capacities ``q3d`` (least squares in sigma, within RADIUS_SCALE_BOUNDS)."""
+        lo, hi = np.log10(RADIUS_SCALE_BOUNDS)
+
+        def residuals(z):
+            self.radius_scale = float(10.0 ** z[0])
+            return (self.capacities(values) - q3d) / self.sigma
+
+        start = np.array([np.log10(self.radius_scale)])
+        z, _ = _bounded_least_squares(
+            residuals, start, np.array([lo]), np.array([hi]), 30, xtol=1e-8
+        )
+        self.radius_scale = float(10.0 ** z[0])
+        return self.radius_scale
+
+    def discharge_3d(
+        self,
+        values: np.ndarray,
+        linear_solver: str,
+        say: Callable[[str], None],
+        runs_dir: Path | None = None,
+    ) -> list[dict]:
+        """The 3D model's capacity (mAh/g) at every rate for parameter values ``values``.
+
+        With ``runs_dir`` every discharge runs in a folder of its own there (checkpointed,
+        resumed when killed, the outputs of ``voxode simulate``), named by a hash of what
+        decides it (the image, the set's physical fields, current, cut-off) and written in
+        ``calibrate_3d.json``; a finished run of the same key is read instead of run again."""
+        from voxode.electrochem.result import discharge_to_folder
+        from voxode.electrochem.simulate import simulate
+        from voxode.electrochem.solver import SolverOptions
+
+        params = self.params_at(values)
+        rows = []
+        for current in self.current_ma_cm2:
+            say(f"3D discharge at {current:.3g} mA/cm^2")
+            if runs_dir is None:
+                run = simulate(
+                    self.electrode,
+                    current_ma_cm2=float(current),
+                    cutoff_v=self.cutoff_v,
+                    params=params,
+                    options=SolverOptions(linear=linear_solver),
+                )
+                q, reason, wall, folder = (
+                    run.capacity_mah_cm2,
+                    run.end.reason.value,
+                    run.wall_s,
+                    None,
+                )
+            else:
+                key = _run_key(self.electrode, params, float(current), self.cutoff_v)
+                folder = Path(runs_dir) / f"3d-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+                summary_path, key_path = folder / "summary.json", folder / "calibrate_3d.json"
+                if not (
+                    summary_path.is_file() and key_path.is_file() and key_path.read_text() == key
+                ):
+                    folder.mkdir(parents=True, exist_ok=True)
+                    write_text_atomic(key_path, key)
+                    discharge_to_folder(
+                        self.electrode,
+                        folder,
+                        current_ma_cm2=float(current),
+                        cutoff_v=self.cutoff_v,
+                        params=params,
+                        options=SolverOptions(linear=linear_solver),
+                    )
+                summary = json.loads(summary_path.read_text())
+                q, reason, wall = (
+                    summary["capacity_mah_cm2"],
+                    summary["end_reason"],
+                    summary["wall_s"],
+                )
+            rows.append(
+                {
+                    "current_ma_cm2": float(current),
+                    "3d_mah_g": float(q / self.image.nmc_loading_mg_cm2 * 1e3),
+                    "end_reason": reason,
+                    "wall_s": float(wall),
+                    "run_dir": None if folder is None else str(folder),
+                }
+            )
+        return rows
+
+
+def _run_key(
+    electrode: Electrode, params: ParameterSet, current_ma_cm2: float, cutoff_v: float
+) -> str:
+    """What decides a 3D discharge, as JSON: a hash of the image's arrays, the set without its
+    name, description and references, the current and the cut-off."""
+    digest = hashlib.sha256()
+    for array in (electrode.phases, electrode.particle_ids, electrode.cbd_nanoporosity_planes()):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(repr(electrode.voxel_um).encode())
+    physics = {
+        k: v
+        for k, v in params.model_dump(mode="json").items()
+        if k not in ("name", "description", "references")
+    }
+    return (
+        json.dumps(
+            {
+                "electrode_sha256": digest.hexdigest(),
+                "params": physics,
+                "current_ma_cm2": current_ma_cm2,
+                "cutoff_v": cutoff_v,
+            },
+            sort_keys=True,
+            indent=1,
+        )
+        + "\n"
+    )
+
+
+def _bounded_least_squares(
+    fun: Callable[[np.ndarray], np.ndarray],
+    start: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    max_nfev: int,
+    **options,
+) -> tuple[np.ndarray, object]:
+    """``scipy.optimize.least_squares`` (trf) of ``fun`` within [lower, upper], searched in
+    u = 1 + (x - lower) / (upper - lower) in [1, 2]: SciPy's finite-difference step is relative
+    to |u| (1e-4 of the span here), where in x it would shrink to noise as x nears 0 (a
+    log-scaled factor near 1). Returns x at the optimum and SciPy's result."""
+    from scipy.optimize import least_squares
+
+    span = np.maximum(upper - lower, 1e-12)
+
+    def from_unit(u):
+        return lower + (u - 1.0) * span
+
+    u0 = np.clip(1.0 + (start - lower) / span, 1.0 + 1e-9, 2.0 - 1e-9)
+    result = least_squares(
+        lambda u: fun(from_unit(u)),
+        u0,
+        bounds=(np.ones_like(u0), 2.0 * np.ones_like(u0)),
+        method="trf",
+        diff_step=1e-4,
+        x_scale=0.1,
+        max_nfev=max_nfev,
+        **options,
+    )
+    return from_unit(result.x), result
 
 
 def _least_squares(
     problem: _Problem, start: np.ndarray, lower: np.ndarray, upper: np.ndarray, max_nfev: int
 ) -> tuple[np.ndarray, object]:
-    from scipy.optimize import least_squares
-
-    start = np.clip(start, lower + 1e-9 * (upper - lower), upper - 1e-9 * (upper - lower))
-    result = least_squares(
-        problem.residuals,
-        start,
-        bounds=(lower, upper),
-        method="trf",
-        diff_step=1e-4,
-        x_scale=np.maximum(upper - lower, 1e-12) / 10.0,
-        xtol=1e-8,
-        ftol=1e-10,
-        gtol=1e-10,
-        max_nfev=max_nfev,
+    return _bounded_least_squares(
+        problem.residuals, start, lower, upper, max_nfev, xtol=1e-8, ftol=1e-10, gtol=1e-10
     )
-    return result.x, result
 
 
 def calibrate(
@@ -490,6 +663,11 @@ def calibrate(
     max_nfev: int = 60,
     restarts: int = 1,
     verify_3d: bool = False,
+    model: str = "dfn",
+    space_mapping: int = 0,
+    map_radius: bool = True,
+    linear_solver: str = "auto",
+    runs_dir: Path | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> CalibrationResult:
     """Fit ``fits`` so that the DFN on ``electrode``'s effective properties delivers the
@@ -521,7 +699,21 @@ def calibrate(
         of the bounds and is kept when it fits better (guards against a local optimum).
     verify_3d : bool
         Also discharge ``electrode`` in 3D at every rate with the fitted set (slow for large
-        images) and record the 3D capacities.
+        images) and record the 3D capacities (implied by ``space_mapping``).
+    model : str
+        "dfn" (one particle of the image's volume-weighted radius) or "dfn-psd" (the image's
+        particle size distribution), see :data:`MODELS`.
+    space_mapping : int
+        Most re-fits of output-space mapping with the 3D model (0: none; each costs a 3D
+        discharge at every rate, see the module docstring).
+    map_radius : bool
+        With ``space_mapping``: also fit a factor on the DFN's diffusion radius to the 3D
+        capacities at each mapped set (see the module docstring).
+    linear_solver : str
+        Linear solver of the 3D discharges (:class:`~.solver.SolverOptions`).
+    runs_dir : Path, optional
+        Folder for the 3D discharges (resumable, reused by a later calibration of the same
+        image, set, current and cut-off; see :meth:`_Problem.discharge_3d`).
     on_stage : callable, optional
         Progress messages.
 
@@ -537,7 +729,14 @@ def calibrate(
     names = [f.name for f in fits]
     if len(set(names)) != len(names):
         raise CalibrationError(f"a parameter is fitted twice: {', '.join(names)}")
-    problem = _Problem(electrode, base, fits, data, sigma_mah_g, cutoff_v, mesh)
+    if model not in MODELS:
+        raise CalibrationError(f"model {model!r}: expected one of {', '.join(MODELS)}")
+    check(space_mapping=space_mapping)
+    if verify_3d or space_mapping > 0:
+        from voxode.electrochem.linear import resolve_kind
+
+        resolve_kind(linear_solver, 0)  # a wrong or missing solver fails before the fit
+    problem = _Problem(electrode, base, fits, data, sigma_mah_g, cutoff_v, mesh, MODELS[model])
     lower = np.array([f.to_scaled(f.lower) for f in fits])
     upper = np.array([f.to_scaled(f.upper) for f in fits])
     start_values = []
@@ -555,8 +754,46 @@ def calibrate(
         alt, alt_result = _least_squares(problem, other, lower, upper, max_nfev)
         if alt_result.cost < result.cost - 1e-9:
             best, result = alt, alt_result
+    mapping: list[dict] = []
+    if space_mapping > 0:
+        for iteration in range(space_mapping + 1):
+            values = np.array([f.from_scaled(s) for f, s in zip(fits, best, strict=True)])
+            surrogate = problem.capacities(values) + problem.offset  # what the mapped DFN expects
+            say(f"space mapping {iteration}: 3D at {', '.join(f'{v:.4g}' for v in values)}")
+            runs = problem.discharge_3d(values, linear_solver, say, runs_dir)
+            q3d = np.array([r["3d_mah_g"] for r in runs])
+            done = iteration == space_mapping or bool(
+                np.all(np.abs(q3d - problem.measured) <= problem.sigma)
+            )
+            if map_radius and not done:
+                say(f"space mapping {iteration}: the DFN's diffusion radius that matches the 3D")
+                problem.fit_radius_scale(values, q3d)
+            dfn = problem.capacities(values)
+            mapping.append(
+                {
+                    "iteration": iteration,
+                    "values": dict(zip(names, map(float, values), strict=True)),
+                    "surrogate_mah_g": surrogate.tolist(),
+                    "3d_mah_g": q3d.tolist(),
+                    "3d_residual_mah_g": (q3d - problem.measured).tolist(),
+                    "radius_scale": problem.radius_scale,
+                    "dfn_mah_g": dfn.tolist(),
+                    "offset_mah_g": (q3d - dfn).tolist(),
+                    "runs": runs,
+                }
+            )
+            if runs_dir is not None:  # progress of a long calibration
+                write_text_atomic(
+                    Path(runs_dir) / "space_mapping.json", json.dumps(mapping, indent=1) + "\n"
+                )
+            if done:
+                break
+            problem.offset = q3d - dfn
+            say(f"space mapping {iteration + 1}: re-fitting the DFN to measured - (3D - DFN)")
+            best, result = _least_squares(problem, best, lower, upper, max_nfev)
     values = np.array([f.from_scaled(s) for f, s in zip(fits, best, strict=True)])
-    fitted = problem.capacities(values)
+    dfn_fitted = problem.capacities(values)
+    fitted = dfn_fitted + problem.offset
     residual = fitted - problem.measured
 
     parameters = []
@@ -597,6 +834,8 @@ def calibrate(
             "fitted_mah_g": fitted,
             "residual_mah_g": residual,
             "sigma_mah_g": problem.sigma,
+            "dfn_mah_g": dfn_fitted,
+            "offset_mah_g": problem.offset.copy(),
         }
     )
     fitted_params = with_values(problem.params_at(values), {}, name=f"{base.name}-calibrated")
@@ -610,28 +849,20 @@ def calibrate(
         message=str(result.message),
         evaluations=problem.evaluations,
         effective_properties=asdict(props),
+        model=model,
+        space_mapping=mapping,
+        radius_scale=problem.radius_scale,
     )
-    if verify_3d:
-        from voxode.electrochem.simulate import simulate
-
-        for current, measured, dfn in zip(
-            problem.current_ma_cm2, problem.measured, fitted, strict=True
-        ):
-            say(f"3D discharge at {current:.3g} mA/cm^2")
-            run = simulate(
-                electrode, current_ma_cm2=float(current), cutoff_v=cutoff_v, params=fitted_params
-            )
-            q = run.capacity_mah_cm2 / problem.image.nmc_loading_mg_cm2 * 1e3
-            out.verify_3d.append(
-                {
-                    "current_ma_cm2": float(current),
-                    "measured_mah_g": float(measured),
-                    "dfn_mah_g": float(dfn),
-                    "3d_mah_g": float(q),
-                    "end_reason": run.end.reason.value,
-                    "wall_s": run.wall_s,
-                }
-            )
+    last = mapping[-1] if mapping else None
+    if last is not None and np.allclose(list(last["values"].values()), values, rtol=1e-12, atol=0):
+        runs = last["runs"]  # the mapping's last 3D run is of the fitted set
+    elif verify_3d or space_mapping > 0:
+        runs = problem.discharge_3d(values, linear_solver, say, runs_dir)
+    else:
+        runs = []
+    # runs is empty when nothing was run in 3D, else one per measured rate
+    for run, measured, dfn in zip(runs, problem.measured, dfn_fitted, strict=False):
+        out.verify_3d.append(run | {"measured_mah_g": float(measured), "dfn_mah_g": float(dfn)})
     return out
 
 
@@ -659,19 +890,7 @@ def _profile(
                 y[free] = z
                 return problem.residuals(y)
 
-            from scipy.optimize import least_squares
-
-            z0 = np.clip(best[free], lower[free] + 1e-9, upper[free] - 1e-9)
-            res = least_squares(
-                sub,
-                z0,
-                bounds=(lower[free], upper[free]),
-                method="trf",
-                diff_step=1e-4,
-                x_scale=np.maximum(upper[free] - lower[free], 1e-12) / 10.0,
-                max_nfev=max_nfev,
-            )
-            x[free] = res.x
+            x[free], _ = _bounded_least_squares(sub, best[free], lower[free], upper[free], max_nfev)
         r = problem.residuals(x)
         rows.append(
             {
@@ -708,9 +927,12 @@ def write_calibration(
         for p in result.parameters
     )
     dump = result.params.model_dump()
+    how = f"the {'DFN' if result.model == 'dfn' else 'DFN with the image size distribution'}"
+    if result.space_mapping:
+        how += f" mapped onto the 3D model ({len(result.space_mapping) - 1} space-mapping re-fits)"
     dump["description"] = (
         f"{dump['description']} Calibrated by voxode calibrate on {data_path} "
-        f"(design {design}) with the DFN on the effective properties of "
+        f"(design {design}) with {how} on the effective properties of "
         f"{electrode_path}: {fitted}."
     ).strip()
     header = (

@@ -32,6 +32,14 @@ Mapping of voxode's parameters onto ``pybamm.lithium_ion.DFN(options={"working e
   area_per_volume = 3 active_fraction / R_d nothing is scaled. A D_s(x) of the parameter set
   is passed as the function of the particle stoichiometry ``params.solid_diffusivity``
   evaluated on PyBaMM symbols, times the same (R_a / R_d)^2.
+- Particle size distribution (``particle_size="distribution"``, PyBaMM's option "particle
+  size": "distribution"): the volume-equivalent radii of the image's particles binned into
+  ``PSD_BINS`` equal-width bins (:func:`binned_distribution`), "Positive area-weighted
+  particle-size distribution [m-1]" piecewise constant on the bins (area share v_k / R_k of a
+  bin of volume share v_k), "Positive minimum/maximum particle radius [m]" the outer edges,
+  one size cell per bin (``DEFAULT_PSD_MESH["R_p"]``). PyBaMM's area is 3 eps_s / R_32 (the
+  Sauter mean of the distribution): every radius is scaled by R_a / R_32 and D_s by its square,
+  the single-size argument above applied to each size (a uniform surface roughness).
 - Electrolyte: "Electrolyte conductivity [S.m-1]" = ``params.kappa(c)``, "Electrolyte
   diffusivity [m2.s-1]" = ``params.diffusivity_e(c)``, "Cation transference number",
   "Thermodynamic factor", "Initial concentration in electrolyte [mol.m-3]" from
@@ -88,6 +96,12 @@ LI_METAL_CONDUCTIVITY_S_M = 1.0776e7  # bulk Li
 LI_FOIL_THICKNESS_M = 50e-6
 UPPER_CUTOFF_V = 10.0
 DEFAULT_MESH = {"x_n": 10, "x_s": 20, "x_p": 60, "r_n": 10, "r_p": 30}
+# with a size distribution: R_p cells over the sizes; fewer x and r points keep the model's
+# x_p * R_p * r_p particle unknowns near the single-size model's count times 4
+DEFAULT_PSD_MESH = {"x_n": 10, "x_s": 20, "x_p": 30, "r_n": 10, "r_p": 20, "R_p": 12}
+PARTICLE_SIZES = ("single", "distribution")
+PSD_BINS = 12  # equal-width radius bins: one size cell each by default
+PSD_ONE_SIZE_WIDTH = 0.02  # half width of the bin of a one-size distribution, relative
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,10 @@ class EffectiveProperties:
     tortuosity: float  # electrolyte tortuosity factor tau: D_eff = D*eps/tau
     particle_radius_um: float  # radius used for solid diffusion
     conductivity_s_m: float  # effective electronic conductivity of the electrode
+    # the particles' volume-equivalent radii binned (equal-width bin edges, um) and each bin's
+    # share of the NMC volume: the sizes of ``particle_size="distribution"`` (empty: none)
+    psd_edges_um: tuple[float, ...] = ()
+    psd_volume_fractions: tuple[float, ...] = ()
 
     def __post_init__(self):
         checks = {
@@ -113,6 +131,20 @@ class EffectiveProperties:
         bad = [
             name for name, ok in checks.items() if not (ok and math.isfinite(getattr(self, name)))
         ]
+        edges, shares = (
+            np.asarray(self.psd_edges_um, float),
+            np.asarray(self.psd_volume_fractions, float),
+        )
+        if edges.size + shares.size and not (
+            edges.size == shares.size + 1
+            and np.all(np.isfinite(edges))
+            and edges[0] > 0
+            and np.all(np.diff(edges) > 0)
+            and np.all(np.isfinite(shares))
+            and np.all(shares >= 0)
+            and shares.sum() > 0
+        ):
+            bad.append("psd_edges_um/psd_volume_fractions")
         if bad:
             raise ValueError(f"invalid effective properties: {', '.join(bad)}")
 
@@ -165,9 +197,8 @@ def measured_properties(
     )
 
     volume = grid.h_m**3 * electrode.phases.size
-    counts = np.bincount(electrode.particle_ids.ravel())[1:]
-    counts = counts[counts > 0]
-    radius_um = np.cbrt(3 * counts / (4 * np.pi)) * electrode.voxel_um
+    radius_um, counts = particle_radii_um(electrode)
+    psd_edges, psd_shares = binned_distribution(radius_um, counts)
     return EffectiveProperties(
         thickness_um=electrode.thickness_um,
         porosity=float(grid.liquid_volume_m3[: grid.liquid_voxel.size].sum() / volume),
@@ -176,7 +207,72 @@ def measured_properties(
         tortuosity=tortuosity(fields).tau,
         particle_radius_um=float(np.average(radius_um, weights=counts)),
         conductivity_s_m=conductivity_s_m,
+        psd_edges_um=psd_edges,
+        psd_volume_fractions=psd_shares,
     )
+
+
+def particle_radii_um(electrode: Electrode) -> tuple[np.ndarray, np.ndarray]:
+    """Volume-equivalent radius (um) and voxel count of every particle of ``electrode``
+    (its ``particle_ids``; a particle cut by the box counts with the part inside)."""
+    counts = np.bincount(electrode.particle_ids.ravel())[1:]
+    counts = counts[counts > 0]
+    return np.cbrt(3 * counts / (4 * np.pi)) * electrode.voxel_um, counts
+
+
+def binned_distribution(
+    radius_um: np.ndarray, volumes: np.ndarray, bins: int = PSD_BINS
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Radii binned into ``bins`` equal-width bins from the smallest to the largest: (the
+    bins + 1 edges in um, each bin's share of the total volume). One size gives one bin of
+    +-``PSD_ONE_SIZE_WIDTH`` around it.
+
+    Examples
+    --------
+    >>> binned_distribution(np.array([1.0, 3.0]), np.array([1.0, 3.0]), bins=2)
+    ((1.0, 2.0, 3.0), (0.25, 0.75))
+    """
+    radius_um, volumes = np.asarray(radius_um, float), np.asarray(volumes, float)
+    if radius_um.size == 0:
+        return (), ()
+    lo, hi = float(radius_um.min()), float(radius_um.max())
+    if hi - lo <= 1e-9 * hi:
+        return (lo * (1 - PSD_ONE_SIZE_WIDTH), lo * (1 + PSD_ONE_SIZE_WIDTH)), (1.0,)
+    edges = np.linspace(lo, hi, bins + 1)
+    which = np.clip(np.searchsorted(edges, radius_um, side="right") - 1, 0, bins - 1)
+    share = np.bincount(which, weights=volumes, minlength=bins) / volumes.sum()
+    return tuple(float(e) for e in edges), tuple(float(v) for v in share)
+
+
+def area_weighted_distribution(props: EffectiveProperties, points: int):
+    """The area-weighted size distribution f_a(R) that PyBaMM's "particle size":
+    "distribution" needs, from the image's binned radii.
+
+    A bin of centre R_k, width dR_k and volume share v_k holds spheres of area share
+    proportional to v_k / R_k: f_a is piecewise constant, (v_k / R_k) / dR_k on the bin, over
+    [R_min, R_max] = the outer edges. With ``points`` = the number of bins, PyBaMM's uniform
+    size cells are the bins and its cell centres their centres. The area-weighted (Sauter)
+    mean R_32 = int R f_a dR / int f_a dR is computed with the midpoint rule on ``points``
+    cells, as PyBaMM's finite volumes do, so that the reactive area 3 eps_s / R_32 of the
+    discretised model is the one the caller scales to.
+
+    Returns
+    -------
+    tuple
+        (bin edges in m, density of f_a on each bin in 1/m^2 (unnormalised), R_32 in m).
+    """
+    edges = np.asarray(props.psd_edges_um, float) * 1e-6
+    shares = np.asarray(props.psd_volume_fractions, float)
+    if edges.size == 0:
+        raise ValueError(
+            "particle_size='distribution' needs psd_edges_um (measured_properties gives them)"
+        )
+    centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
+    density = shares / centres / widths
+    cells = np.linspace(edges[0], edges[-1], int(points) + 1)
+    mid = 0.5 * (cells[1:] + cells[:-1])
+    f = density[np.clip(np.searchsorted(edges, mid, side="right") - 1, 0, len(density) - 1)]
+    return edges, density, float(np.sum(mid * f) / np.sum(f))
 
 
 def full_lithiation_capacity_mah_cm2(params: ParameterSet, props: EffectiveProperties) -> float:
@@ -214,8 +310,17 @@ def parameter_values(
     props: EffectiveProperties,
     current_ma_cm2: float,
     cutoff_v: float = DEFAULT_CUTOFF_V,
+    particle_size: str = "single",
+    size_points: int = DEFAULT_PSD_MESH["R_p"],
 ):
-    """The complete ``pybamm.ParameterValues`` of the half cell (see the module docstring)."""
+    """The complete ``pybamm.ParameterValues`` of the half cell (see the module docstring).
+
+    With ``particle_size="distribution"`` the particles have the image's size distribution
+    (:func:`area_weighted_distribution` on ``size_points`` size cells): every radius is scaled
+    by s = R_a / R_32 (R_a = 3 active_fraction / area_per_volume, R_32 the distribution's
+    Sauter mean) so that PyBaMM's area 3 eps_s / R_32 is the image's, and D_s by s^2, so
+    that each size keeps its own diffusion time R^2 / D_s (the single-size argument of the
+    module docstring, size by size: a uniform roughness of the real particles)."""
     pybamm = require("pybamm", "pybamm", "the DFN reference")
 
     fns = _pybamm_functions()
@@ -242,9 +347,41 @@ def parameter_values(
     def foil_i0(c_e, c_li, T):
         return as_symbol(params.foil_i0.evaluate(c_e, fns), c_e)
 
+    if particle_size not in PARTICLE_SIZES:
+        raise ValueError(
+            f"particle_size must be one of {', '.join(PARTICLE_SIZES)}, got {particle_size!r}"
+        )
     radius_area_m = 3.0 * props.active_fraction / props.area_per_volume_1_m
-    radius_diff_m = props.particle_radius_um * 1e-6
-    scale = (radius_area_m / radius_diff_m) ** 2
+    distribution = {}
+    if particle_size == "distribution":
+        edges, density, r32 = area_weighted_distribution(props, size_points)
+        s_radius = radius_area_m / r32
+        scale = s_radius**2
+        edges_s = edges * s_radius
+        peak = float(density.max())
+
+        def f_a(R):
+            # piecewise constant on the bins (PyBaMM normalises f_a by its integral); the last
+            # bin is closed so that R_max belongs to it
+            total = 0 * R
+            for k, d in enumerate(density / peak):
+                if d > 0:
+                    upper = (
+                        (R <= float(edges_s[k + 1]))
+                        if k == len(density) - 1
+                        else (R < float(edges_s[k + 1]))
+                    )
+                    total = total + float(d) * (R >= float(edges_s[k])) * upper
+            return total / float(edges_s[-1] - edges_s[0])
+
+        distribution = {
+            "Positive minimum particle radius [m]": float(edges_s[0]),
+            "Positive maximum particle radius [m]": float(edges_s[-1]),
+            "Positive area-weighted particle-size distribution [m-1]": f_a,
+        }
+    else:
+        radius_diff_m = props.particle_radius_um * 1e-6
+        scale = (radius_area_m / radius_diff_m) ** 2
     if params.constant_solid_diffusivity:
         d_solid = act.diffusivity_m2_s * scale
     else:
@@ -257,7 +394,7 @@ def parameter_values(
     side = math.sqrt(CELL_AREA_M2)
     foil_alpha = params.lithium_foil.charge_transfer_coefficient
 
-    return pybamm.ParameterValues(
+    values = pybamm.ParameterValues(
         {
             "chemistry": "lithium_ion",
             # cell
@@ -316,6 +453,8 @@ def parameter_values(
             "Heat transfer coefficient [W.m-2.K-1]": 10.0,
         }
     )
+    values.update(distribution)
+    return values
 
 
 def dfn_half_cell(
@@ -325,6 +464,7 @@ def dfn_half_cell(
     cutoff_v: float = DEFAULT_CUTOFF_V,
     points: int = 400,
     mesh: dict[str, int] | None = None,
+    particle_size: str = "single",
 ) -> pd.DataFrame:
     """columns t_s, voltage_v, capacity_mah_cm2 until the cut-off voltage
 
@@ -332,8 +472,10 @@ def dfn_half_cell(
     cut-off or 1.5 times the nominal (full-lithiation) time, whichever comes first; ``points``
     output times evenly spaced over that span, the last one at the cut-off when reached.
     ``mesh`` overrides PyBaMM's points per domain (``DEFAULT_MESH``: "x_p", "r_p", ...).
+    ``particle_size`` "distribution" uses the image's size distribution (see
+    :func:`dfn_half_cells`).
     """
-    return dfn_half_cells(params, props, [current_ma_cm2], cutoff_v, points, mesh)[0]
+    return dfn_half_cells(params, props, [current_ma_cm2], cutoff_v, points, mesh, particle_size)[0]
 
 
 def dfn_half_cells(
@@ -343,6 +485,7 @@ def dfn_half_cells(
     cutoff_v: float = DEFAULT_CUTOFF_V,
     points: int = 400,
     mesh: dict[str, int] | None = None,
+    particle_size: str = "single",
 ) -> list[pd.DataFrame]:
     """:func:`dfn_half_cell` at several currents (mA/cm^2), built and discretised once.
 
@@ -360,7 +503,12 @@ def dfn_half_cells(
     points : int
         Output times per curve.
     mesh : dict, optional
-        PyBaMM points per domain, over ``DEFAULT_MESH``.
+        PyBaMM points per domain, over ``DEFAULT_MESH`` (``DEFAULT_PSD_MESH`` with a
+        distribution).
+    particle_size : str
+        "single": one particle of ``props.particle_radius_um`` at every x (PyBaMM's DFN);
+        "distribution": PyBaMM's DFN with "particle size": "distribution", the sizes of
+        ``props.psd_edges_um`` (:func:`parameter_values`).
 
     Returns
     -------
@@ -379,10 +527,18 @@ def dfn_half_cells(
     kinetics = (
         "symmetric Butler-Volmer" if all(a == 0.5 for a in alphas) else "asymmetric Butler-Volmer"
     )
+    if particle_size not in PARTICLE_SIZES:
+        raise ValueError(
+            f"particle_size must be one of {', '.join(PARTICLE_SIZES)}, got {particle_size!r}"
+        )
+    var_pts = dict(
+        (DEFAULT_PSD_MESH if particle_size == "distribution" else DEFAULT_MESH) | (mesh or {})
+    )
     model = pybamm.lithium_ion.DFN(
         options={
             "working electrode": "positive",
             "intercalation kinetics": kinetics,
+            "particle size": particle_size,
             "SEI": "none",
             "lithium plating": "none",
             "loss of active material": "none",
@@ -393,7 +549,14 @@ def dfn_half_cells(
             else "false",
         }
     )
-    values = parameter_values(params, props, currents[0], cutoff_v)
+    values = parameter_values(
+        params,
+        props,
+        currents[0],
+        cutoff_v,
+        particle_size,
+        size_points=var_pts.get("R_p", DEFAULT_PSD_MESH["R_p"]),
+    )
     values.update({"Current function [A]": "[input]"})
 
     q_full = full_lithiation_capacity_mah_cm2(params, props)
@@ -401,9 +564,7 @@ def dfn_half_cells(
         solver = pybamm.IDAKLUSolver(rtol=1e-8, atol=1e-8)
     else:
         solver = pybamm.CasadiSolver(mode="safe", rtol=1e-8, atol=1e-8)
-    sim = pybamm.Simulation(
-        model, parameter_values=values, solver=solver, var_pts=dict(DEFAULT_MESH | (mesh or {}))
-    )
+    sim = pybamm.Simulation(model, parameter_values=values, solver=solver, var_pts=var_pts)
     curves = []
     for current_ma_cm2 in currents:
         t_end = 1.5 * q_full / current_ma_cm2 * 3600.0
