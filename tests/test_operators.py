@@ -211,7 +211,8 @@ def test_butler_volmer_on_a_flat_interface(current_ma_cm2: float) -> None:
     i = -applied_current_density(run) * grid.area_m2 / grid.reaction_area_m2.sum()  # anodic > 0
     s, e = grid.reaction_nmc[flat], grid.reaction_liquid[flat]
     cs, ce = u[lay.c_s][s], u[lay.c_e][e]
-    eta = u[lay.phi_s][grid.nmc_solid[s]] - u[lay.phi_e][e] - params.ocp(cs / a.c_max_mol_m3)
+    dphi = u[lay.phi_s][grid.reaction_solid[flat]] - u[lay.phi_e][e]
+    eta = dphi - params.ocp(cs / a.c_max_mol_m3)
     i0 = a.rate_constant * np.sqrt(ce * cs * (a.c_max_mol_m3 - cs))
     # measured: 5e-8 (0.05 mA/cm^2) and 1e-7 (5 mA/cm^2) relative, from the remaining lateral
     # spread of c_s next to the hole (the area-weighted mean current density is exact)

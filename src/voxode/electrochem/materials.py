@@ -112,7 +112,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+SolidDiffusionModel = Literal["voxels", "spheres"]
+
+
 class ActiveMaterial(_Strict):
+    """NMC: capacity (mol/m^3), initial stoichiometry, OCP U(x) (V), D_s (m^2/s), kinetics and
+    electronic conductivity (S/m).
+
+    ``solid_diffusion`` says where Li diffuses inside a particle: on the particle's ``voxels``
+    (3D, resolved only where the diffusion length sqrt(D_s t) spans several voxels), or in the
+    particle's volume-equivalent ``spheres``, radially resolved with shells refined toward the
+    surface (:data:`voxode.electrochem.grid.SPHERE_SHELLS`); each particle then has one surface
+    concentration."""
+
     c_max_mol_m3: float = Field(gt=0)
     x_initial: float = Field(gt=0, lt=1)
     ocp_v: str
@@ -120,6 +132,7 @@ class ActiveMaterial(_Strict):
     rate_constant: float = Field(gt=0, description="A/m^2 (m^3/mol)^1.5")
     charge_transfer_coefficient: float = Field(gt=0, lt=1)
     conductivity_s_m: float = Field(gt=0)
+    solid_diffusion: SolidDiffusionModel = "voxels"
 
     @field_validator("ocp_v")
     @classmethod

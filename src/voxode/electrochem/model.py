@@ -150,7 +150,7 @@ class Model:
         self.layout = Layout(grid.n_solid, grid.n_liquid, grid.n_nmc)
         self.f = 1.0 / params.thermal_voltage_v
         self.c_max = params.active.c_max_mol_m3
-        self.nmc_volume = np.full(grid.n_nmc, grid.h_m**3)
+        self.nmc_volume = grid.nmc_volume_m3
         # ohm for the box: ohm cm^2 / (box area in cm^2)
         self.contact_resistance_ohm = params.collector.contact_resistance_ohm_cm2 / (
             grid.area_m2 * 1e4
@@ -185,7 +185,7 @@ class Model:
         g, lay, p = self.grid, self.layout, self.params
         cs = u[lay.c_s][g.reaction_nmc]
         ce = u[lay.c_e][g.reaction_liquid]
-        dphi = u[lay.phi_s][g.nmc_solid[g.reaction_nmc]] - u[lay.phi_e][g.reaction_liquid]
+        dphi = u[lay.phi_s][g.reaction_solid] - u[lay.phi_e][g.reaction_liquid]
         x = cs / self.c_max
         ocp, docp = p.ocp.with_derivative(x)
         x = np.clip(x, 0.0, 1.0)
@@ -303,7 +303,7 @@ class Model:
         i, di_deta, di_dcs, di_dce = self._reaction(u)
         area = g.reaction_area_m2
         s, e = g.reaction_nmc, g.reaction_liquid
-        ps = g.nmc_solid[s]
+        ps = g.reaction_solid
         q = area * i
         derivs = (area * di_deta, -area * di_deta, area * di_dcs, area * di_dce)
         cols = (P + ps, E + e, S + s, C + e)

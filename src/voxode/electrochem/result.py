@@ -147,8 +147,8 @@ def final_fields(discharge: Discharge) -> dict[str, np.ndarray]:
 
     n_e = g.liquid_voxel.size
     return {
-        "c_s_mol_m3": field(g.nmc_voxel, u[lay.c_s]),
-        "x_s": field(g.nmc_voxel, u[lay.c_s] / discharge.model.c_max),
+        "c_s_mol_m3": field(g.nmc_voxel, u[lay.c_s][g.voxel_nmc]),
+        "x_s": field(g.nmc_voxel, u[lay.c_s][g.voxel_nmc] / discharge.model.c_max),
         "phi_s_v": field(g.solid_voxel, u[lay.phi_s]),
         "c_e_mol_m3": field(g.liquid_voxel, u[lay.c_e][:n_e]),
         "phi_e_v": field(g.liquid_voxel, u[lay.phi_e][:n_e]),

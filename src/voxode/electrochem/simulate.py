@@ -121,11 +121,12 @@ def _particle_means(grid: Grid, electrode: Electrode, c_max: float, x0: float):
     ids_all = electrode.particle_ids.ravel()
     ids = np.unique(ids_all[ids_all > 0])
     total = np.bincount(ids_all, minlength=ids.max(initial=0) + 1).astype(float)
-    tracked = np.bincount(grid.nmc_particle, minlength=total.size).astype(float)
+    voxels = grid.nmc_volume_m3 / grid.h_m**3  # volume of each NMC cell, in voxels
+    tracked = np.bincount(grid.nmc_particle, weights=voxels, minlength=total.size)
     frozen = (total - tracked) * x0
 
     def means(c_s: np.ndarray) -> np.ndarray:
-        x = np.bincount(grid.nmc_particle, weights=c_s / c_max, minlength=total.size)
+        x = np.bincount(grid.nmc_particle, weights=voxels * c_s / c_max, minlength=total.size)
         return (x + frozen)[ids] / total[ids]
 
     return ids, means
@@ -363,7 +364,7 @@ def conservation_errors(
     balance (reactive and foil currents vs the collector current) at ``state``; ``current_a``
     (A) places the collector behind its contact resistance."""
     g, lay = model.grid, model.layout
-    inserted = float((state[lay.c_s] - initial[lay.c_s]).sum() * g.h_m**3 * FARADAY_C_MOL)
+    inserted = float((state[lay.c_s] - initial[lay.c_s]) @ g.nmc_volume_m3 * FARADAY_C_MOL)
     salt0 = float(initial[lay.c_e] @ g.liquid_volume_m3)
     salt = float(state[lay.c_e] @ g.liquid_volume_m3)
     reaction, foil = model.reaction_current(state)
