@@ -1,7 +1,8 @@
 """Voxel refinement: one microstructure defined in micrometres, voxelised at 1, 0.5 and 0.25 um,
 discharged at 1C to 3.0 V; the capacities must converge.
 
-    python benchmarks/bench_refinement.py [--box-um 8 8 16] [--voxels 1 0.5 0.25] [--out DIR]
+    python benchmarks/bench_refinement.py [--box-um 8 8 16] [--voxels 1 0.5 0.25]
+        [--params SET] [--out DIR]
 
 The geometry is resolution-free: NMC spheres (centres and radii in um; a point belongs to
 the sphere with the smallest scaled distance |x - c| / r), and CBD where a smooth random field
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
 from voxode.electrochem.simulate import simulate
 from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
 
@@ -41,6 +43,9 @@ def _parse() -> argparse.Namespace:
     )
     parser.add_argument("--c-rate", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--params", default=DEFAULT_PARAMETER_SET, help="parameter set (name or YAML file)"
+    )
     parser.add_argument("--out", default="bench-refinement")
     return parser.parse_args()
 
@@ -125,7 +130,7 @@ def main() -> None:
     for h in args.voxels:
         electrode = voxelise(box, h, args)
         started = time.perf_counter()
-        run = simulate(electrode, c_rate=args.c_rate)
+        run = simulate(electrode, c_rate=args.c_rate, params=args.params)
         rows.append(
             {
                 "voxel_um": h,
