@@ -1,7 +1,7 @@
 """Benchmark: 1C discharge of ``paper-pristine`` to 3.0 V, and PyBaMM's DFN on the same case.
 
     python benchmarks/bench_simulate.py [--voxel-um 1.0] [--c-rate 1] [--threads 2]
-        [--linear-solver auto|petsc|pyamg] [--out DIR]
+        [--linear-solver auto|petsc|pyamg] [--params SET] [--out DIR]
 
 Generates the electrode at the given voxel size, runs the 3D simulation once (a run takes
 minutes, so no repeats: the wall time is a single measurement), then the DFN half cell with
@@ -25,6 +25,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--c-rate", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=2, help="threads for BLAS and numba")
     parser.add_argument("--linear-solver", default="auto", help="auto, direct, petsc or pyamg")
+    parser.add_argument("--params", default=None, help="parameter set (name or YAML file)")
     parser.add_argument("--out", default="bench-simulate", help="output folder")
     return parser.parse_args()
 
@@ -41,6 +42,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET  # noqa: E402
 from voxode.electrochem.plots import plot_voltage_curves  # noqa: E402
 from voxode.electrochem.pybamm_reference import dfn_half_cell, measured_properties  # noqa: E402
 from voxode.electrochem.result import final_fields, particle_table, voltage_table, write_outputs  # noqa: E402
@@ -77,6 +79,7 @@ def main() -> None:
     run = simulate(
         electrode,
         c_rate=ARGS.c_rate,
+        params=ARGS.params or DEFAULT_PARAMETER_SET,
         options=SolverOptions(linear=ARGS.linear_solver),
         on_step=progress,
     )
@@ -100,7 +103,7 @@ def main() -> None:
         ),
     }
 
-    props = measured_properties(electrode, run.grid)
+    props = measured_properties(electrode, run.grid, params=run.params)
     dfn_started = time.perf_counter()
     dfn = dfn_half_cell(run.params, props, run.current_ma_cm2)
     dfn_wall = time.perf_counter() - dfn_started
