@@ -137,7 +137,8 @@ def estimate_memory(electrode: Electrode, params: ParameterSet) -> MemoryEstimat
 
     Unknowns are counted from the phases: phi_s on NMC and CBD voxels, c_s on NMC voxels, phi_e
     and c_e on pore and CBD voxels and on the separator's cells (an upper bound: cells the
-    grid leaves out, e.g. isolated pores, are counted).
+    grid leaves out, e.g. isolated pores, are counted, and c_s in ``spheres`` has fewer cells
+    than NMC voxels).
 
     Parameters
     ----------
