@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from voxode.electrochem.materials import load_parameters
 from voxode.recipe import load_preset
 from voxode.reproduce import ReproduceError, load_reproduce_preset, reproduce
 
@@ -25,7 +26,10 @@ def test_shipped_presets_load_and_name_real_recipes():
             preset.screen.base,
         ]:
             load_preset(recipe)
-    assert load_reproduce_preset("paper").training.n_seeds == 10
+        load_parameters(preset.params)  # a set that exists
+    paper = load_reproduce_preset("paper")
+    assert paper.training.n_seeds == 10
+    assert paper.params == "paper-pristine-calibrated"  # the paper's study on the calibrated set
 
 
 def test_bad_presets_are_one_line_errors(tmp_path):

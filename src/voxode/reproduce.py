@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voxode.atomic import write_atomic, write_text_atomic
 from voxode.campaign import CampaignSpec, Case, CaseResult, run_campaign
-from voxode.electrochem.defaults import DEFAULT_CUTOFF_V
+from voxode.electrochem.defaults import DEFAULT_CUTOFF_V, DEFAULT_PARAMETER_SET
 from voxode.errors import ReproduceError
 from voxode.recipe import PRESETS, load_recipe
 from voxode.report import Report
@@ -95,6 +95,7 @@ class ReproducePreset(_Stage):
     description: str = ""
     voxel_um: float | None = Field(default=None, gt=0)
     cutoff_v: float = DEFAULT_CUTOFF_V
+    params: str = DEFAULT_PARAMETER_SET  # parameter set of every simulation (name or YAML file)
     workers: int = Field(default=2, ge=1)
     folds: int = Field(default=5, ge=2)
     training: TrainingStage
@@ -209,6 +210,7 @@ def reproduce(
         c_rates=[tr.c_rate],
         voxel_um=preset.voxel_um,
         cutoff_v=preset.cutoff_v,
+        params=preset.params,
     )
     # the campaign file is written for the report's commands; the run takes the spec itself
     write_text_atomic(
@@ -234,7 +236,9 @@ def reproduce(
     recipe = load_recipe(tr.recipe).with_overrides(seed=tr.holdout_seed, voxel_um=preset.voxel_um)
     profile = training_results[0].profile() if training_results[0].ok else None
     figures = plot_paper_figures(trained.validation, out_dir / "figures", profile, recipe.box_um[2])
-    [holdout] = run_campaign([Case(recipe, tr.c_rate, preset.cutoff_v)], cases_dir, **runs)
+    [holdout] = run_campaign(
+        [Case(recipe, tr.c_rate, preset.cutoff_v, preset.params)], cases_dir, **runs
+    )
     holdout_numbers = _holdout(holdout, trained, out_dir / "figures") if holdout.ok else {}
     _done(timings, "new electrode")
 
@@ -248,6 +252,7 @@ def reproduce(
         out_dir / "designs",
         voxel_um=preset.voxel_um,
         cutoff_v=preset.cutoff_v,
+        params=preset.params,
         cases_dir=cases_dir,
         **runs,
     )
@@ -260,6 +265,7 @@ def reproduce(
         out_dir / "rate",
         voxel_um=preset.voxel_um,
         cutoff_v=preset.cutoff_v,
+        params=preset.params,
         cases_dir=cases_dir,
         **runs,
     )
@@ -280,7 +286,9 @@ def reproduce(
         out_dir / "screen.yaml",
         yaml.safe_dump(space.model_dump(exclude_none=True), sort_keys=False),
     )
-    screening = screen(space, out_dir / "screen", out_dir, cases_dir=cases_dir, **runs)
+    screening = screen(
+        space, out_dir / "screen", out_dir, params=preset.params, cases_dir=cases_dir, **runs
+    )
     _done(timings, "screening")
 
     # 7. report
@@ -422,6 +430,7 @@ def _write_report(
     vox = (f" --voxel-um {preset.voxel_um:g}" if preset.voxel_um else "") + (
         f" --cutoff-v {preset.cutoff_v:g}" if preset.cutoff_v != DEFAULT_CUTOFF_V else ""
     )
+    set_flag = f" --params {preset.params}" if preset.params != DEFAULT_PARAMETER_SET else ""
     report.heading("Our numbers beside the paper's")
     report.table(numbers)
     report.paragraph(
@@ -529,7 +538,7 @@ def _write_report(
             report.figure(out / "designs" / name, caption)
     report.command(
         f"voxode design compare {' '.join(ds.recipes)} --c-rate {ds.c_rate:g} "
-        f"--seeds {ds.seeds}{vox} -o {out}/designs --cases-dir {out}/cases{workers}"
+        f"--seeds {ds.seeds}{vox}{set_flag} -o {out}/designs --cases-dir {out}/cases{workers}"
     )
 
     report.heading("6. Rate capability")
@@ -541,7 +550,7 @@ def _write_report(
     report.figure(out / "rate" / "rate.png", "Capacity vs C-rate")
     report.command(
         f"voxode design rate {rt.recipe} --rates {','.join(f'{x:g}' for x in rt.rates)} "
-        f"--seeds {rt.seeds}{vox} -o {out}/rate --cases-dir {out}/cases{workers}"
+        f"--seeds {rt.seeds}{vox}{set_flag} -o {out}/rate --cases-dir {out}/cases{workers}"
     )
 
     report.heading("7. Surrogate screening")
@@ -562,7 +571,8 @@ def _write_report(
         out / "screen" / "screen.png", "Screening: predicted capacities and their simulator check"
     )
     report.command(
-        f"voxode design screen {out}/screen.yaml -o {out}/screen --cases-dir {out}/cases{workers}"
+        f"voxode design screen {out}/screen.yaml{set_flag} -o {out}/screen "
+        f"--cases-dir {out}/cases{workers}"
     )
 
     report.heading("Run time")
