@@ -27,10 +27,13 @@ from enum import StrEnum
 import numpy as np
 
 from voxode.electrochem.linear import LinearSolver
+from voxode.electrochem.materials import FARADAY_C_MOL
 from voxode.electrochem.model import Model
 from voxode.errors import StepFailure
 
 NEWTON_TOL = 1e-9
+NEWTON_ERROR_SHARE = 0.1
+BALANCE_TOL = 1e-7
 MAX_POTENTIAL_UPDATE_V = 0.25
 BOUND_APPROACH = 0.02
 ROUNDOFF_UPDATE_V = 1e-12
@@ -134,6 +137,24 @@ class Stepper:
         self.linear = LinearSolver(
             self.model.layout, kind=self.options.linear, rtol=self.options.linear_rtol
         )
+        self._row_charge_c = self._row_charges()
+
+    def _row_charges(self) -> np.ndarray:
+        """Charge (C) per residual row that a stoichiometry (or relative salt) change of 1
+        stands for: F h^3 c_max for the potential, voltage and c_s rows, F V_liquid c_e0 for
+        the c_e rows.
+
+        A residual of r (A) in a c_s or c_e row moves that cell's concentration by at most
+        r dt / (F V) (storage makes these blocks strictly diagonally dominant), so
+        r dt / charge bounds the state error it leaves. A current imbalance in a potential
+        row misplaces as much reaction current, so it is weighed like a c_s row.
+        """
+        model, lay = self.model, self.model.layout
+        charge = np.full(lay.size, FARADAY_C_MOL * model.grid.h_m**3 * model.c_max)
+        charge[lay.c_e] = (
+            FARADAY_C_MOL * model.grid.liquid_volume_m3 * model.params.electrolyte.c_initial_mol_m3
+        )
+        return charge
 
     def newton(self, u_old: np.ndarray, guess: np.ndarray, dt_s: float) -> np.ndarray:
         """Solve one backward-Euler step; raises StepFailure."""
@@ -141,13 +162,17 @@ class Stepper:
         c_max = self.model.c_max
         u = guess.copy()
         scale = self.reference_current_a
+        tol_a = np.maximum(
+            NEWTON_ERROR_SHARE * self.options.tol_x / dt_s * self._row_charge_c,
+            NEWTON_TOL * scale,
+        )
         for _ in range(self.options.newton_max_iter):
             r = self.model.residual(u, u_old, dt_s, self.current_a)
             self.counters.newton += 1
             if not np.all(np.isfinite(r)):
                 raise StepFailure("non-finite residual")
-            if self._converged(r, scale):
-                return u
+            if self._converged(r, tol_a, scale):
+                return self._conserve(u, u_old, dt_s)
             try:
                 du = self.linear.solve(self.model.jacobian(), -r)
             except (np.linalg.LinAlgError, RuntimeError) as exc:
@@ -158,7 +183,8 @@ class Stepper:
                 and np.all(np.abs(du[lay.c_s]) <= 1e-12 * c_max)
                 and np.all(np.abs(du[lay.c_e]) <= 1e-12 * u[lay.c_e])
             ):
-                return u + du  # converged to the rounding floor of the residual
+                # converged to the rounding floor of the residual
+                return self._conserve(u + du, u_old, dt_s)
             alpha = min(1.0, MAX_POTENTIAL_UPDATE_V / dphi) if dphi > 0 else 1.0
             new = u + alpha * du
             # projected update: the distance of a concentration to its bound shrinks at most
@@ -172,14 +198,43 @@ class Stepper:
             u = new
         raise StepFailure(f"Newton did not converge in {self.options.newton_max_iter} iterations")
 
-    def _converged(self, r: np.ndarray, scale: float) -> bool:
-        """Every cell, and each block's total (what the conservation checks see), balanced to
-        ``NEWTON_TOL`` of the reference current."""
+    def _conserve(self, u: np.ndarray, u_old: np.ndarray, dt_s: float) -> np.ndarray:
+        """``u`` with the step's linear invariants made exact: the Li taken up by the NMC
+        cells equals the charge passed, I dt / F, and the salt content is unchanged.
+
+        These are the only residual combinations that are linear in the state (the sum of
+        the c_s rows minus the solid rows plus the voltage row is the Li storage less I;
+        the sum of the c_e rows less (1 - t+) times the liquid rows is the salt storage),
+        so a Newton iterate misses them by up to the Newton tolerance, and the misses would
+        add up over the steps. Missing Li fills every cell's vacancy c_max - c_s by the same
+        share (excess Li leaves every cell's c_s by the same share), and c_e is scaled by one
+        factor: the concentrations stay within their bounds and a nearly saturated surface,
+        whose exchange current is steep in c_max - c_s, changes in proportion. Returns ``u``,
+        corrected in place.
+        """
+        model, lay = self.model, self.model.layout
+        volume_m3 = model.grid.h_m**3
+        c_s = u[lay.c_s]
+        missing = self.current_a * dt_s / FARADAY_C_MOL / volume_m3 - float(
+            (c_s - u_old[lay.c_s]).sum()
+        )
+        if missing > 0.0:
+            c_s += missing / float((model.c_max - c_s).sum()) * (model.c_max - c_s)
+        else:
+            c_s += missing / float(c_s.sum()) * c_s
+        liquid_m3 = model.grid.liquid_volume_m3
+        u[lay.c_e] *= float(u_old[lay.c_e] @ liquid_m3) / float(u[lay.c_e] @ liquid_m3)
+        return u
+
+    def _converged(self, r: np.ndarray, tol_a: np.ndarray, scale: float) -> bool:
+        """Every row within its tolerance ``tol_a`` (A), and each block's total (what the
+        conservation checks see) balanced to ``BALANCE_TOL`` of the reference current
+        ``scale`` (A)."""
         lay = self.model.layout
-        if np.abs(r).max() > NEWTON_TOL * scale:
+        if np.any(np.abs(r) > tol_a):
             return False
         sums = [r[b].sum() for b in (lay.phi_s, lay.phi_e, lay.c_s, lay.c_e)] + [r[lay.v]]
-        return max(abs(x) for x in sums) <= NEWTON_TOL * scale
+        return max(abs(x) for x in sums) <= BALANCE_TOL * scale
 
     def _error_ratio(
         self, u: np.ndarray, predicted: np.ndarray, dt_s: float, dt_prev_s: float
