@@ -11,10 +11,9 @@ cell's concentration by at most r dt / (F V), so the rows are held to 0.1 tol_x 
 box current; and when each block's total, which the current balances see, is within
 ``BALANCE_TOL`` of the current. The two totals that are linear in the state, the Li taken up
 against the charge passed and the salt content, are made exact by a correction of every
-iterate, so that the balances are checked on the state that is kept. On
-paper-pristine at 1.5 um this cut Newton iterations by 11 % and Krylov iterations by 14 %
-against 1e-9 of the box current in every row, with the capacity equal to 3e-9 (benchmarks/
-README.md, "Speed II").
+iterate, so that the balances are checked on the state that is kept. Against 1e-9 of the
+box current in every row, on paper-pristine at 1 um: 12 % fewer Newton and 21 % fewer Krylov
+iterations, the capacity equal to 2.5e-9 (benchmarks/README.md, "Speed II").
 
 Step size: the local truncation error of backward Euler is estimated from the gap between
 the solution and the linear extrapolation of the two previous states (the Newton start),
