@@ -32,8 +32,9 @@ matched LU's capacity to 1e-12 (541 iterations). Its tolerance is ``linear.DEFAU
 
 Hierarchies are kept across Newton iterations and time steps (``PCSetReusePreconditioner``)
 until :class:`~voxode.electrochem.linear.LinearSolver` asks for a rebuild. The Jacobian's
-sparsity pattern never changes, so its PETSc matrix is created once and only its values are
-copied in.
+sparsity pattern never changes, so its PETSc matrix is created once on arrays that PETSc
+shares with this module (``MatCreateSeqAIJWithArrays``), and each solve copies only the new
+values into them (``MatSetValuesCSR`` took 7 ms a solve at 1.5 um, 3.5 % of a run).
 """
 
 from __future__ import annotations
@@ -88,13 +89,16 @@ class FieldSplitSolver:
         self._v = layout.v
         self._ksp: PETSc.KSP | None = None
         self._mat: PETSc.Mat | None = None
+        self._data = np.empty(0)  # the matrix values, shared with self._mat
         self._rtol, self._maxiter = rtol, maxiter
         self._prefix = f"voxode{next(_PREFIX)}_"
 
     def _create(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:
         n = indptr.size - 1
         comm = PETSc.COMM_SELF
-        self._mat = PETSc.Mat().createAIJ(size=(n, n), csr=(indptr, indices, data), comm=comm)
+        self._mat = PETSc.Mat().createAIJWithArrays(
+            size=(n, n), csr=(indptr, indices, data), comm=comm
+        )
         ksp = PETSc.KSP().create(comm=comm)
         ksp.setOptionsPrefix(self._prefix)
         ksp.setOperators(self._mat)
@@ -124,17 +128,19 @@ class FieldSplitSolver:
     def solve(self, jac, rhs: np.ndarray, rebuild: bool) -> tuple[np.ndarray, int, bool]:
         """Solve ``jac`` du = ``rhs`` (a SciPy CSR matrix of the fixed pattern); rebuild the
         preconditioner first when ``rebuild``. Returns du, the iterations and convergence."""
-        indptr = jac.indptr.astype(PETSc.IntType, copy=False)
-        indices = jac.indices.astype(PETSc.IntType, copy=False)
-        data = jac.data.copy()
-        data[indptr[self._v] : indptr[self._v + 1]] *= -1.0
+        v_row = slice(jac.indptr[self._v], jac.indptr[self._v + 1])
+        if self._mat is None:
+            self._data = jac.data.copy()
+            self._data[v_row] *= -1.0
+            self._create(
+                jac.indptr.astype(PETSc.IntType), jac.indices.astype(PETSc.IntType), self._data
+            )
+        else:
+            np.copyto(self._data, jac.data)
+            self._data[v_row] *= -1.0
+            self._mat.assemble()  # PETSc reads self._data in place: only its state changes
         b = rhs.copy()
         b[self._v] *= -1.0
-        if self._mat is None:
-            self._create(indptr, indices, data)
-        else:
-            self._mat.setValuesCSR(indptr, indices, data)
-            self._mat.assemble()
         self._ksp.getPC().setReusePreconditioner(not rebuild)
         self.ready = True
         x, bb = self._mat.createVecs()
