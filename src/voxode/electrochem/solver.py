@@ -152,8 +152,8 @@ class Stepper:
 
     def _row_charges(self) -> np.ndarray:
         """Charge (C) per residual row that a stoichiometry (or relative salt) change of 1
-        stands for: F h^3 c_max for the potential, voltage and c_s rows, F V_liquid c_e0 for
-        the c_e rows.
+        stands for: F V c_max for the c_s rows (V the NMC cell's volume), F h^3 c_max for the
+        potential and voltage rows, F V_liquid c_e0 for the c_e rows.
 
         A residual of r (A) in a c_s or c_e row moves that cell's concentration by at most
         r dt / (F V) (storage makes these blocks strictly diagonally dominant), so
@@ -162,6 +162,7 @@ class Stepper:
         """
         model, lay = self.model, self.model.layout
         charge = np.full(lay.size, FARADAY_C_MOL * model.grid.h_m**3 * model.c_max)
+        charge[lay.c_s] = FARADAY_C_MOL * model.nmc_volume * model.c_max
         charge[lay.c_e] = (
             FARADAY_C_MOL * model.grid.liquid_volume_m3 * model.params.electrolyte.c_initial_mol_m3
         )
@@ -225,15 +226,15 @@ class Stepper:
         rejected steps at 1.5 um). Returns ``u``, corrected in place.
         """
         model, lay = self.model, self.model.layout
-        volume_m3 = model.grid.h_m**3
+        volume_m3 = model.nmc_volume
         c_s = u[lay.c_s]
-        missing = self.current_a * dt_s / FARADAY_C_MOL / volume_m3 - float(
-            (c_s - u_old[lay.c_s]).sum()
+        missing_mol = self.current_a * dt_s / FARADAY_C_MOL - float(
+            (c_s - u_old[lay.c_s]) @ volume_m3
         )
-        if missing > 0.0:
-            c_s += missing / float((model.c_max - c_s).sum()) * (model.c_max - c_s)
+        if missing_mol > 0.0:
+            c_s += missing_mol / float((model.c_max - c_s) @ volume_m3) * (model.c_max - c_s)
         else:
-            c_s += missing / float(c_s.sum()) * c_s
+            c_s += missing_mol / float(c_s @ volume_m3) * c_s
         liquid_m3 = model.grid.liquid_volume_m3
         u[lay.c_e] *= float(u_old[lay.c_e] @ liquid_m3) / float(u[lay.c_e] @ liquid_m3)
         return u
