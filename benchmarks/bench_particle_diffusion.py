@@ -15,34 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 from voxode.electrochem.materials import load_parameters, with_values
 from voxode.electrochem.pybamm_reference import dfn_half_cell, measured_properties
 from voxode.electrochem.simulate import simulate
-from voxode.electrode import NMC, PORE, Electrode, Layer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from synthetic_images import one_sphere  # noqa: E402
 
 RADIUS_UM = 4.5
 BOX_UM = 10.0
-
-
-def one_particle(voxel_um: float) -> Electrode:
-    """The sphere on a grid of ``voxel_um`` voxels (each voxel takes the phase at its centre)."""
-    n = round(BOX_UM / voxel_um)
-    x, y, z = np.meshgrid(*[(np.arange(n) + 0.5) * voxel_um] * 3, indexing="ij")
-    inside = (x - BOX_UM / 2) ** 2 + (y - BOX_UM / 2) ** 2 + (z - RADIUS_UM) ** 2 < RADIUS_UM**2
-    return Electrode(
-        phases=np.where(inside, NMC, PORE).astype(np.uint8),
-        particle_ids=inside.astype(np.int32),
-        voxel_um=voxel_um,
-        particles=pd.DataFrame({"id": [1], "layer": 0, "population": "one"}),
-        layers=[Layer("all", 0.0, BOX_UM, cbd_nanoporosity=0.5)],
-        provenance={"source": "benchmarks/bench_particle_diffusion.py"},
-    )
 
 
 def main() -> None:
@@ -60,7 +45,9 @@ def main() -> None:
     spheres = with_values(voxels, {"active.solid_diffusion": "spheres"})
     rows = []
     for voxel_um in args.voxels:
-        electrode = one_particle(voxel_um)
+        electrode = one_sphere(
+            round(BOX_UM / voxel_um), radius_vox=RADIUS_UM / voxel_um, voxel_um=voxel_um
+        )
         row: dict[str, float] = {"voxel_um": voxel_um}
         for name, params in (("spheres", spheres), ("voxels", voxels)):
             started = time.process_time()

@@ -3,6 +3,7 @@
 ``sphere_packing`` places random overlapping spheres (each voxel belongs to the sphere whose
 scaled distance ``|x - c| / r`` is smallest), then coats part of the particle surfaces with
 CBD. It is a stand-in for the generator when a quick, self-contained test image is needed.
+``one_sphere`` is a single particle in electrolyte, touching the current collector.
 """
 
 from __future__ import annotations
@@ -12,6 +13,21 @@ import pandas as pd
 from scipy import ndimage
 
 from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
+
+
+def one_sphere(n: int = 10, radius_vox: float = 4.5, voxel_um: float = 1.0) -> Electrode:
+    """One sphere of radius ``radius_vox`` voxels in electrolyte, in a cube of ``n`` voxels a
+    side, centred laterally and touching the current collector (z = 0)."""
+    x, y, z = np.meshgrid(*[np.arange(n) + 0.5] * 3, indexing="ij")
+    inside = (x - n / 2) ** 2 + (y - n / 2) ** 2 + (z - radius_vox) ** 2 < radius_vox**2
+    return Electrode(
+        phases=np.where(inside, NMC, PORE).astype(np.uint8),
+        particle_ids=inside.astype(np.int32),
+        voxel_um=voxel_um,
+        particles=pd.DataFrame({"id": [1], "layer": 0, "population": "one"}),
+        layers=[Layer("all", 0.0, n * voxel_um, cbd_nanoporosity=0.5)],
+        provenance={},
+    )
 
 
 def sphere_packing(

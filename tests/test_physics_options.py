@@ -4,16 +4,15 @@ sets with a steep OCP end; each against PyBaMM's DFN where the DFN has the optio
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from synthetic_images import sphere_packing
+from synthetic_images import one_sphere, sphere_packing
 from voxode.electrochem.grid import SPHERE_SHELLS, build_grid
 from voxode.electrochem.materials import ParameterError, load_parameters, with_values
 from voxode.electrochem.model import Model
 from voxode.electrochem.simulate import simulate
 from voxode.electrochem.solver import EndReason
-from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
+from voxode.electrode import CBD, PORE
 
 # A D_s that rises with x (6.3e-15 m^2/s at the start, 2.1e-14 at x = 1): the particle's
 # diffusion layer stays resolved by 1 um voxels, so 3D and DFN solve the same problem.
@@ -24,20 +23,6 @@ RISING_DS = "1e-15*(1 + 20*x)"
 def tiny():
     return sphere_packing(
         (8, 8, 16), voxel_um=1.0, radius_vox=(2.0, 3.5), nmc_fraction=0.5, cbd_fraction=0.1, seed=1
-    )
-
-
-def one_particle(n: int = 10, radius_vox: float = 4.5, voxel_um: float = 1.0) -> Electrode:
-    """One sphere in electrolyte, touching the current collector (z = 0); ``n`` voxels a side."""
-    x, y, z = np.meshgrid(*[np.arange(n) + 0.5] * 3, indexing="ij")
-    inside = (x - n / 2) ** 2 + (y - n / 2) ** 2 + (z - radius_vox) ** 2 < radius_vox**2
-    return Electrode(
-        phases=np.where(inside, NMC, PORE).astype(np.uint8),
-        particle_ids=inside.astype(np.int32),
-        voxel_um=voxel_um,
-        particles=pd.DataFrame({"id": [1], "layer": 0, "population": "one"}),
-        layers=[Layer("all", 0.0, n * voxel_um, cbd_nanoporosity=0.5)],
-        provenance={},
     )
 
 
@@ -116,7 +101,7 @@ def test_solid_diffusivity_of_x_in_one_particle_matches_pybamm():
     pytest.importorskip("pybamm")
     from voxode.electrochem.pybamm_reference import dfn_half_cell, measured_properties
 
-    e = one_particle()
+    e = one_sphere()
     p = with_values(load_parameters("chen2020-oregan2022"), {"active.diffusivity_m2_s": RISING_DS})
     run = simulate(e, c_rate=2.0, params=p)
     assert run.end.reason is EndReason.CUTOFF
@@ -261,7 +246,7 @@ def test_sphere_diffusion_matches_pybamm_at_any_voxel_where_voxels_do_not():
     slow = with_values(base, {"active.diffusivity_m2_s": f"0.1*({base.active.diffusivity_m2_s})"})
     spheres = with_values(slow, {"active.solid_diffusion": "spheres"})
     for voxel_um in (1.0, 0.5):
-        e = one_particle(n=round(10 / voxel_um), radius_vox=4.5 / voxel_um, voxel_um=voxel_um)
+        e = one_sphere(n=round(10 / voxel_um), radius_vox=4.5 / voxel_um, voxel_um=voxel_um)
         run = simulate(e, c_rate=1.0, params=spheres)
         assert run.end.reason is EndReason.CUTOFF
         assert max(run.conservation.values()) < 1e-6, run.conservation
