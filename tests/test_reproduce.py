@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
 from voxode.electrochem.materials import load_parameters
+from voxode.electrochem.rate_data import read_rate_table
 from voxode.recipe import load_preset
 from voxode.reproduce import ReproduceError, load_reproduce_preset, reproduce
 
@@ -27,9 +29,17 @@ def test_shipped_presets_load_and_name_real_recipes():
         ]:
             load_preset(recipe)
         load_parameters(preset.params)  # a set that exists
+        if preset.cells is not None:  # real recipes, and designs that the data have
+            data = read_rate_table(preset.cells.data)
+            for recipe, design in preset.cells.designs.items():
+                load_preset(recipe)
+                assert design in set(data["design"])
+            assert set(preset.cells.fitted) <= set(preset.cells.designs.values())
     paper = load_reproduce_preset("paper")
     assert paper.training.n_seeds == 10
     assert paper.params == "paper-pristine-calibrated"  # the paper's study on the calibrated set
+    assert paper.cells.fitted == ["pristine"]  # calibrated on the pristine cells only
+    assert load_reproduce_preset("quick").cells is None  # mini electrodes are not the cells
 
 
 def test_bad_presets_are_one_line_errors(tmp_path):
@@ -84,6 +94,8 @@ def tiny_designs(folder: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_reproduce_writes_a_report_whose_figures_exist(tmp_path):
     r = tiny_designs(tmp_path)
+    cells_csv = tmp_path / "cells.csv"
+    cells_csv.write_text("design,c_rate,capacity_mah_g\np,2.0,100.0\nb,2.0,120.0\nb,1.0,150.0\n")
     preset = load_reproduce_preset("quick")
     preset = preset.model_validate(
         preset.model_dump()
@@ -105,6 +117,14 @@ def test_reproduce_writes_a_report_whose_figures_exist(tmp_path):
                 "top_k": 1,
                 "parameters": {"layer_split": [0.45, 0.55], "shrunk_fraction": [0.1, 0.3]},
             },
+            # made-up cells at the comparison's rate: its cases, nothing more to simulate
+            "cells": {
+                "data": str(cells_csv),
+                "designs": {r["pristine"]: "p", r["bilayer"]: "b"},
+                "fitted": ["p"],
+                "c_rates": [2.0],
+                "seeds": 1,
+            },
         }
     )
     result = reproduce(preset, tmp_path / "out")
@@ -122,6 +142,16 @@ def test_reproduce_writes_a_report_whose_figures_exist(tmp_path):
         numbers.loc["surrogate MAE, electrodes held out (grouped CV)", "voxode"]
         == metrics["grouped"]["mae"]
     )
+    # the cells: measured beside simulated, the bi-layer predicted, its gain beside the cells'
+    assert "## 8. The parameter set beside the cells" in md
+    capacities = pd.read_csv(out / "cells" / "capacities.csv").set_index("design")
+    assert list(capacities["role"]) == ["fitted", "predicted"]
+    assert list(capacities["measured_mah_g"]) == [100.0, 120.0]  # the 1C row has no simulation
+    simulated = pd.read_csv(out / "designs" / "compare.csv").groupby("design")["capacity_mah_g"]
+    bilayer = simulated.mean()["tiny-bilayer"]
+    assert capacities.loc["b", "simulated_mah_g_mean"] == pytest.approx(bilayer)
+    assert numbers.loc["b: 2C capacity (mAh/g, predicted)", "paper"] == "120 (cells)"
+    assert numbers.loc["b: 2C gain (%, mAh/g, predicted)", "paper"] == "+20 (cells)"
     # every simulation lives once in cases/: the rate test's 2C bi-layer case is the comparison's
     keys = [p.name for p in (out / "cases").iterdir()]
     assert len(keys) == len(set(keys)) == 3 + 1 + 2 + 1

@@ -11,10 +11,15 @@ case is computed once even when several studies need it, and a rerun or a killed
 4. design comparison (pristine / bi-layer / reverse) over seeds;
 5. rate capability;
 6. surrogate screening of bi-layer variants, the best ones simulated;
-7. ``report.md`` and ``report.html`` with every figure and our numbers beside the paper's.
+7. with a ``cells`` stage: the parameter set beside measured cells, every design at every
+   measured rate, the rows the set was calibrated on marked *fitted* and the others
+   *predicted* (``cells/``, :mod:`voxode.design.cells`);
+8. ``report.md`` and ``report.html`` with every figure and our numbers beside the paper's
+   (and the cells').
 
 Presets are data (``presets/reproduce-<name>.yaml``): ``quick`` (the mini-* electrodes,
-minutes) and ``paper`` (the paper's electrodes, many hours on 2 cores).
+minutes; no cells stage: its thin electrodes are not the paper's cells) and ``paper`` (the
+paper's electrodes on the set calibrated on the pristine cells, many hours on 2 cores).
 """
 
 from __future__ import annotations
@@ -88,6 +93,17 @@ class ScreenStage(_Stage):
     parameters: dict[str, float | list[float]]
 
 
+class CellsStage(_Stage):
+    """The parameter set tested on measured cells: every design of ``designs`` simulated at
+    every rate of ``c_rates`` and put beside the rate test ``data``."""
+
+    data: str = "chouchane2024"  # a shipped rate test (voxode.electrochem.rate_data) or a CSV
+    designs: dict[str, str] = Field(min_length=2)  # recipe -> design in data; first: reference
+    fitted: list[str] = []  # designs of data whose rows calibrated the parameter set
+    c_rates: list[float] = Field(min_length=1)
+    seeds: int = Field(default=3, ge=1)
+
+
 class ReproducePreset(_Stage):
     """What `voxode reproduce` runs (see presets/reproduce-quick.yaml)."""
 
@@ -102,6 +118,7 @@ class ReproducePreset(_Stage):
     designs: DesignStage
     rate: RateStage
     screen: ScreenStage
+    cells: CellsStage | None = None  # the set beside measured cells (a calibrated set's test)
 
 
 def load_reproduce_preset(spec: str | Path) -> ReproducePreset:
@@ -290,9 +307,16 @@ def reproduce(
         space, out_dir / "screen", out_dir, params=preset.params, cases_dir=cases_dir, **runs
     )
     _done(timings, "screening")
+    cells = None
+    if preset.cells is not None:
+        _stage(timings, "cells", on_stage)
+        cells = _cells(preset, out_dir / "cells", cases_dir, runs)
+        _done(timings, "cells")
 
-    # 7. report
-    numbers = _numbers(trained.metrics, explanation.ranking, comparison, holdout_numbers, ds.c_rate)
+    # 8. report
+    numbers = _numbers(
+        trained.metrics, explanation.ranking, comparison, holdout_numbers, ds.c_rate, cells
+    )
     _write_report(
         report,
         out_dir,
@@ -304,6 +328,7 @@ def reproduce(
         screening,
         figures,
         holdout_numbers,
+        cells,
         timings,
         workers_flag,
     )
@@ -315,6 +340,47 @@ def _recipe_ref(spec: str) -> str:
     """A preset name as it is, a recipe file as an absolute path (the YAML files written into
     the results folder resolve relative paths from there)."""
     return spec if spec in PRESETS else str(Path(spec).resolve())
+
+
+@dataclass
+class _Cells:
+    """The set beside the cells: the tables of :func:`.design.cells.against_cells`, its figure."""
+
+    capacities: pd.DataFrame
+    gains: pd.DataFrame
+    figure: Path
+
+
+def _cells(preset: ReproducePreset, out: Path, cases_dir: Path, runs: dict[str, Any]) -> _Cells:
+    """Every design of the cells stage at each of its rates (cases shared with the other
+    stages), beside the measured rate test; tables and figure in ``out``."""
+    from voxode.design.cells import against_cells, plot_against_cells
+    from voxode.design.compare import compare_designs
+    from voxode.design.figures import rate_label
+    from voxode.electrochem.rate_data import read_rate_table
+
+    stage = preset.cells
+    data = read_rate_table(stage.data)
+    recipes = list(stage.designs)
+    comparisons = {
+        c_rate: compare_designs(
+            recipes,
+            c_rate,
+            stage.seeds,
+            out / rate_label(c_rate).replace("/", "-"),
+            voxel_um=preset.voxel_um,
+            cutoff_v=preset.cutoff_v,
+            params=preset.params,
+            cases_dir=cases_dir,
+            **runs,
+        )
+        for c_rate in stage.c_rates
+    }
+    names = {load_recipe(r).name: design for r, design in stage.designs.items()}
+    capacities, gains = against_cells(comparisons, names, data, stage.fitted)
+    write_atomic(out / "capacities.csv", lambda p: capacities.to_csv(p, index=False))
+    write_atomic(out / "gains.csv", lambda p: gains.to_csv(p, index=False))
+    return _Cells(capacities, gains, plot_against_cells(capacities, out / "cells.png"))
 
 
 def _holdout(result: CaseResult, model: Any, figures_dir: Path) -> dict[str, Any]:
@@ -358,9 +424,12 @@ def _numbers(
     comparison: Any,
     holdout: dict[str, Any],
     c_rate: float,
+    cells: _Cells | None,
 ) -> pd.DataFrame:
     """Our numbers beside the paper's (the paper ranks the five geometric features; DoD, an
-    input here as there, is left out of that row)."""
+    input here as there, is left out of that row), and beside the cells where measured."""
+    from voxode.design.figures import rate_label
+
     grouped = metrics["grouped"]
     summary = comparison.summary.set_index("design")
     designs = list(summary.index)
@@ -409,7 +478,71 @@ def _numbers(
                 else None,
             )
         )
+    if cells is not None:
+        for row in cells.capacities.dropna(subset=["measured_mah_g"]).itertuples():
+            rows.append(
+                (
+                    f"{row.design}: {rate_label(row.c_rate)} capacity (mAh/g, {row.role})",
+                    _mean_std(row.simulated_mah_g_mean, row.simulated_mah_g_std),
+                    f"{row.measured_mah_g:g} (cells)",
+                )
+            )
+        for row in cells.gains.dropna(subset=["measured_gain_pct"]).itertuples():
+            rows.append(
+                (
+                    f"{row.design}: {rate_label(row.c_rate)} gain (%, mAh/g, {row.role})",
+                    _mean_std(row.simulated_gain_pct_mean, row.simulated_gain_pct_std, "+"),
+                    f"{row.measured_gain_pct:+.0f} (cells)",
+                )
+            )
     return pd.DataFrame(rows, columns=["quantity", "voxode", "paper"])
+
+
+def _cells_section(
+    report: Report,
+    out: Path,
+    preset: ReproducePreset,
+    cells: _Cells,
+    vox: str,
+    set_flag: str,
+    workers: str,
+) -> None:
+    """Section 8: the parameter set beside the measured cells, fitted and predicted rows."""
+    from voxode.design.figures import rate_label
+    from voxode.electrochem.materials import load_parameters
+
+    stage = preset.cells
+    fitted = ", ".join(stage.fitted) or "none"
+    report.heading("8. The parameter set beside the cells")
+    report.paragraph(
+        f"Parameter set {preset.params}: {load_parameters(preset.params).description.strip()}"
+    )
+    report.paragraph(
+        f"Measured: rate test {stage.data}. The set was calibrated on the rows of: {fitted}. "
+        "Every other row is a prediction, made without refitting: the test of the set. "
+        f"Simulated: {stage.seeds} seed(s) per design and rate; the differences are "
+        "simulated - measured."
+    )
+    report.table(cells.capacities, caption="capacities (mAh/g of NMC)")
+    report.table(
+        cells.gains,
+        caption="capacity gain over the first design (%): the cells' and the simulated mean "
+        "and std over seeds",
+    )
+    report.figure(cells.figure, "Measured and simulated capacities: fitted vs predicted designs")
+    report.command(
+        "\n".join(
+            f"voxode design compare {' '.join(stage.designs)} --c-rate {c:g} "
+            f"--seeds {stage.seeds}{vox}{set_flag} -o {out}/cells/"
+            f"{rate_label(c).replace('/', '-')} --cases-dir {out}/cases{workers}"
+            for c in stage.c_rates
+        )
+    )
+
+
+def _mean_std(mean: float, std: float, sign: str = "") -> str:
+    """``mean ± std`` to one decimal (the mean alone where the std is NaN: one seed)."""
+    return f"{mean:{sign}.1f}" + (f" ± {std:.1f}" if np.isfinite(std) else "")
 
 
 def _write_report(
@@ -423,6 +556,7 @@ def _write_report(
     screening: Any,
     figures: list[Path],
     holdout: dict[str, Any],
+    cells: _Cells | None,
     timings: dict[str, float],
     workers: str,
 ) -> None:
@@ -574,6 +708,9 @@ def _write_report(
         f"voxode design screen {out}/screen.yaml{set_flag} -o {out}/screen "
         f"--cases-dir {out}/cases{workers}"
     )
+
+    if cells is not None:
+        _cells_section(report, out, preset, cells, vox, set_flag, workers)
 
     report.heading("Run time")
     report.table(

@@ -92,10 +92,10 @@ def simulate(
 
 def calibrate(
     data: Annotated[
-        Path,
+        str,
         typer.Argument(
-            help="Rate-test CSV: design, c_rate and/or "
-            "current_ma_cm2, capacity_mah_g, optional range_mah_g."
+            help="Rate-test CSV (design, c_rate and/or current_ma_cm2, capacity_mah_g, optional "
+            "range_mah_g), or a shipped one by name: chouchane2024 (the paper's cells)."
         ),
     ],
     electrode: Annotated[
@@ -206,11 +206,11 @@ def calibrate(
         CalibrationError,
         calibrate,
         parse_fit,
-        read_rate_data,
         write_calibration,
     )
     from voxode.electrochem.materials import load_parameters
     from voxode.electrochem.pybamm_reference import DEFAULT_PSD_MESH
+    from voxode.electrochem.rate_data import read_rate_data
     from voxode.electrode import Electrode
     from voxode.options import check
 

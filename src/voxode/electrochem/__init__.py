@@ -7,7 +7,9 @@ Public API (SI inside, units in the names outside):
 - :class:`ParameterSet`, :func:`load_parameters`, :func:`available_parameter_sets`,
   :func:`with_values`, :func:`load_bpx`: parameter sets (defaults in :mod:`.defaults`);
 - :class:`SolverOptions`, :class:`EndReason`: time stepping and how a discharge ended;
-- :func:`calibrate`: fit parameters to measured rate-test capacities (PyBaMM DFN).
+- :func:`calibrate`: fit parameters to measured rate-test capacities (PyBaMM DFN);
+  :func:`read_rate_data`, :func:`read_rate_table`: measured rate tests (the paper's cells are
+  shipped as ``chouchane2024``).
 
 Names are imported on first use, so that ``voxode --help`` does not pay for scipy and numba.
 """
@@ -33,6 +35,8 @@ _WHERE = {
     "CalibrationResult": "calibrate",
     "FitParameter": "calibrate",
     "calibrate": "calibrate",
+    "read_rate_data": "rate_data",
+    "read_rate_table": "rate_data",
 }
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -61,8 +61,6 @@ DEFAULT_SIGMA_MAH_G = 5.0
 DEFAULT_PROFILE_POINTS = 9
 RADIUS_SCALE_BOUNDS = (0.25, 4.0)  # space mapping: factor on the DFN's diffusion radius
 MODELS = {"dfn": "single", "dfn-psd": "distribution"}  # --model: PyBaMM's particle size option
-REQUIRED_COLUMNS = ("design", "capacity_mah_g")
-RATE_COLUMNS = ("c_rate", "current_ma_cm2")
 # fields whose change alters the measured effective properties of the image
 _IMAGE_FIELDS = ("cbd.", "active.conductivity_s_m")
 
@@ -208,75 +206,6 @@ def _field(params: ParameterSet, dotted: str):
             )
         node = node[key]
     return node
-
-
-def read_rate_data(path: Path, design: str = "pristine") -> pd.DataFrame:
-    """The rows of ``design`` with a measured capacity, from a rate-test CSV.
-
-    Columns: ``design``, ``capacity_mah_g`` and ``c_rate`` and/or ``current_ma_cm2``; an
-    optional ``range_mah_g`` (max - min over cells) sets each row's uncertainty. Rows without
-    a capacity (a stated spread only) are left out.
-
-    Parameters
-    ----------
-    path : Path
-        CSV file (like ``reference/paper_rate_test.csv``).
-    design : str
-        Rows whose ``design`` equals this (default ``pristine``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The selected rows, sorted by rate.
-
-    Raises
-    ------
-    CalibrationError
-        Missing file or columns, a rate that is not positive, a negative capacity, or no row
-        of ``design`` with a capacity.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CalibrationError(f"{path}: data file not found")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{path}: not a readable CSV ({exc.__class__.__name__})") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if not any(c in table.columns for c in RATE_COLUMNS):
-        missing.append(" or ".join(RATE_COLUMNS))
-    if missing:
-        raise CalibrationError(f"{path}: missing column(s) {', '.join(missing)}")
-    for column in (*RATE_COLUMNS, "capacity_mah_g", "range_mah_g"):
-        if column in table.columns:
-            table[column] = pd.to_numeric(table[column], errors="coerce")
-    for column in RATE_COLUMNS:
-        if column in table.columns:
-            bad = table[column].notna() & ~(table[column] > 0)
-            if bad.any():
-                row = int(np.flatnonzero(bad)[0]) + 2
-                raise CalibrationError(
-                    f"{path}: line {row}: {column} must be positive, got "
-                    f"{table[column][bad].iloc[0]:g}"
-                )
-    if (table["capacity_mah_g"] < 0).any():
-        raise CalibrationError(f"{path}: capacity_mah_g must not be negative")
-    rows = table[(table["design"].astype(str) == design) & table["capacity_mah_g"].notna()].copy()
-    if rows.empty:
-        designs = sorted(set(table["design"].astype(str)))
-        raise CalibrationError(
-            f"{path}: no rows of design {design!r} with a capacity_mah_g "
-            f"(designs: {', '.join(designs)})"
-        )
-    rate = rows["c_rate"] if "c_rate" in rows else pd.Series(np.nan, index=rows.index)
-    current = (
-        rows["current_ma_cm2"] if "current_ma_cm2" in rows else pd.Series(np.nan, index=rows.index)
-    )
-    if (rate.isna() & current.isna()).any():
-        raise CalibrationError(f"{path}: every {design} row needs a c_rate or current_ma_cm2")
-    return rows.sort_values(by="c_rate" if "c_rate" in rows else "current_ma_cm2").reset_index(
-        drop=True
-    )
 
 
 @dataclass(frozen=True)
@@ -671,7 +600,7 @@ def calibrate(
     on_stage: Callable[[str], None] | None = None,
 ) -> CalibrationResult:
     """Fit ``fits`` so that the DFN on ``electrode``'s effective properties delivers the
-    measured capacities of ``data`` (rows of :func:`read_rate_data`).
+    measured capacities of ``data`` (rows of :func:`.rate_data.read_rate_data`).
 
     Parameters
     ----------
@@ -910,7 +839,7 @@ def write_calibration(
     result: CalibrationResult,
     out_dir: Path,
     *,
-    data_path: Path,
+    data_path: str | Path,
     design: str,
     electrode_path: Path,
     base_name: str,
@@ -1025,6 +954,5 @@ __all__ = [
     "image_properties",
     "parse_fit",
     "plot_calibration",
-    "read_rate_data",
     "write_calibration",
 ]
