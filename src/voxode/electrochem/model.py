@@ -25,9 +25,9 @@ arrays of :class:`~voxode.electrochem.grid.Grid` (parameter expressions with the
 derivatives, :mod:`.derivative`); they are added into the residual and into the Jacobian's CSR
 value array by one compiled loop each (``_add_at``), the Jacobian at positions fixed by its first
 assembly (:class:`_Jacobian`). On paper-pristine at 1.5 um (78-95k unknowns, 0.8-0.9 M
-nonzeros) a residual with its derivatives takes 3.5 ms and the Jacobian from them 2.2-2.8 ms,
-where the complex step and a CSR matrix rebuilt from triplets per Newton iteration took 11-13
-and 5.0 ms (benchmarks/README.md, "Speed II").
+nonzeros) a residual with its derivatives takes 3.4-3.7 ms and the Jacobian from them 2.0-2.8
+ms, where the complex step and a CSR matrix rebuilt from triplets per Newton iteration took 12
+and 6 ms (benchmarks/bench_assembly.py; benchmarks/README.md, "Speed II").
 
 Butler-Volmer on reactive faces: i = i0 [exp(a F eta/RT) - exp(-(1-a) F eta/RT)],
 eta = phi_s - phi_e - U(c_s/c_max), i0 = k c_e^0.5 c_s^0.5 (c_max - c_s)^0.5 (anodic i > 0
