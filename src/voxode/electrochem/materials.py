@@ -5,8 +5,9 @@ separator, the current collector and the Li-metal counter electrode. Functions o
 solid diffusivity, electrolyte conductivity and diffusivity, Li-foil exchange current) are
 closed-form expressions in one variable, ``x`` (stoichiometry) or ``c`` (electrolyte
 concentration, mol/m^3), built from numbers, + - * / **, and tanh/exp/log/sqrt/sinh/cosh.
-Derivatives come from the complex step, exact to rounding, so a user's own expression needs
-no hand-written derivative. The solid diffusivity is a number or such an expression in ``x``.
+Their derivatives are generated from the expression once (:mod:`.derivative`), so a user's own
+expression needs no hand-written derivative. The solid diffusivity is a number or such an
+expression in ``x``.
 
 Physics options are data too: the CBD's ionic transport (``cbd.ionic_model``: ``bruggeman``
 D/D0 = eps_n^b, ``macmullin`` D/D0 = 1/N_M, or ``blocking``: no electrolyte in the CBD) and a
@@ -25,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET
+from voxode.electrochem.derivative import value_and_slope_function
 from voxode.errors import ParameterError
 from voxode.validation import load_validated, validated
 
@@ -58,7 +60,6 @@ _NODES = (
     ast.USub,
     ast.UAdd,
 )
-_STEP = 1e-30
 
 
 class Expression:
@@ -82,15 +83,13 @@ class Expression:
                 isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS
             ):
                 raise ValueError(f"only {sorted(_FUNCTIONS)} may be called in {self.text!r}")
+        self._tree = tree
         self._code = compile(tree, "<parameter>", "eval")
 
     def __call__(self, value):
         """The expression at ``value`` (a number or an array; a constant formula is broadcast
         to the shape of ``value``)."""
-        out = self.evaluate(value, _FUNCTIONS)
-        return (
-            np.broadcast_to(out, np.shape(value)).copy() if np.ndim(out) < np.ndim(value) else out
-        )
+        return _shaped(self.evaluate(value, _FUNCTIONS), value)
 
     def evaluate(self, value, functions: dict):
         """The expression with its variable bound to ``value`` and its functions taken from
@@ -99,13 +98,36 @@ class Expression:
         scope[self.variable] = value
         return eval(self._code, {"__builtins__": {}}, scope)  # noqa: S307 - AST-checked above
 
+    @cached_property
+    def _value_and_slope(self):
+        return value_and_slope_function(self._tree, self.variable, _FUNCTIONS)
+
     def with_derivative(self, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Value and first derivative (complex step) at ``value``."""
-        out = np.asarray(self(np.asarray(value, dtype=float) + 1j * _STEP))
-        return out.real.copy(), out.imag / _STEP
+        """Value and first derivative at ``value``, from the derivative generated once from
+        the expression (:func:`.derivative.value_and_slope_function`).
+
+        Parameters
+        ----------
+        value : ndarray
+            Where to evaluate, in the variable's unit.
+
+        Returns
+        -------
+        tuple of ndarray
+            The expression and its derivative, each shaped like ``value``, in the expression's
+            unit and that unit per unit of the variable.
+        """
+        x = np.asarray(value, dtype=float)
+        out, slope = self._value_and_slope(x)
+        return _shaped(out, x), _shaped(slope, x)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
+
+
+def _shaped(out, like):
+    """``out``, or a constant ``out`` broadcast to the shape of ``like`` (a new array)."""
+    return np.broadcast_to(out, np.shape(like)).copy() if np.ndim(out) < np.ndim(like) else out
 
 
 class _Strict(BaseModel):
