@@ -69,9 +69,7 @@ def simulate(
         raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")
     command = _mpi_command(ranks, linear_solver)
     if command is not None:
-        # one thread per rank: hypre and BLAS would otherwise share each core among the ranks
-        env = {"OMP_NUM_THREADS": "1", **os.environ}
-        raise typer.Exit(subprocess.run(command, env=env, check=False).returncode)
+        raise typer.Exit(subprocess.run(command, env=_rank_environment(), check=False).returncode)
     if world_rank() > 0:
         quiet, as_json = True, False
     e = Electrode.load(electrode)
@@ -143,6 +141,17 @@ def _mpi_command(ranks: int, linear_solver: str) -> list[str] | None:
     # Open MPI's -q: no banner after a rank's error, which rank 0 has printed in one line
     quiet = ["-q"] if "Open MPI" in version.stdout or "OpenRTE" in version.stdout else []
     return [mpiexec, *quiet, "-n", str(ranks), sys.executable, "-m", "voxode", *sys.argv[1:]]
+
+
+def _rank_environment() -> dict[str, str]:
+    """The ranks' environment: this one, the ranks importing this process's voxode, and one
+    OpenMP thread per rank unless set (hypre and BLAS would otherwise share each core among
+    the ranks)."""
+    import voxode
+
+    source = str(Path(voxode.__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
+    return {"OMP_NUM_THREADS": "1", **os.environ, "PYTHONPATH": path}
 
 
 def calibrate(
