@@ -35,6 +35,18 @@ until :class:`~voxode.electrochem.linear.LinearSolver` asks for a rebuild. The J
 sparsity pattern never changes, so its PETSc matrix is created once on arrays that PETSc
 shares with this module (``MatCreateSeqAIJWithArrays``), and each solve copies only the new
 values into them (``MatSetValuesCSR`` took 7 ms a solve at 1.5 um, 3.5 % of a run).
+
+Under ``mpiexec -n N`` (:class:`DistributedFieldSplitSolver`) the same solver runs on the N
+processes of ``PETSc.COMM_WORLD``: each process assembles the whole Jacobian, keeps its own rows
+in an MPIAIJ matrix (values copied in with ``MatSetValuesCSR`` at each solve) and gets the whole
+solution back (``VecScatterCreateToAll``), so the replicated Newton iteration and step control
+take the same decisions on every process without further communication. Each process owns a
+near-equal share of every split, so the splits' AMG and SOR work is balanced (the PETSc log of
+paper-pristine at 1 um on 2 processes: flops of every event equal within 5 %). hypre's parallel
+coarsening and l1-Gauss-Seidel, and SOR on each process's own rows (``pc_sor_local_symmetric``;
+on one process the symmetric sweep itself), make the preconditioner differ from the
+one-process one, so the discharges agree to Newton's tolerance, not to rounding: 4e-10 of the
+capacity at 1 um (benchmarks/README.md, "Speed II", "MPI ranks").
 """
 
 from __future__ import annotations
