@@ -129,6 +129,7 @@ class FieldSplitSolver:
         self._ksp: PETSc.KSP | None = None
         self._mat: PETSc.Mat | None = None
         self._data = np.empty(0)  # the matrix values, shared with self._mat
+        self._flip: slice | np.ndarray = slice(0, 0)  # the voltage row's values, negated
         self._rtol, self._maxiter = rtol, maxiter
         self._prefix = f"voxode{next(_PREFIX)}_"
 
