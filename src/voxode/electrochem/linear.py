@@ -53,6 +53,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from pyamg.relaxation.relaxation import gauss_seidel
 
+from voxode.electrochem.grid import Grid
 from voxode.electrochem.model import Layout
 from voxode.errors import LinearSolverError
 from voxode.ranks import world_size
@@ -112,6 +113,26 @@ def resolve_kind(kind: str, size: int, ranks: int = 1) -> str:
     return kind
 
 
+def liquid_x(grid: Grid) -> np.ndarray:
+    """The x index (voxels) of each liquid cell: the electrode's from its voxel, the
+    separator's from its place in its layer (the grid numbers a layer's cells x-major).
+
+    Parameters
+    ----------
+    grid : Grid
+        The discharge's grid.
+
+    Returns
+    -------
+    ndarray of int
+        One x index per liquid cell, in the grid's order (phi_e and c_e share it).
+    """
+    nx, ny, nz = grid.shape
+    n_electrode = grid.liquid_voxel.size
+    separator = np.arange(grid.n_liquid - n_electrode) % (nx * ny) // ny
+    return np.r_[grid.liquid_voxel // (ny * nz), separator]
+
+
 @dataclass
 class LinearStats:
     solves: int = 0
@@ -125,13 +146,15 @@ class LinearSolver:
 
     ``rtol`` is the Krylov tolerance relative to the right-hand side (None: the backend's
     ``DEFAULT_RTOL``); the preconditioner is rebuilt after a solve that needed more than
-    ``rebuild_after`` iterations."""
+    ``rebuild_after`` iterations. ``liquid_x`` (:func:`liquid_x`) lets a solve distributed over
+    MPI ranks cut the liquid, separator included, into the same x slabs as the solid."""
 
     layout: Layout
     kind: str = "auto"
     rtol: float | None = None
     maxiter: int = 200
     rebuild_after: int = 25
+    liquid_x: np.ndarray | None = None
     stats: LinearStats = field(default_factory=LinearStats)
 
     def __post_init__(self) -> None:
@@ -142,12 +165,13 @@ class LinearSolver:
         if self.kind == "petsc":
             from voxode.electrochem import petsc_linear
 
-            backend = (
-                petsc_linear.DistributedFieldSplitSolver
+            self._backend = (
+                petsc_linear.DistributedFieldSplitSolver(
+                    self.layout, self.rtol, self.maxiter, self.liquid_x
+                )
                 if ranks > 1
-                else petsc_linear.FieldSplitSolver
+                else petsc_linear.FieldSplitSolver(self.layout, self.rtol, self.maxiter)
             )
-            self._backend = backend(self.layout, self.rtol, self.maxiter)
         elif self.kind == "pyamg":
             self._backend = _PyamgBlockSolver(self.layout, self.rtol, self.maxiter)
 

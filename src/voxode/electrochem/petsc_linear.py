@@ -188,12 +188,17 @@ class DistributedFieldSplitSolver(FieldSplitSolver):
     Every process assembles the whole Jacobian and right-hand side and gets the whole
     solution back. Each owns a near-equal contiguous chunk of every split's unknowns, so that
     the splits are balanced; the PETSc numbering puts process 0's chunks first (solid, liquid,
-    c_s, c_e), then process 1's, and so on. Within a split the grid numbers cells in x-major
-    voxel order, so a chunk is a slab of the electrode in x (the liquid's last chunk also
-    holds the separator cells, which the grid numbers after the electrode's).
+    c_s, c_e), then process 1's, and so on. The grid numbers the electrode's cells in x-major
+    voxel order, so a chunk is a slab of the electrode in x. It numbers the separator's cells
+    after the electrode's: with ``liquid_x`` (the x index of each liquid cell) the liquid
+    splits are cut by x, separator included, which on paper-pristine at 1 um halved the
+    nonzeros that couple two processes (76k to 34k on 2, 482k to 226k on 8); without it the
+    last process would own the whole separator, coupled to every other one's top plane.
     """
 
-    def __init__(self, layout: Layout, rtol: float, maxiter: int):
+    def __init__(
+        self, layout: Layout, rtol: float, maxiter: int, liquid_x: np.ndarray | None = None
+    ):
         super().__init__(layout, rtol, maxiter)
         comm = PETSc.COMM_WORLD
         size, rank = comm.getSize(), comm.getRank()
@@ -202,9 +207,11 @@ class DistributedFieldSplitSolver(FieldSplitSolver):
                 f"mpiexec started {world_size()} processes but PETSc sees {size}: petsc4py is "
                 "built against another MPI than this mpiexec's"
             )
-        chunks = {
-            name: np.array_split(index, size) for name, (index, _) in field_splits(layout).items()
-        }
+        splits = {name: index for name, (index, _) in field_splits(layout).items()}
+        if liquid_x is not None:
+            by_x = np.argsort(liquid_x, kind="stable")
+            splits["liquid"], splits["ce"] = splits["liquid"][by_x], splits["ce"][by_x]
+        chunks = {name: np.array_split(index, size) for name, index in splits.items()}
         self._order = np.concatenate([c[r] for r in range(size) for c in chunks.values()])
         self._rows = np.concatenate([c[rank] for c in chunks.values()])
         first = sum(c[r].size for r in range(rank) for c in chunks.values())
