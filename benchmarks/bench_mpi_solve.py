@@ -7,8 +7,9 @@ the first step of a 1C discharge (the initial state, a step of ``--dt-s``), solv
 a new preconditioner, then ``--repeats`` times reusing it (as a discharge does between
 rebuilds). Rank 0 prints the assembly time (residual and Jacobian, replicated on every rank),
 the setup + first solve, the Krylov iterations, and the fastest and median repeated solve;
-every rank prints its peak RSS. On a machine shared with other jobs the fastest repeat is the
-least disturbed one.
+every rank prints its peak RSS and, on N > 1 ranks, how many of its Jacobian nonzeros couple to
+other ranks' unknowns and to how many of them (ghost columns). On a machine shared with other
+jobs the fastest repeat is the least disturbed one.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import numpy as np  # noqa: E402
+
 from voxode.electrochem.grid import build_grid  # noqa: E402
-from voxode.electrochem.linear import DEFAULT_RTOL  # noqa: E402
+from voxode.electrochem.linear import DEFAULT_RTOL, liquid_x  # noqa: E402
 from voxode.electrochem.materials import load_parameters  # noqa: E402
 from voxode.electrochem.model import Model  # noqa: E402
 from voxode.electrochem.petsc_linear import (  # noqa: E402
@@ -48,8 +51,11 @@ def main() -> None:
     r = model.residual(u, u, args.dt_s, current_a)
     jac = model.jacobian()
     assembly_s = time.perf_counter() - start
-    backend = DistributedFieldSplitSolver if world_size() > 1 else FieldSplitSolver
-    solver = backend(model.layout, DEFAULT_RTOL["petsc"], 500)
+    solver = (
+        DistributedFieldSplitSolver(model.layout, DEFAULT_RTOL["petsc"], 500, liquid_x(model.grid))
+        if world_size() > 1
+        else FieldSplitSolver(model.layout, DEFAULT_RTOL["petsc"], 500)
+    )
     start = time.perf_counter()
     _, iterations, _ = solver.solve(jac, -r, rebuild=True)
     first_s = time.perf_counter() - start
@@ -66,7 +72,12 @@ def main() -> None:
             flush=True,
         )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"rank {world_rank()}: peak RSS {peak_mib:.0f} MiB", flush=True)
+    coupling = ""
+    if world_size() > 1:
+        first, last = solver._mat.getOwnershipRange()
+        ghosts = solver._columns[(solver._columns < first) | (solver._columns >= last)]
+        coupling = f", {ghosts.size} off-rank nonzeros, {np.unique(ghosts).size} ghost columns"
+    print(f"rank {world_rank()}: peak RSS {peak_mib:.0f} MiB{coupling}", flush=True)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ near-equal share of every split, so the splits' AMG and SOR work is balanced (th
 paper-pristine at 1 um on 2 processes: flops of every event equal within 5 %). hypre's parallel
 coarsening and l1-Gauss-Seidel, and SOR on each process's own rows (``pc_sor_local_symmetric``;
 on one process the symmetric sweep itself), make the preconditioner differ from the
-one-process one, so the discharges agree to Newton's tolerance, not to rounding: 4e-10 of the
+one-process one, so the discharges agree to Newton's tolerance, not to rounding: 1e-9 of the
 capacity at 1 um (benchmarks/README.md, "Speed II", "MPI ranks").
 """
 
@@ -192,7 +192,7 @@ class DistributedFieldSplitSolver(FieldSplitSolver):
     voxel order, so a chunk is a slab of the electrode in x. It numbers the separator's cells
     after the electrode's: with ``liquid_x`` (the x index of each liquid cell) the liquid
     splits are cut by x, separator included, which on paper-pristine at 1 um halved the
-    nonzeros that couple two processes (76k to 34k on 2, 482k to 226k on 8); without it the
+    nonzeros that couple two processes (76k to 34k on 2, 483k to 226k on 8); without it the
     last process would own the whole separator, coupled to every other one's top plane.
     """
 
