@@ -3,7 +3,8 @@
 # allows: as root on Debian, Debian's petsc-dev, then petsc4py built from source against it
 # (Debian's python3-petsc4py is built for numpy 1.x and does not import in the venv). Anywhere
 # else it prints one line and returns 0: the simulator then uses its pyamg fallback.
-# Never fatal: the project runs without PETSc.
+# Never fatal: the project runs without PETSc. petsc-dev depends on libopenmpi-dev, which
+# depends on openmpi-bin, so mpiexec (`voxode simulate --ranks N`) comes with it.
 set -uo pipefail
 py=${1:-.venv/bin/python}
 PETSC4PY_VERSION=3.18.5       # matches Debian 12's PETSc 3.18

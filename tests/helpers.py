@@ -1,7 +1,13 @@
-"""Recipes the tests share (import them from here: conftest.py holds only fixtures)."""
+"""Recipes and CLI helpers the tests share (import them from here: conftest.py holds only
+fixtures)."""
 
 from __future__ import annotations
 
+import io
+import sys
+from unittest import mock
+
+from voxode.cli import main
 from voxode.recipe import Recipe, load_preset, recipe_from_dict
 
 
@@ -41,3 +47,28 @@ def tiny_recipe(seed: int = 1, box_um: tuple[float, float, float] = (8.0, 8.0, 1
     }
     base["layers"] = [layer]
     return recipe_from_dict(base, source="tiny test recipe")
+
+
+def invoke(*args: object) -> tuple[int, str]:
+    """Run ``voxode ARGS`` in this process; return the exit code and stderr."""
+    stderr = io.StringIO()
+    with (
+        mock.patch.object(sys, "argv", ["voxode", *map(str, args)]),
+        mock.patch.object(sys, "stderr", stderr),
+        mock.patch.object(sys, "stdout", io.StringIO()),
+    ):
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    return code, stderr.getvalue()
+
+
+def assert_outcome(code: int, stderr: str, allowed: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Success, or exit 2 / exit 1 with exactly one line on stderr and no traceback."""
+    assert code in allowed, (code, stderr)
+    assert "Traceback" not in stderr
+    if code != 0:
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, stderr

@@ -37,6 +37,7 @@ STAGES: list[set[str]] = [
         "lazy",
         "atomic",
         "resources",
+        "ranks",
         "extras",
         "options",
         "validation",

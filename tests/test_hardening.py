@@ -8,10 +8,8 @@ the CLI runs in-process through ``voxode.cli.main`` (the entry point users get).
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import sys
 import tempfile
 from pathlib import Path
 from unittest import mock
@@ -23,8 +21,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from helpers import tiny_recipe
-from voxode.cli import main
+from helpers import assert_outcome, invoke, tiny_recipe
 from voxode.electrode import Electrode
 from voxode.errors import VoxodeError
 from voxode.generate import generate
@@ -51,31 +48,6 @@ FAST = settings(max_examples=12, **BOUNDED)
 def numbers(lo: float, hi: float) -> st.SearchStrategy[float]:
     """Finite numbers in [lo, hi] and the values users get wrong (nan, inf, 0, negative, huge)."""
     return st.one_of(st.floats(lo, hi), st.sampled_from(SPECIAL))
-
-
-def invoke(*args: object) -> tuple[int, str]:
-    """Run ``voxode ARGS`` in this process; return the exit code and stderr."""
-    stderr = io.StringIO()
-    with (
-        mock.patch.object(sys, "argv", ["voxode", *map(str, args)]),
-        mock.patch.object(sys, "stderr", stderr),
-        mock.patch.object(sys, "stdout", io.StringIO()),
-    ):
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-    return code, stderr.getvalue()
-
-
-def assert_outcome(code: int, stderr: str, allowed: tuple[int, ...] = (0, 1, 2)) -> None:
-    """Success, or exit 2 / exit 1 with exactly one line on stderr and no traceback."""
-    assert code in allowed, (code, stderr)
-    assert "Traceback" not in stderr
-    if code != 0:
-        lines = [line for line in stderr.splitlines() if line.strip()]
-        assert len(lines) == 1, stderr
 
 
 def fresh(root: Path) -> Path:

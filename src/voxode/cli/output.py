@@ -156,18 +156,23 @@ def case_progress(total: int, quiet: bool) -> Iterator[Callable[[CaseResult], No
 
 def run(app: typer.Typer) -> None:
     """Run ``app``: typed errors become one line on stderr and exit code 2 (usage errors too,
-    via typer); a run that started but could not finish, one line and exit code 1.
+    via typer); a run that started but could not finish, one line and exit code 1. Under
+    ``mpiexec`` every rank meets the same error and only rank 0 prints it.
 
     Parameters
     ----------
     app : typer.Typer
         The ``voxode`` command.
     """
+    from voxode.ranks import world_rank
+
     try:
         app()
     except VoxodeError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        if world_rank() == 0:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except RunFailure as exc:
-        err.print(f"[bold red]failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        if world_rank() == 0:
+            err.print(f"[bold red]failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)

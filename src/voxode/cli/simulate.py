@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -39,17 +43,35 @@ def simulate(
         bool, typer.Option("--vtk", help="Also write the final fields as fields.vti.")
     ] = False,
     force: Force = False,
+    ranks: Annotated[
+        int,
+        typer.Option(
+            "--ranks",
+            help="MPI processes that run the discharge together (runs this command under "
+            "mpiexec -n RANKS; needs PETSc). Each holds the whole model: memory grows with it.",
+        ),
+    ] = 1,
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
-    """Discharge an electrode in a Li half cell (galvanostatic, to the cut-off voltage)."""
+    """Discharge an electrode in a Li half cell (galvanostatic, to the cut-off voltage).
+
+    Under ``mpiexec -n N`` (or with ``--ranks N``) the N processes run one discharge, the linear
+    solves distributed with PETSc; rank 0 prints and writes.
+    """
     from voxode.electrochem.result import discharge_to_folder
     from voxode.electrochem.solver import EndReason, SolverOptions
     from voxode.electrode import Electrode
     from voxode.errors import SimulationError
+    from voxode.ranks import world_rank
 
     if (c_rate is None) == (current_ma_cm2 is None):
         raise SimulationError("give exactly one of --c-rate and --current-ma-cm2")
+    command = _mpi_command(ranks, linear_solver)
+    if command is not None:
+        raise typer.Exit(subprocess.run(command, env=_rank_environment(), check=False).returncode)
+    if world_rank() > 0:
+        quiet, as_json = True, False
     e = Electrode.load(electrode)
     nominal = e.nominal_capacity_mah_cm2
     with progress_bar("discharging", "{task.fields[status]}", quiet=quiet) as bar:
@@ -74,7 +96,7 @@ def simulate(
             on_step=report,
             force=force,
         ) | {"output": str(output)}
-    if summary["end_reason"] != EndReason.CUTOFF.value:
+    if summary["end_reason"] != EndReason.CUTOFF.value and world_rank() == 0:
         err.print(
             f"[yellow]warning:[/] the cut-off {cutoff_v:g} V was not reached: {summary['end']}",
             highlight=False,
@@ -88,6 +110,48 @@ def simulate(
             f"{summary['capacity_ah_l']:.0f} Ah/L) at {summary['c_rate']:.3g}C in "
             f"{summary['wall_s']:.0f} s: {summary['end']}; wrote {output}"
         )
+
+
+def _mpi_command(ranks: int, linear_solver: str) -> list[str] | None:
+    """The ``mpiexec`` command that runs this command (``sys.argv``) on ``ranks`` processes, or
+    None when this process runs the discharge (``ranks`` 1, or started by ``mpiexec -n ranks``).
+
+    Raises InputError for ``ranks`` < 1, a ``ranks`` other than mpiexec's, or no ``mpiexec``;
+    LinearSolverError when the linear solver cannot be distributed (not PETSc, or no petsc4py).
+    """
+    from voxode.electrochem.linear import resolve_kind
+    from voxode.errors import InputError
+    from voxode.ranks import world_size
+
+    if ranks < 1:
+        raise InputError(f"--ranks must be at least 1, got {ranks}")
+    started = world_size()
+    if started > 1 and ranks not in (1, started):
+        raise InputError(f"--ranks {ranks} under mpiexec -n {started}: give only one of them")
+    if ranks == 1 or started > 1:
+        return None
+    resolve_kind(linear_solver, 0, ranks)
+    mpiexec = shutil.which("mpiexec")
+    if mpiexec is None:
+        raise InputError(
+            f"--ranks {ranks} needs mpiexec, which is not on PATH (Debian: apt-get install "
+            "openmpi-bin; scripts/install_petsc.sh installs it with PETSc)"
+        )
+    version = subprocess.run([mpiexec, "--version"], capture_output=True, text=True, check=False)
+    # Open MPI's -q: no banner after a rank's error, which rank 0 has printed in one line
+    quiet = ["-q"] if "Open MPI" in version.stdout or "OpenRTE" in version.stdout else []
+    return [mpiexec, *quiet, "-n", str(ranks), sys.executable, "-m", "voxode", *sys.argv[1:]]
+
+
+def _rank_environment() -> dict[str, str]:
+    """The ranks' environment: this one, the ranks importing this process's voxode, and one
+    OpenMP thread per rank unless set (hypre and BLAS would otherwise share each core among
+    the ranks)."""
+    import voxode
+
+    source = str(Path(voxode.__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
+    return {"OMP_NUM_THREADS": "1", **os.environ, "PYTHONPATH": path}
 
 
 def calibrate(

@@ -5,7 +5,9 @@ Three backends (``kind``): "direct" (SuperLU), "petsc" (GMRES with a PETSc field
 preconditioner and hypre BoomerAMG, :mod:`voxode.electrochem.petsc_linear`, used when
 petsc4py is installed) and "pyamg" (scipy's GMRES with the block preconditioner below, the
 fallback). "auto" takes the direct solver up to ``DIRECT_LIMIT`` unknowns, then PETSc where it
-imports, else pyamg.
+imports, else pyamg. A run started by ``mpiexec -n N`` (N > 1) solves with PETSc, distributed
+over the N processes (``petsc_linear.DistributedFieldSplitSolver``); the other backends would
+only repeat the same solve on every process, so they are refused there.
 
 The pyamg backend preconditions the Jacobian J with one block Gauss-Seidel sweep over
 (potentials | c_s | c_e):
@@ -51,8 +53,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from pyamg.relaxation.relaxation import gauss_seidel
 
+from voxode.electrochem.grid import Grid
 from voxode.electrochem.model import Layout
 from voxode.errors import LinearSolverError
+from voxode.ranks import world_size
 
 DIRECT_LIMIT = 8_000
 LINEAR_SOLVERS = ("auto", "direct", "petsc", "pyamg")
@@ -84,12 +88,19 @@ def petsc_available() -> bool:
     return True
 
 
-def resolve_kind(kind: str, size: int) -> str:
-    """The backend that ``kind`` selects for a system of ``size`` unknowns."""
+def resolve_kind(kind: str, size: int, ranks: int = 1) -> str:
+    """The backend that ``kind`` selects for a system of ``size`` unknowns solved by ``ranks``
+    MPI processes (only PETSc distributes a solve)."""
     if kind not in LINEAR_SOLVERS:
         raise LinearSolverError(
             f"linear solver must be one of {', '.join(LINEAR_SOLVERS)}, got {kind!r}"
         )
+    if ranks > 1 and kind not in ("auto", "petsc"):
+        raise LinearSolverError(
+            f"a discharge on {ranks} MPI ranks needs the petsc linear solver, not {kind}"
+        )
+    if ranks > 1 and kind == "auto":
+        kind = "petsc"
     if kind == "auto":
         if size <= DIRECT_LIMIT:
             return "direct"
@@ -100,6 +111,26 @@ def resolve_kind(kind: str, size: int) -> str:
             "(see README, 'PETSc'); use --linear-solver pyamg"
         )
     return kind
+
+
+def liquid_x(grid: Grid) -> np.ndarray:
+    """The x index (voxels) of each liquid cell: the electrode's from its voxel, the
+    separator's from its place in its layer (the grid numbers a layer's cells x-major).
+
+    Parameters
+    ----------
+    grid : Grid
+        The discharge's grid.
+
+    Returns
+    -------
+    ndarray of int
+        One x index per liquid cell, in the grid's order (phi_e and c_e share it).
+    """
+    nx, ny, nz = grid.shape
+    n_electrode = grid.liquid_voxel.size
+    separator = np.arange(grid.n_liquid - n_electrode) % (nx * ny) // ny
+    return np.r_[grid.liquid_voxel // (ny * nz), separator]
 
 
 @dataclass
@@ -115,23 +146,32 @@ class LinearSolver:
 
     ``rtol`` is the Krylov tolerance relative to the right-hand side (None: the backend's
     ``DEFAULT_RTOL``); the preconditioner is rebuilt after a solve that needed more than
-    ``rebuild_after`` iterations."""
+    ``rebuild_after`` iterations. ``liquid_x`` (:func:`liquid_x`) lets a solve distributed over
+    MPI ranks cut the liquid, separator included, into the same x slabs as the solid."""
 
     layout: Layout
     kind: str = "auto"
     rtol: float | None = None
     maxiter: int = 200
     rebuild_after: int = 25
+    liquid_x: np.ndarray | None = None
     stats: LinearStats = field(default_factory=LinearStats)
 
     def __post_init__(self) -> None:
-        self.kind = resolve_kind(self.kind, self.layout.size)
+        ranks = world_size()
+        self.kind = resolve_kind(self.kind, self.layout.size, ranks)
         if self.rtol is None:
             self.rtol = DEFAULT_RTOL.get(self.kind, 0.0)
         if self.kind == "petsc":
-            from voxode.electrochem.petsc_linear import FieldSplitSolver
+            from voxode.electrochem import petsc_linear
 
-            self._backend = FieldSplitSolver(self.layout, self.rtol, self.maxiter)
+            self._backend = (
+                petsc_linear.DistributedFieldSplitSolver(
+                    self.layout, self.rtol, self.maxiter, self.liquid_x
+                )
+                if ranks > 1
+                else petsc_linear.FieldSplitSolver(self.layout, self.rtol, self.maxiter)
+            )
         elif self.kind == "pyamg":
             self._backend = _PyamgBlockSolver(self.layout, self.rtol, self.maxiter)
 

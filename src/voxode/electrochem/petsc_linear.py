@@ -35,6 +35,18 @@ until :class:`~voxode.electrochem.linear.LinearSolver` asks for a rebuild. The J
 sparsity pattern never changes, so its PETSc matrix is created once on arrays that PETSc
 shares with this module (``MatCreateSeqAIJWithArrays``), and each solve copies only the new
 values into them (``MatSetValuesCSR`` took 7 ms a solve at 1.5 um, 3.5 % of a run).
+
+Under ``mpiexec -n N`` (:class:`DistributedFieldSplitSolver`) the same solver runs on the N
+processes of ``PETSc.COMM_WORLD``: each process assembles the whole Jacobian, keeps its own rows
+in an MPIAIJ matrix (values copied in with ``MatSetValuesCSR`` at each solve) and gets the whole
+solution back (``VecScatterCreateToAll``), so the replicated Newton iteration and step control
+take the same decisions on every process without further communication. Each process owns a
+near-equal share of every split, so the splits' AMG and SOR work is balanced (the PETSc log of
+paper-pristine at 1 um on 2 processes: flops of every event equal within 5 %). hypre's parallel
+coarsening and l1-Gauss-Seidel, and SOR on each process's own rows (``pc_sor_local_symmetric``;
+on one process the symmetric sweep itself), make the preconditioner differ from the
+one-process one, so the discharges agree to Newton's tolerance, not to rounding: 1e-9 of the
+capacity at 1 um (benchmarks/README.md, "Speed II", "MPI ranks").
 """
 
 from __future__ import annotations
@@ -49,6 +61,8 @@ petsc4py.init(sys.argv[:1])
 from petsc4py import PETSc  # noqa: E402
 
 from voxode.electrochem.model import Layout  # noqa: E402
+from voxode.errors import LinearSolverError  # noqa: E402
+from voxode.ranks import world_size  # noqa: E402
 
 GMRES_RESTART = 50
 STRONG_THRESHOLD = 0.5
@@ -63,7 +77,8 @@ _AMG_OPTIONS = {
     "pc_hypre_boomeramg_agg_nl": 1,  # levels of aggressive coarsening
     "pc_hypre_boomeramg_relax_type_all": "l1-Gauss-Seidel",
 }
-_SOR_OPTIONS = {"pc_type": "sor", "pc_sor_symmetric": "", "pc_sor_its": 1}
+# one symmetric sweep; over several processes, one on each process's rows (block Jacobi)
+_SOR_OPTIONS = {"pc_type": "sor", "pc_sor_local_symmetric": "", "pc_sor_its": 1}
 _PREFIX = itertools.count()
 
 
@@ -79,6 +94,30 @@ def field_splits(layout: Layout) -> dict[str, tuple[np.ndarray, dict]]:
     }
 
 
+def _configure(ksp: PETSc.KSP, prefix: str, splits: dict[str, tuple[PETSc.IS, dict]]) -> None:
+    """Make ``ksp`` (its operator set) the GMRES with the field-split preconditioner of the
+    module doc; ``splits``: name -> (the split's unknowns that this process owns, in the
+    matrix's numbering; the options of its block solver)."""
+    ksp.setOptionsPrefix(prefix)
+    ksp.setType(PETSc.KSP.Type.GMRES)  # left preconditioning: see the module doc
+    ksp.setGMRESRestart(GMRES_RESTART)
+    ksp.setInitialGuessNonzero(False)
+    pc = ksp.getPC()
+    pc.setType(PETSc.PC.Type.FIELDSPLIT)
+    pc.setFieldSplitType(PETSc.PC.CompositeType.MULTIPLICATIVE)
+    opts = PETSc.Options()
+    keys = []
+    for name, (index_set, options) in splits.items():
+        pc.setFieldSplitIS((name, index_set))
+        for key, value in {"ksp_type": "preonly", **options}.items():
+            keys.append(f"{prefix}fieldsplit_{name}_{key}")
+            opts[keys[-1]] = value
+    ksp.setFromOptions()
+    ksp.setUp()  # the split solvers read their options here
+    for key in keys:
+        del opts[key]
+
+
 class FieldSplitSolver:
     """GMRES(``GMRES_RESTART``) to ``rtol`` with the field-split preconditioner above, on one
     process."""
@@ -90,62 +129,150 @@ class FieldSplitSolver:
         self._ksp: PETSc.KSP | None = None
         self._mat: PETSc.Mat | None = None
         self._data = np.empty(0)  # the matrix values, shared with self._mat
+        self._flip: slice | np.ndarray = slice(0, 0)  # the voltage row's values, negated
         self._rtol, self._maxiter = rtol, maxiter
         self._prefix = f"voxode{next(_PREFIX)}_"
-
-    def _create(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:
-        n = indptr.size - 1
-        comm = PETSc.COMM_SELF
-        self._mat = PETSc.Mat().createAIJWithArrays(
-            size=(n, n), csr=(indptr, indices, data), comm=comm
-        )
-        ksp = PETSc.KSP().create(comm=comm)
-        ksp.setOptionsPrefix(self._prefix)
-        ksp.setOperators(self._mat)
-        ksp.setType(PETSc.KSP.Type.GMRES)  # left preconditioning: see the module doc
-        ksp.setGMRESRestart(GMRES_RESTART)
-        ksp.setTolerances(rtol=self._rtol, atol=0.0, max_it=self._maxiter)
-        ksp.setInitialGuessNonzero(False)
-        pc = ksp.getPC()
-        pc.setType(PETSc.PC.Type.FIELDSPLIT)
-        pc.setFieldSplitType(PETSc.PC.CompositeType.MULTIPLICATIVE)
-        opts = PETSc.Options()
-        splits = field_splits(self.layout)
-        for name, (index, options) in splits.items():
-            pc.setFieldSplitIS(
-                (name, PETSc.IS().createGeneral(index.astype(PETSc.IntType), comm=comm))
-            )
-            opts[f"{self._prefix}fieldsplit_{name}_ksp_type"] = "preonly"
-            for key, value in options.items():
-                opts[f"{self._prefix}fieldsplit_{name}_{key}"] = value
-        ksp.setFromOptions()
-        ksp.setUp()  # the split solvers read their options here
-        for name, (_, options) in splits.items():
-            for key in ("ksp_type", *options):
-                del opts[f"{self._prefix}fieldsplit_{name}_{key}"]
-        self._ksp = ksp
 
     def solve(self, jac, rhs: np.ndarray, rebuild: bool) -> tuple[np.ndarray, int, bool]:
         """Solve ``jac`` du = ``rhs`` (a SciPy CSR matrix of the fixed pattern); rebuild the
         preconditioner first when ``rebuild``. Returns du, the iterations and convergence."""
-        v_row = slice(jac.indptr[self._v], jac.indptr[self._v + 1])
         if self._mat is None:
-            self._data = jac.data.copy()
-            self._data[v_row] *= -1.0
-            self._create(
-                jac.indptr.astype(PETSc.IntType), jac.indices.astype(PETSc.IntType), self._data
-            )
+            self._mat = self._create_matrix(jac)
+            self._ksp = PETSc.KSP().create(comm=self._mat.getComm())
+            self._ksp.setOperators(self._mat)
+            self._ksp.setTolerances(rtol=self._rtol, atol=0.0, max_it=self._maxiter)
+            _configure(self._ksp, self._prefix, self._split_sets())
         else:
-            np.copyto(self._data, jac.data)
-            self._data[v_row] *= -1.0
-            self._mat.assemble()  # PETSc reads self._data in place: only its state changes
-        b = rhs.copy()
-        b[self._v] *= -1.0
+            self._update_matrix(jac)
         self._ksp.getPC().setReusePreconditioner(not rebuild)
         self.ready = True
-        x, bb = self._mat.createVecs()
-        bb.setArray(b)
-        self._ksp.solve(bb, x)
+        x, b = self._mat.createVecs()
+        b.setArray(self._local_rhs(rhs))
+        self._ksp.solve(b, x)
         iterations = self._ksp.getIterationNumber()
         converged = self._ksp.getConvergedReason() > 0
-        return x.getArray().copy(), iterations, converged
+        return self._whole(x), iterations, converged
+
+    def _create_matrix(self, jac) -> PETSc.Mat:
+        """The PETSc matrix of ``jac`` with the voltage row negated, on values it shares."""
+        self._data = jac.data.copy()
+        self._flip = slice(jac.indptr[self._v], jac.indptr[self._v + 1])
+        self._data[self._flip] *= -1.0
+        n = jac.shape[0]
+        csr = (jac.indptr.astype(PETSc.IntType), jac.indices.astype(PETSc.IntType), self._data)
+        return PETSc.Mat().createAIJWithArrays(size=(n, n), csr=csr, comm=PETSc.COMM_SELF)
+
+    def _update_matrix(self, jac) -> None:
+        np.copyto(self._data, jac.data)
+        self._data[self._flip] *= -1.0
+        self._mat.assemble()  # PETSc reads self._data in place: only its state changes
+
+    def _split_sets(self) -> dict[str, tuple[PETSc.IS, dict]]:
+        return {
+            name: (PETSc.IS().createGeneral(index.astype(PETSc.IntType), comm=PETSc.COMM_SELF), opt)
+            for name, (index, opt) in field_splits(self.layout).items()
+        }
+
+    def _local_rhs(self, rhs: np.ndarray) -> np.ndarray:
+        b = rhs.copy()
+        b[self._v] *= -1.0
+        return b
+
+    def _whole(self, x: PETSc.Vec) -> np.ndarray:
+        return x.getArray().copy()
+
+
+class DistributedFieldSplitSolver(FieldSplitSolver):
+    """The same solver over the processes of ``PETSc.COMM_WORLD`` (``mpiexec -n N``).
+
+    Every process assembles the whole Jacobian and right-hand side and gets the whole
+    solution back. Each owns a near-equal contiguous chunk of every split's unknowns, so that
+    the splits are balanced; the PETSc numbering puts process 0's chunks first (solid, liquid,
+    c_s, c_e), then process 1's, and so on. The grid numbers the electrode's cells in x-major
+    voxel order, so a chunk is a slab of the electrode in x. It numbers the separator's cells
+    after the electrode's: with ``liquid_x`` (the x index of each liquid cell) the liquid
+    splits are cut by x, separator included, which on paper-pristine at 1 um halved the
+    nonzeros that couple two processes (76k to 34k on 2, 483k to 226k on 8); without it the
+    last process would own the whole separator, coupled to every other one's top plane.
+    """
+
+    def __init__(
+        self, layout: Layout, rtol: float, maxiter: int, liquid_x: np.ndarray | None = None
+    ):
+        super().__init__(layout, rtol, maxiter)
+        comm = PETSc.COMM_WORLD
+        size, rank = comm.getSize(), comm.getRank()
+        if size != world_size():
+            raise LinearSolverError(
+                f"mpiexec started {world_size()} processes but PETSc sees {size}: petsc4py is "
+                "built against another MPI than this mpiexec's"
+            )
+        splits = {name: index for name, (index, _) in field_splits(layout).items()}
+        if liquid_x is not None:
+            by_x = np.argsort(liquid_x, kind="stable")
+            splits["liquid"], splits["ce"] = splits["liquid"][by_x], splits["ce"][by_x]
+        chunks = {name: np.array_split(index, size) for name, index in splits.items()}
+        self._order = np.concatenate([c[r] for r in range(size) for c in chunks.values()])
+        self._rows = np.concatenate([c[rank] for c in chunks.values()])
+        first = sum(c[r].size for r in range(rank) for c in chunks.values())
+        self._ranges = {}
+        for name, c in chunks.items():
+            self._ranges[name] = (first, c[rank].size)
+            first += c[rank].size
+        self._v_local = np.flatnonzero(self._rows == self._v)
+        self._scatter: PETSc.Scatter | None = None
+
+    def _create_matrix(self, jac) -> PETSc.Mat:
+        """The owned rows of ``jac`` in the PETSc numbering, voltage row negated (MPIAIJ)."""
+        n = jac.shape[0]
+        number = np.empty(n, dtype=PETSc.IntType)
+        number[self._order] = np.arange(n, dtype=PETSc.IntType)
+        counts = np.diff(jac.indptr)[self._rows]
+        row = np.repeat(np.arange(self._rows.size), counts)
+        take = np.arange(counts.sum()) + np.repeat(
+            jac.indptr[self._rows] - np.cumsum(counts) + counts, counts
+        )
+        columns = number[jac.indices[take]]
+        order = np.lexsort((columns, row))  # PETSc wants each row's columns sorted
+        self._take, self._columns = take[order], columns[order]
+        self._indptr = np.r_[0, np.cumsum(counts)].astype(PETSc.IntType)
+        self._flip = np.flatnonzero(self._rows[row] == self._v)
+        local = self._rows.size
+        return PETSc.Mat().createAIJ(
+            size=((local, n), (local, n)),
+            csr=(self._indptr, self._columns, self._values(jac)),
+            comm=PETSc.COMM_WORLD,
+        )
+
+    def _values(self, jac) -> np.ndarray:
+        data = jac.data[self._take]
+        data[self._flip] *= -1.0
+        return data
+
+    def _update_matrix(self, jac) -> None:
+        self._mat.setValuesCSR(self._indptr, self._columns, self._values(jac))
+        self._mat.assemble()
+
+    def _split_sets(self) -> dict[str, tuple[PETSc.IS, dict]]:
+        splits = field_splits(self.layout)
+        return {
+            name: (
+                PETSc.IS().createStride(size, first=first, step=1, comm=PETSc.COMM_WORLD),
+                splits[name][1],
+            )
+            for name, (first, size) in self._ranges.items()
+        }
+
+    def _local_rhs(self, rhs: np.ndarray) -> np.ndarray:
+        b = rhs[self._rows]
+        b[self._v_local] *= -1.0
+        return b
+
+    def _whole(self, x: PETSc.Vec) -> np.ndarray:
+        """The solution in the model's numbering, on every process."""
+        if self._scatter is None:
+            self._scatter, self._gathered = PETSc.Scatter.toAll(x)
+        self._scatter.scatter(x, self._gathered, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+        du = np.empty(self._order.size)
+        du[self._order] = self._gathered.getArray()
+        return du

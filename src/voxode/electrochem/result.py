@@ -22,6 +22,7 @@ import pandas as pd
 
 from voxode.atomic import staged_files, write_text_atomic
 from voxode.errors import RunFailure, VoxodeError
+from voxode.ranks import world_rank
 
 if TYPE_CHECKING:
     from voxode.electrochem.simulate import Discharge
@@ -183,6 +184,7 @@ def summary(discharge: Discharge) -> dict[str, Any]:
         "linear_iterations": discharge.linear_iterations,
         "linear_solver": discharge.linear_solver,
         "wall_s": discharge.wall_s,
+        "ranks": discharge.ranks,
         "conservation_relative_errors": discharge.conservation,
         "unknowns": lay.size,
         "voxel_um": discharge.electrode.voxel_um,
@@ -243,7 +245,8 @@ def discharge_to_folder(
     before anything is written. A run that could not go on (no step, solver failure) or that
     raised writes ``failed.json`` (the reason, the end voltage and time) in place of the result
     files (an earlier run's are removed: the folder holds this run's outcome), then raises
-    :class:`~voxode.errors.RunFailure` (or the original error).
+    :class:`~voxode.errors.RunFailure` (or the original error). Under ``mpiexec`` only rank 0
+    writes; the others return the same summary.
 
     Parameters
     ----------
@@ -264,6 +267,7 @@ def discharge_to_folder(
     """
     from voxode.electrochem.simulate import CHECKPOINT_NAME, simulate
 
+    writes = world_rank() == 0  # under mpiexec, the other ranks only compute
     try:
         discharge = simulate(electrode, run_dir=run_dir, **simulate_args)
         if not discharge.end.reason.physical:
@@ -275,15 +279,18 @@ def discharge_to_folder(
                 "c_rate": discharge.c_rate,
                 "current_ma_cm2": discharge.current_ma_cm2,
             }
-            _write_failure(run_dir, record)
+            if writes:
+                _write_failure(run_dir, record)
             raise RunFailure(f"the discharge could not go on: {discharge.end.describe()}", record)
+        if not writes:
+            return summary(discharge)
         info = write_outputs(discharge, run_dir, vtk=vtk)
         (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
         return info
     except (RunFailure, VoxodeError):
         raise
     except Exception as exc:
-        if run_dir.is_dir():
+        if writes and run_dir.is_dir():
             _write_failure(
                 run_dir, {"end_reason": "error", "error": f"{type(exc).__name__}: {exc}"}
             )

@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from voxode.electrochem.solver import (
 from voxode.electrode import CBD, NMC, PORE, Electrode
 from voxode.errors import GridError, SimulationError
 from voxode.options import check
+from voxode.ranks import world_rank, world_size
 from voxode.resources import MIB, MemoryEstimate, check_memory
 
 CHECKPOINT_NAME = "checkpoint.npz"
@@ -86,6 +87,8 @@ class Discharge:
         The backend that ran: direct, petsc or pyamg.
     wall_s : float
         Wall time (s).
+    ranks : int
+        MPI processes that ran the discharge together (``mpiexec -n``).
     conservation : dict of str to float
         Relative errors of Li inserted vs charge passed, salt content and interface current.
     """
@@ -108,6 +111,7 @@ class Discharge:
     linear_iterations: int
     linear_solver: str  # the backend that ran: direct, petsc or pyamg
     wall_s: float
+    ranks: int
     conservation: dict[str, float]
 
     @property
@@ -211,7 +215,10 @@ def simulate(
     ``t_end_s`` stops earlier (default: 1.5x the nominal time). With ``run_dir`` the run
     checkpoints there every ``checkpoint_every_s`` of wall time and resumes from a checkpoint
     of the same run; the checkpoint stays until the outputs are written
-    (:func:`~voxode.electrochem.result.discharge_to_folder` removes it).
+    (:func:`~voxode.electrochem.result.discharge_to_folder` removes it). Under ``mpiexec -n N``
+    every process runs this function on the same input and the linear solves are distributed
+    over them (:mod:`~voxode.electrochem.linear`); only rank 0 writes checkpoints, and the
+    memory check counts N times the estimate (every process holds the whole model).
     ``on_step(t_s, voltage_v, capacity_mah_cm2)`` reports progress. A discharge whose memory
     estimate (:func:`estimate_memory`) exceeds the memory available is refused unless ``force``.
 
@@ -269,7 +276,9 @@ def simulate(
     c_rate = current_ma_cm2 / nominal
     if current_ma_cm2 == 0 and t_end_s is None:
         raise SimulationError("a zero current (a rest) needs an end time t_end_s")
-    check_memory(estimate_memory(electrode, p), force, hint="use a coarser image")
+    ranks = world_size()
+    estimate = estimate_memory(electrode, p)  # per process: every rank assembles the whole model
+    check_memory(replace(estimate, bytes=estimate.bytes * ranks), force, hint="use a coarser image")
     try:
         grid = build_grid(electrode, p)
     except GridError as exc:
@@ -309,7 +318,11 @@ def simulate(
         xs.append(means(now.state[lay.c_s]))
         if on_step is not None:
             on_step(now.t_s, now.voltage_v, current_ma_cm2 * now.t_s / 3600.0)
-        if ckpt is not None and time.perf_counter() - last_save[0] > checkpoint_every_s:
+        if (
+            ckpt is not None
+            and world_rank() == 0
+            and time.perf_counter() - last_save[0] > checkpoint_every_s
+        ):
             write_atomic(
                 ckpt,
                 lambda path: np.savez(
@@ -352,6 +365,7 @@ def simulate(
         linear_iterations=stepper.linear.stats.iterations,
         linear_solver=stepper.linear.kind,
         wall_s=time.perf_counter() - started,
+        ranks=ranks,
         conservation=conservation_errors(
             model, initial, last.state, current_a * last.t_s, current_a
         ),

@@ -37,7 +37,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from voxode.electrochem.linear import LinearSolver
+from voxode.electrochem.linear import LinearSolver, liquid_x
 from voxode.electrochem.materials import FARADAY_C_MOL
 from voxode.electrochem.model import Model
 from voxode.errors import StepFailure
@@ -146,7 +146,10 @@ class Stepper:
 
     def __post_init__(self) -> None:
         self.linear = LinearSolver(
-            self.model.layout, kind=self.options.linear, rtol=self.options.linear_rtol
+            self.model.layout,
+            kind=self.options.linear,
+            rtol=self.options.linear_rtol,
+            liquid_x=liquid_x(self.model.grid),
         )
         self._row_charge_c = self._row_charges()
 
