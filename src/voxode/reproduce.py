@@ -310,7 +310,7 @@ def reproduce(
     cells = None
     if preset.cells is not None:
         _stage(timings, "cells", on_stage)
-        cells = _cells(preset, out_dir / "cells", cases_dir, runs)
+        cells = _cells(preset, out_dir, cases_dir, runs)
         _done(timings, "cells")
 
     # 8. report
@@ -351,12 +351,11 @@ class _Cells:
     figure: Path
 
 
-def _cells(preset: ReproducePreset, out: Path, cases_dir: Path, runs: dict[str, Any]) -> _Cells:
+def _cells(preset: ReproducePreset, out_dir: Path, cases_dir: Path, runs: dict[str, Any]) -> _Cells:
     """Every design of the cells stage at each of its rates (cases shared with the other
-    stages), beside the measured rate test; tables and figure in ``out``."""
+    stages), beside the measured rate test; tables and figure in ``out_dir/cells``."""
     from voxode.design.cells import against_cells, plot_against_cells
     from voxode.design.compare import compare_designs
-    from voxode.design.figures import rate_label
     from voxode.electrochem.rate_data import read_rate_table
 
     stage = preset.cells
@@ -367,7 +366,7 @@ def _cells(preset: ReproducePreset, out: Path, cases_dir: Path, runs: dict[str, 
             recipes,
             c_rate,
             stage.seeds,
-            out / rate_label(c_rate).replace("/", "-"),
+            _cells_dir(out_dir, c_rate),
             voxel_um=preset.voxel_um,
             cutoff_v=preset.cutoff_v,
             params=preset.params,
@@ -378,6 +377,7 @@ def _cells(preset: ReproducePreset, out: Path, cases_dir: Path, runs: dict[str, 
     }
     names = {load_recipe(r).name: design for r, design in stage.designs.items()}
     capacities, gains = against_cells(comparisons, names, data, stage.fitted)
+    out = out_dir / "cells"
     write_atomic(out / "capacities.csv", lambda p: capacities.to_csv(p, index=False))
     write_atomic(out / "gains.csv", lambda p: gains.to_csv(p, index=False))
     return _Cells(capacities, gains, plot_against_cells(capacities, out / "cells.png"))
@@ -461,8 +461,7 @@ def _numbers(
         rows.append(
             (
                 f"{c_rate:g}C capacity gain of {design} over {designs[0]} (%, mean ± std)",
-                f"{gain['gain_mah_cm2_pct_mean']:+.1f}"
-                + (f" ± {gain['gain_mah_cm2_pct_std']:.1f}" if gain["n_ok"] > 1 else " (one seed)"),
+                _mean_std(gain["gain_mah_cm2_pct_mean"], gain["gain_mah_cm2_pct_std"], "+"),
                 f"+{PAPER['bilayer_gain_pct']:g}"
                 if "reverse" not in design
                 else "below the bi-layer",
@@ -508,7 +507,6 @@ def _cells_section(
     workers: str,
 ) -> None:
     """Section 8: the parameter set beside the measured cells, fitted and predicted rows."""
-    from voxode.design.figures import rate_label
     from voxode.electrochem.materials import load_parameters
 
     stage = preset.cells
@@ -533,16 +531,23 @@ def _cells_section(
     report.command(
         "\n".join(
             f"voxode design compare {' '.join(stage.designs)} --c-rate {c:g} "
-            f"--seeds {stage.seeds}{vox}{set_flag} -o {out}/cells/"
-            f"{rate_label(c).replace('/', '-')} --cases-dir {out}/cases{workers}"
+            f"--seeds {stage.seeds}{vox}{set_flag} -o {_cells_dir(out, c)} "
+            f"--cases-dir {out}/cases{workers}"
             for c in stage.c_rates
         )
     )
 
 
 def _mean_std(mean: float, std: float, sign: str = "") -> str:
-    """``mean ± std`` to one decimal (the mean alone where the std is NaN: one seed)."""
-    return f"{mean:{sign}.1f}" + (f" ± {std:.1f}" if np.isfinite(std) else "")
+    """``mean ± std`` to one decimal; ``mean (one seed)`` where the std is NaN."""
+    return f"{mean:{sign}.1f}" + (f" ± {std:.1f}" if np.isfinite(std) else " (one seed)")
+
+
+def _cells_dir(out_dir: Path, c_rate: float) -> Path:
+    """The cells stage's comparison folder at ``c_rate`` (``cells/C-2``, ``cells/1C``...)."""
+    from voxode.design.figures import rate_label
+
+    return out_dir / "cells" / rate_label(c_rate).replace("/", "-")
 
 
 def _write_report(

@@ -221,6 +221,7 @@ class DistributedFieldSplitSolver(FieldSplitSolver):
             first += c[rank].size
         self._v_local = np.flatnonzero(self._rows == self._v)
         self._scatter: PETSc.Scatter | None = None
+        self._gathered: PETSc.Vec | None = None  # the whole solution, on every process
 
     def _create_matrix(self, jac) -> PETSc.Mat:
         """The owned rows of ``jac`` in the PETSc numbering, voltage row negated (MPIAIJ)."""

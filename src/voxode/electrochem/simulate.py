@@ -311,6 +311,7 @@ def simulate(
                 )
                 dt = float(data["dt_s"])
     last_save = [time.perf_counter()]
+    saves = ckpt is not None and world_rank() == 0  # under mpiexec, rank 0 writes
 
     def record(before: StepRecord, now: StepRecord, next_dt: float) -> None:
         times.append(now.t_s)
@@ -318,11 +319,7 @@ def simulate(
         xs.append(means(now.state[lay.c_s]))
         if on_step is not None:
             on_step(now.t_s, now.voltage_v, current_ma_cm2 * now.t_s / 3600.0)
-        if (
-            ckpt is not None
-            and world_rank() == 0
-            and time.perf_counter() - last_save[0] > checkpoint_every_s
-        ):
+        if saves and time.perf_counter() - last_save[0] > checkpoint_every_s:
             write_atomic(
                 ckpt,
                 lambda path: np.savez(
