@@ -76,6 +76,7 @@ _AMG_OPTIONS = {
     "pc_hypre_boomeramg_strong_threshold": STRONG_THRESHOLD,
     "pc_hypre_boomeramg_agg_nl": 1,  # levels of aggressive coarsening
     "pc_hypre_boomeramg_relax_type_all": "l1-Gauss-Seidel",
+    "pc_hypre_boomeramg_no_CF": "",  # smooth in the rows' order, not C-points then F-points
 }
 # one symmetric sweep; over several processes, one on each process's rows (block Jacobi)
 _SOR_OPTIONS = {"pc_type": "sor", "pc_sor_local_symmetric": "", "pc_sor_its": 1}

@@ -19,9 +19,12 @@ Step size: the local truncation error of backward Euler is estimated from the ga
 the solution and the linear extrapolation of the two previous states (the Newton start),
 err = dt / (dt + dt_prev) |u - u_pred|, in the largest local stoichiometry change and in the
 voltage. A step whose error exceeds twice its tolerance is redone shorter; otherwise the next
-step is 0.9 dt (tol / err)^(1/2), within [0.5, 2] dt. The first step, without history, is
-kept and the next one is 1.8 times longer. The step that crosses the cut-off voltage is shortened
-until it lands within ``cutoff_tol_v`` of it.
+step is 0.9 dt (tol / err)^(1/2), within [0.5, 2] dt. A step without history is kept and the
+next one is 1.8 times longer: the first step, and the second, whose history would be the cell
+at rest before the current is switched on (the potentials' jump to the loaded state is not a
+slope to extrapolate; on paper-pristine at 1.5 um it cut the second step from 0.9 to 0.1 s and
+cost 5 more steps and 10 % more Newton iterations). The step that crosses the cut-off voltage
+is shortened until it lands within ``cutoff_tol_v`` of it.
 
 A run ends in one of the ways of :class:`EndReason`. When no step can be solved, even below
 ``dt_min_s``, the state says which: particle surfaces saturated, electrolyte depleted (both
@@ -285,7 +288,10 @@ class Stepper:
         while True:
             dt = min(dt, opts.dt_max_s, t_end_s - last.t_s)
             guess = predicted = last.state
-            if last is not before:
+            # no history across the switch-on: the state at t = 0 is at rest, and a slope from
+            # it would extrapolate the potentials' jump to the loaded state
+            history = last is not before and before.t_s > 0.0
+            if history:
                 # linear extrapolation of the last two states: Newton's start and the error gauge
                 slope = (last.state - before.state) / (last.t_s - before.t_s)
                 predicted = last.state + dt * slope
@@ -318,11 +324,7 @@ class Stepper:
                 frac = (last.voltage_v - cutoff_v) / max(last.voltage_v - v, 1e-12)
                 dt = max(dt * min(max(frac, 0.05), 0.5), opts.dt_min_s)
                 continue
-            ratio = (
-                self._error_ratio(u, predicted, dt, last.t_s - before.t_s)
-                if last is not before
-                else 0.25
-            )
+            ratio = self._error_ratio(u, predicted, dt, last.t_s - before.t_s) if history else 0.25
             if ratio > 2.0 and dt > opts.dt_min_s:
                 self.counters.rejected += 1
                 dt = max(dt * max(0.9 / np.sqrt(ratio), 0.2), opts.dt_min_s)
