@@ -16,10 +16,13 @@ The splits, in order, are one block Gauss-Seidel sweep (``PCFIELDSPLIT``, multip
 
 BoomerAMG uses HMIS coarsening with one level of aggressive coarsening, extended+i
 interpolation with at most ``P_MAX`` entries per row, a strength threshold of
-``STRONG_THRESHOLD`` (hypre's recommendation for 3D problems) and l1-Gauss-Seidel smoothing.
-On Jacobians of paper-pristine at 1.5 um, aggressive coarsening cut the cost of a
-preconditioner application from 14-15 to 9-10 ms for 1-3 more iterations, and l1-Gauss-
-Seidel to 7 ms (benchmarks/README.md, "Speed II").
+``STRONG_THRESHOLD`` (hypre's recommendation for 3D problems) and l1-Gauss-Seidel smoothing
+in the rows' order. On Jacobians of paper-pristine at 1.5 um, aggressive coarsening cut the
+cost of a preconditioner application from 14-15 to 9-10 ms for 1-3 more iterations, and
+l1-Gauss-Seidel to 7 ms (benchmarks/README.md, "Speed II"). hypre's default order, C-points
+then F-points, reads each level's matrix twice per sweep: in the rows' order a Krylov
+iteration cost 15-20 % less on 1 um Jacobians for 0-1 more iterations, and a 1.5 um discharge
+11 % less CPU (side by side, "Speed II").
 
 The Krylov method is GMRES(``GMRES_RESTART``) with left preconditioning, which tests the
 preconditioned residual. With BoomerAMG's default smoothing and no aggressive coarsening,
