@@ -45,20 +45,11 @@ import numpy as np  # noqa: E402
 from voxode.electrochem.defaults import DEFAULT_PARAMETER_SET  # noqa: E402
 from voxode.electrochem.plots import plot_voltage_curves  # noqa: E402
 from voxode.electrochem.pybamm_reference import dfn_half_cell, measured_properties  # noqa: E402
-from voxode.electrochem.result import final_fields, particle_table, voltage_table, write_outputs  # noqa: E402
+from voxode.electrochem.result import depth_thirds, final_fields, voltage_table, write_outputs  # noqa: E402
 from voxode.electrochem.simulate import simulate  # noqa: E402
 from voxode.electrochem.solver import SolverOptions  # noqa: E402
 from voxode.generate import generate  # noqa: E402
 from voxode.recipe import load_preset  # noqa: E402
-
-
-def thirds(
-    values: np.ndarray, depth: np.ndarray, thickness: float, weights: np.ndarray | None = None
-) -> list[float]:
-    """Weighted means of ``values`` in the collector, middle and separator thirds of the depth."""
-    band = np.clip((3 * depth / thickness).astype(int), 0, 2)
-    w = np.ones_like(values) if weights is None else weights
-    return [float(np.average(values[band == b], weights=w[band == b])) for b in range(3)]
 
 
 def main() -> None:
@@ -86,19 +77,15 @@ def main() -> None:
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     info = write_outputs(run, out / "run")
 
-    table = particle_table(run)
     fields = final_fields(run)
     z_um = electrode.z_centres_um()
     c_e = np.nanmean(fields["c_e_mol_m3"], axis=(0, 1))
     has_e = np.isfinite(c_e)
     physics = {
-        "sod_end_by_third_collector_middle_separator": thirds(
-            table["sod_100"].to_numpy(),
-            table["centroid_z_um"].to_numpy(),
-            electrode.thickness_um,
-            table["volume_um3"].to_numpy(),
-        ),
-        "c_e_end_by_third_collector_middle_separator_mol_m3": thirds(
+        "sod_end_by_third_collector_middle_separator": info[
+            "sod_end_by_third_collector_middle_separator"
+        ],
+        "c_e_end_by_third_collector_middle_separator_mol_m3": depth_thirds(
             c_e[has_e], z_um[has_e], electrode.thickness_um
         ),
     }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job: the paper's three electrodes (summaries, figures, TIFF/VTK exports), then the
-# paper's workflow end to end on miniature electrodes (voxode reproduce --preset quick):
-# training simulations, surrogate + SHAP, design comparison, rate test, screening, report.
+# paper's workflow end to end on electrodes of the paper's thickness (150 um) with miniature
+# particles (voxode reproduce --preset quick): training simulations, surrogate + SHAP, design
+# comparison, rate test, screening, report; the report's SOD-vs-depth figures and its table
+# (printed last) show the thick-electrode gradient, SOD lower at the collector than at the
+# separator.
 set -euo pipefail
 out=${1:-out}
 voxode=.venv/bin/voxode
@@ -14,4 +17,5 @@ done
 $voxode export "$out/paper-pristine.npz" --tiff --vtk
 $voxode reproduce --preset quick -o "$out/reproduce"
 echo "demo results in $out/: the paper's electrodes (.npz, .json, .png, TIFF, VTK) and"
-echo "$out/reproduce/report.html (report.md): the workflow end to end with every figure"
+echo "$out/reproduce/report.html (report.md): the workflow end to end with every figure;"
+echo "SOD vs depth: $out/reproduce/figures/sod_vs_depth.png, $out/reproduce/designs/sod_depth.png"

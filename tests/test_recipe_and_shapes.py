@@ -28,6 +28,14 @@ def test_paper_recipe_gives_the_design_numbers() -> None:
     assert loading_mg_cm2 * r.specific_capacity_mah_g / 1e3 == pytest.approx(8.5, abs=0.05)
 
 
+@pytest.mark.parametrize("design", ["pristine", "bilayer", "bilayer-reverse"])
+def test_mini_thick_presets_are_the_miniatures_at_150_um(design: str) -> None:
+    thick, mini = load_preset(f"mini-thick-{design}"), load_preset(f"mini-{design}")
+    assert thick.box_um == (*mini.box_um[:2], 150.0)
+    same = {"name", "box_um"}
+    assert thick.model_dump(exclude=same) == mini.model_dump(exclude=same)
+
+
 def test_psd_sigma_from_d10_d90() -> None:
     psd = SizeDistribution(d10_um=5, d50_um=9, d90_um=14)
     assert psd.sigma == pytest.approx(math.log(14 / 5) / (2 * 1.2815515655446004))

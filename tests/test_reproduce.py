@@ -39,7 +39,11 @@ def test_shipped_presets_load_and_name_real_recipes():
     assert paper.training.n_seeds == 10
     assert paper.params == "paper-pristine-calibrated"  # the paper's study on the calibrated set
     assert paper.cells.fitted == ["pristine"]  # calibrated on the pristine cells only
-    assert load_reproduce_preset("quick").cells is None  # mini electrodes are not the cells
+    quick = load_reproduce_preset("quick")
+    assert quick.cells is None  # miniature electrodes are not the cells
+    # make demo's workflow at the paper's thickness, where the SOD gradient shows
+    thickness = load_preset("paper-pristine").box_um[2]
+    assert all(load_preset(r).box_um[2] == thickness for r in quick.designs.recipes)
 
 
 def test_bad_presets_are_one_line_errors(tmp_path):
@@ -152,6 +156,11 @@ def test_reproduce_writes_a_report_whose_figures_exist(tmp_path):
     assert capacities.loc["b", "simulated_mah_g_mean"] == pytest.approx(bilayer)
     assert numbers.loc["b: 2C capacity (mAh/g, predicted)", "paper"] == "120 (cells)"
     assert numbers.loc["b: 2C gain (%, mAh/g, predicted)", "paper"] == "+20 (cells)"
+    # the thick-electrode gradient: end-of-discharge SOD at the collector and the separator
+    sod = numbers.loc["tiny-pristine: 2C end-of-discharge SOD, collector / separator third"]
+    collector, separator = (float(v) for v in sod["voxode"].split(" / "))
+    assert 0.0 <= collector <= 1.0 and 0.0 <= separator <= 1.0
+    assert sod["paper"] == "lower at the collector (Fig. 2B)"
     # every simulation lives once in cases/: the rate test's 2C bi-layer case is the comparison's
     keys = [p.name for p in (out / "cases").iterdir()]
     assert len(keys) == len(set(keys)) == 3 + 1 + 2 + 1

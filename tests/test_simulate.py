@@ -13,6 +13,7 @@ from synthetic_images import sphere_packing
 from voxode.electrochem.materials import FARADAY_C_MOL, ParameterError, load_parameters
 from voxode.electrochem.plots import plot_voltage_curves
 from voxode.electrochem.result import (
+    depth_thirds,
     discharge_to_folder,
     particle_table,
     voltage_table,
@@ -101,9 +102,25 @@ def test_outputs(one_c, tmp_path):
     table = particle_table(one_c)
     assert np.all(table["sod_100"] >= table["sod_025"])
     assert table["sod_100"].between(0, 1.0 + 1e-9).all()
+    thirds = saved["sod_end_by_third_collector_middle_separator"]
+    assert thirds == pytest.approx(
+        depth_thirds(table["sod_100"], table["centroid_z_um"], 16.0, weights=table["volume_um3"])
+    )
+    assert min(thirds) >= 0.0 and max(thirds) <= 1.0 + 1e-9
     fields = np.load(tmp_path / "fields.npz")
     assert fields["c_s_mol_m3"].shape == one_c.electrode.shape
     assert np.isnan(fields["c_s_mol_m3"][one_c.electrode.phases == PORE]).all()
+
+
+def test_depth_thirds():
+    """Weighted means per third of the thickness, collector first; None for an empty third."""
+    depth = np.array([1.0, 2.0, 5.0, 11.0, 12.0])
+    values = np.array([0.2, 0.4, 0.5, 0.9, 1.0])
+    assert depth_thirds(values, depth, 12.0) == pytest.approx([0.3, 0.5, 0.95])
+    assert depth_thirds(values, depth, 12.0, weights=np.array([3, 1, 1, 1, 1])) == (
+        pytest.approx([0.25, 0.5, 0.95])
+    )
+    assert depth_thirds(values[:2], depth[:2], 12.0) == [pytest.approx(0.3), None, None]
 
 
 def test_bad_input_fails_before_time_stepping(tiny):

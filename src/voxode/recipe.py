@@ -431,6 +431,9 @@ PRESETS = (
     "mini-pristine",
     "mini-bilayer",
     "mini-bilayer-reverse",
+    "mini-thick-pristine",
+    "mini-thick-bilayer",
+    "mini-thick-bilayer-reverse",
 )
 
 
@@ -460,8 +463,8 @@ def load_preset(name: str) -> Recipe:
     Parameters
     ----------
     name : str
-        ``paper-pristine``, ``paper-bilayer``, ``paper-bilayer-reverse`` or their ``mini-``
-        versions.
+        ``paper-pristine``, ``paper-bilayer``, ``paper-bilayer-reverse``, or their ``mini-``
+        (12 x 12 x 36 um) and ``mini-thick-`` (12 x 12 x 150 um) versions.
 
     Returns
     -------

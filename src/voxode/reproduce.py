@@ -17,9 +17,10 @@ case is computed once even when several studies need it, and a rerun or a killed
 8. ``report.md`` and ``report.html`` with every figure and our numbers beside the paper's
    (and the cells').
 
-Presets are data (``presets/reproduce-<name>.yaml``): ``quick`` (the mini-* electrodes,
-minutes; no cells stage: its thin electrodes are not the paper's cells) and ``paper`` (the
-paper's electrodes on the set calibrated on the pristine cells, many hours on 2 cores).
+Presets are data (``presets/reproduce-<name>.yaml``): ``quick`` (the mini-thick-* electrodes:
+the paper's thickness with miniature particles, minutes; no cells stage: its electrodes are not
+the paper's cells) and ``paper`` (the paper's electrodes on the set calibrated on the pristine
+cells, many hours on 2 cores).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ PAPER = {
         "cbd_contact_area_um2",
     ],
     "bilayer_ah_l": 450.0,
+    "sod_gradient": "lower at the collector (Fig. 2B)",
 }
 
 
@@ -477,6 +479,17 @@ def _numbers(
                 else None,
             )
         )
+    for design in designs:
+        finished = [r for r in comparison.results if r.ok and r.case.recipe.name == design]
+        if finished:
+            collector, _, separator = _sod_thirds(finished)
+            rows.append(
+                (
+                    f"{design}: {c_rate:g}C end-of-discharge SOD, collector / separator third",
+                    f"{collector:.2f} / {separator:.2f}",
+                    PAPER["sod_gradient"] if design == designs[0] else None,
+                )
+            )
     if cells is not None:
         for row in cells.capacities.dropna(subset=["measured_mah_g"]).itertuples():
             rows.append(
@@ -536,6 +549,26 @@ def _cells_section(
             for c in stage.c_rates
         )
     )
+
+
+def _sod_thirds(results: list[CaseResult]) -> np.ndarray:
+    """Mean over ``results`` (finished cases, at least one) of the end-of-discharge particle
+    SOD (0 to 1, volume-weighted) in the collector, middle and separator thirds of the
+    thickness."""
+    from voxode.electrochem.result import depth_thirds
+
+    thirds = []
+    for r in results:
+        table = r.particle_sod()
+        thirds.append(
+            depth_thirds(
+                table["sod_100"],
+                table["centroid_z_um"],
+                r.case.recipe.box_um[2],
+                table["volume_um3"],
+            )
+        )
+    return np.nanmean(np.array(thirds, dtype=float), axis=0)
 
 
 def _mean_std(mean: float, std: float, sign: str = "") -> str:

@@ -19,7 +19,9 @@ ElectrodeOut = Annotated[
     Path, typer.Option("--output", "-o", help="Electrode file to write (.npz).")
 ]
 Seed = Annotated[int | None, typer.Option("--seed", help="Random seed, overrides the recipe.")]
-PRESETS = "paper-pristine, paper-bilayer, paper-bilayer-reverse or their mini- versions"
+PRESETS = (
+    "paper-pristine, paper-bilayer, paper-bilayer-reverse or their mini- and mini-thick- versions"
+)
 
 
 @recipe_app.command("show")

@@ -16,7 +16,8 @@ def reproduce(
         str,
         typer.Option(
             "--preset",
-            help="quick (mini electrodes, minutes), paper (hours to days) or a preset YAML file.",
+            help="quick (150 um mini-thick electrodes, minutes), paper (hours to days) or a preset "
+            "YAML file.",
         ),
     ],
     output: Annotated[

@@ -110,6 +110,11 @@ def simulate(
             f"{summary['capacity_ah_l']:.0f} Ah/L) at {summary['c_rate']:.3g}C in "
             f"{summary['wall_s']:.0f} s: {summary['end']}; wrote {output}"
         )
+        thirds = summary["sod_end_by_third_collector_middle_separator"]
+        out.print(
+            "SOD at the end, collector / middle / separator third: "
+            + " / ".join("-" if s is None else f"{s:.2f}" for s in thirds)
+        )
 
 
 def _mpi_command(ranks: int, linear_solver: str) -> list[str] | None:

@@ -156,10 +156,58 @@ def final_fields(discharge: Discharge) -> dict[str, np.ndarray]:
     }
 
 
-def summary(discharge: Discharge) -> dict[str, Any]:
-    """JSON-ready summary of a discharge (units in the keys)."""
+def depth_thirds(
+    values: np.ndarray, depth_um: np.ndarray, thickness_um: float, weights: np.ndarray | None = None
+) -> list[float | None]:
+    """Weighted means of ``values`` in the collector, middle and separator thirds of the depth.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        One value per item (a particle, a plane).
+    depth_um : numpy.ndarray
+        The items' distance from the current collector (um).
+    thickness_um : float
+        Electrode thickness (um).
+    weights : numpy.ndarray, optional
+        The items' weights (e.g. particle volumes in um^3); equal when omitted.
+
+    Returns
+    -------
+    list of float or None
+        The means in [0, L/3), [L/3, 2L/3), [2L/3, L], collector first; None for a third that
+        holds no item.
+    """
+    values = np.asarray(values, dtype=float)
+    band = np.clip((3 * np.asarray(depth_um) / thickness_um).astype(int), 0, 2)
+    w = np.ones_like(values) if weights is None else np.asarray(weights, dtype=float)
+    return [
+        float(np.average(values[band == b], weights=w[band == b])) if np.any(band == b) else None
+        for b in range(3)
+    ]
+
+
+def summary(discharge: Discharge, table: pd.DataFrame | None = None) -> dict[str, Any]:
+    """JSON-ready summary of a discharge (units in the keys).
+
+    Parameters
+    ----------
+    discharge : Discharge
+        A finished discharge.
+    table : pandas.DataFrame, optional
+        Its :func:`particle_table`, when already computed.
+
+    Returns
+    -------
+    dict
+        Capacities (mAh/cm^2, mAh/g, Ah/L), end reason, solver counters, conservation errors,
+        and the end-of-discharge particle SOD (volume-weighted, 0 to 1) in the collector,
+        middle and separator thirds of the thickness: the thick-electrode gradient.
+    """
     from voxode.electrochem.solver import EndReason
 
+    if table is None:
+        table = particle_table(discharge)
     cap = discharge.capacity_mah_cm2
     lay = discharge.model.layout
     c = discharge.counters
@@ -190,6 +238,12 @@ def summary(discharge: Discharge) -> dict[str, Any]:
         "voxel_um": discharge.electrode.voxel_um,
         "nmc_voxels_without_path": discharge.grid.disconnected_nmc_voxels,
         "parameters": discharge.params.name,
+        "sod_end_by_third_collector_middle_separator": depth_thirds(
+            table["sod_100"].to_numpy(),
+            table["centroid_z_um"].to_numpy(),
+            discharge.electrode.thickness_um,
+            table["volume_um3"].to_numpy(),
+        ),
     }
 
 
@@ -216,12 +270,12 @@ def write_outputs(discharge: Discharge, run_dir: Path, vtk: bool = False) -> dic
     from voxode.electrochem.plots import plot_sod_depth, plot_voltage
     from voxode.io.vtk import write_vti
 
-    info = summary(discharge)
+    table = particle_table(discharge)
+    info = summary(discharge, table)
     with staged_files(run_dir, last=RunFiles(run_dir).summary.name) as stage:
         files = RunFiles(stage)
         voltage = voltage_table(discharge)
         voltage.to_csv(files.voltage, index=False)
-        table = particle_table(discharge)
         table.to_parquet(files.particle_sod, index=False)
         fields = final_fields(discharge)
         np.savez_compressed(files.fields, voxel_um=discharge.electrode.voxel_um, **fields)
