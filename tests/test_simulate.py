@@ -273,8 +273,8 @@ def test_a_uniform_shift_of_the_potentials_restores_the_current_balances(one_c):
     model, lay = one_c.model, one_c.model.layout
     current_a = one_c.current_ma_cm2 * 1e-3 * one_c.grid.area_m2 * 1e4
     stepper = Stepper(model, current_a, current_a)
-    u_old = one_c.final_state
-    dt_s = 5.0
+    u_old = model.initial_state()
+    dt_s = 1.0
     u = stepper.newton(u_old, u_old.copy(), dt_s)
     u[lay.phi_s] += 1e-4
     u[lay.v] -= 2e-4
