@@ -21,7 +21,7 @@ in the rows' order. On Jacobians of paper-pristine at 1.5 um, aggressive coarsen
 cost of a preconditioner application from 14-15 to 9-10 ms for 1-3 more iterations, and
 l1-Gauss-Seidel to 7 ms (benchmarks/README.md, "Speed II"). hypre's default order, C-points
 then F-points, reads each level's matrix twice per sweep: in the rows' order a Krylov
-iteration cost 15-20 % less on 1 um Jacobians for 0-1 more iterations, and a 1.5 um discharge
+iteration cost 9-20 % less on 1 um Jacobians for 0-1 more iterations, and a 1.5 um discharge
 11 % less CPU (side by side, "Speed II").
 
 The Krylov method is GMRES(``GMRES_RESTART``) with left preconditioning, which tests the
