@@ -228,7 +228,11 @@ class DistributedFieldSplitSolver(FieldSplitSolver):
         self._gathered: PETSc.Vec | None = None  # the whole solution, on every process
 
     def _create_matrix(self, jac) -> PETSc.Mat:
-        """The owned rows of ``jac`` in the PETSc numbering, voltage row negated (MPIAIJ)."""
+        """The owned rows of ``jac`` in the PETSc numbering, voltage row negated (MPIAIJ), on
+        value arrays it shares with this object: the block of the owned columns and the block
+        of the others (``MatCreateMPIAIJWithSplitArrays``). Each update copies the new values
+        into them, as on one process; inserting them with ``MatSetValuesCSR``, which looks up
+        every entry's place, took 4.6 s of an 88 s discharge at 1 um on two processes."""
         n = jac.shape[0]
         number = np.empty(n, dtype=PETSc.IntType)
         number[self._order] = np.arange(n, dtype=PETSc.IntType)
@@ -239,24 +243,33 @@ class DistributedFieldSplitSolver(FieldSplitSolver):
         )
         columns = number[jac.indices[take]]
         order = np.lexsort((columns, row))  # PETSc wants each row's columns sorted
-        self._take, self._columns = take[order], columns[order]
-        self._indptr = np.r_[0, np.cumsum(counts)].astype(PETSc.IntType)
-        self._flip = np.flatnonzero(self._rows[row] == self._v)
+        take, columns, row = take[order], columns[order], row[order]
+        first = self._ranges[next(iter(self._ranges))][0]  # this process's first row and column
         local = self._rows.size
-        return PETSc.Mat().createAIJ(
-            size=((local, n), (local, n)),
-            csr=(self._indptr, self._columns, self._values(jac)),
-            comm=PETSc.COMM_WORLD,
+        owned = (columns >= first) & (columns < first + local)
+        self._blocks = []  # (positions in jac.data, shared values, voltage-row entries) each
+        csr = []
+        for part, offset in ((owned, first), (~owned, 0)):
+            indptr = np.r_[0, np.cumsum(np.bincount(row[part], minlength=local))]
+            values = np.empty(np.count_nonzero(part))
+            flip = np.flatnonzero(self._rows[row[part]] == self._v)
+            self._blocks.append((take[part], values, flip))
+            csr.append((indptr.astype(PETSc.IntType), columns[part] - offset, values))
+        self._fill(jac)
+        self._csr = tuple(csr)  # PETSc uses these arrays for the matrix's lifetime
+        return PETSc.Mat().createAIJWithArrays(
+            size=((local, n), (local, n)), csr=self._csr, comm=PETSc.COMM_WORLD
         )
 
-    def _values(self, jac) -> np.ndarray:
-        data = jac.data[self._take]
-        data[self._flip] *= -1.0
-        return data
+    def _fill(self, jac) -> None:
+        """Copy the owned rows' values of ``jac`` into the shared arrays, voltage row negated."""
+        for take, values, flip in self._blocks:
+            np.take(jac.data, take, out=values)
+            values[flip] *= -1.0
 
     def _update_matrix(self, jac) -> None:
-        self._mat.setValuesCSR(self._indptr, self._columns, self._values(jac))
-        self._mat.assemble()
+        self._fill(jac)
+        self._mat.assemble()  # PETSc reads the shared arrays in place: only its state changes
 
     def _split_sets(self) -> dict[str, tuple[PETSc.IS, dict]]:
         splits = field_splits(self.layout)
