@@ -175,6 +175,17 @@ class LinearSolver:
         elif self.kind == "pyamg":
             self._backend = _PyamgBlockSolver(self.layout, self.rtol, self.maxiter)
 
+    @property
+    def owned_rows(self) -> np.ndarray | None:
+        """The unknowns whose rows this process owns in a distributed solve (model numbering);
+        None when one process solves."""
+        return self._backend.rows if self.kind == "petsc" else None
+
+    def gather(self, owned: np.ndarray) -> np.ndarray:
+        """The whole vector, on every process, from each process's values of its
+        :attr:`owned_rows` (in their order)."""
+        return self._backend.gather(owned)
+
     def solve(self, jac: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
         """The Newton update du of J du = rhs; raises np.linalg.LinAlgError when the Krylov
         solver does not converge."""

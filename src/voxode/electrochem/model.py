@@ -43,7 +43,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from voxode.electrochem.grid import Grid
+from voxode.electrochem.grid import Grid, Pairs
 from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet
 
 _EXP_CAP = 60.0
@@ -103,6 +103,63 @@ class Layout:
     @property
     def potentials(self) -> slice:
         return slice(0, self.v + 1)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The faces whose fluxes and reactions a residual evaluates: all of the grid's, or (under
+    ``mpiexec -n N``) those that add to a set of rows, the rows one process owns."""
+
+    electronic: Pairs
+    collector: Pairs
+    ionic: Pairs
+    diffusion: Pairs
+    reaction_nmc: np.ndarray
+    reaction_solid: np.ndarray
+    reaction_liquid: np.ndarray
+    reaction_area_m2: np.ndarray
+    foil_liquid: np.ndarray
+    foil_area_m2: np.ndarray
+
+    @classmethod
+    def reaching(cls, grid: Grid, layout: Layout, rows: np.ndarray | None = None) -> Terms:
+        """The faces of ``grid`` that add to any of ``rows`` (unknown indices of ``layout``;
+        None: every face). A residual evaluated on them is exact in ``rows``, and so is its
+        Jacobian; the other rows get only part of their terms."""
+        g, lay = grid, layout
+        owned = np.ones(lay.size, dtype=bool)
+        if rows is not None:
+            owned[:] = False
+            owned[rows] = True
+        P, E, S, C = lay.phi_s.start, lay.phi_e.start, lay.c_s.start, lay.c_e.start
+
+        def pairs(faces: Pairs, *blocks: int) -> Pairs:
+            keep = np.zeros(faces.i.size, dtype=bool)
+            for first in blocks:
+                keep |= owned[first + faces.i] | owned[first + faces.j]
+            return Pairs(faces.i[keep], faces.j[keep], faces.g[keep])
+
+        co = g.collector
+        on_collector = owned[P + co.i] | owned[lay.v]
+        reacts = (
+            owned[P + g.reaction_solid]
+            | owned[E + g.reaction_liquid]
+            | owned[S + g.reaction_nmc]
+            | owned[C + g.reaction_liquid]
+        )
+        on_foil = owned[E + g.foil_liquid] | owned[C + g.foil_liquid]
+        return cls(
+            electronic=pairs(g.electronic, P),
+            collector=Pairs(co.i[on_collector], co.j[on_collector], co.g[on_collector]),
+            ionic=pairs(g.ionic, E, C),
+            diffusion=pairs(g.diffusion, S),
+            reaction_nmc=g.reaction_nmc[reacts],
+            reaction_solid=g.reaction_solid[reacts],
+            reaction_liquid=g.reaction_liquid[reacts],
+            reaction_area_m2=g.reaction_area_m2[reacts],
+            foil_liquid=g.foil_liquid[on_foil],
+            foil_area_m2=g.foil_area_m2[on_foil],
+        )
 
 
 @numba.njit(cache=True)
@@ -197,8 +254,17 @@ class Model:
             grid.area_m2 * 1e4
         )
         self._sparse = _Jacobian(self.layout.size)
+        self._all = self._terms = Terms.reaching(grid, self.layout)
         self._nmc_cells = np.arange(self.layout.n_nmc)
         self._liquid_cells = np.arange(self.layout.n_liquid)
+
+    def restrict(self, rows: np.ndarray) -> None:
+        """Evaluate the residual and the Jacobian only where they add to ``rows`` (unknown
+        indices): exact in those rows, partial in the others. A process of a distributed run
+        assembles the rows it owns this way and gathers the rest of the residual from the
+        others (:meth:`Stepper.newton <voxode.electrochem.solver.Stepper.newton>`)."""
+        self._terms = Terms.reaching(self.grid, self.layout, rows)
+        self._sparse = _Jacobian(self.layout.size)
 
     def collector_potential(self, u: np.ndarray, current_a: float) -> float:
         """Potential (V) of the current collector behind the contact resistance: the terminal
@@ -219,13 +285,15 @@ class Model:
 
     def reaction_current(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Anodic current (A) of each reactive face and of each foil face at state ``u``."""
-        return self._reaction(u)[0] * self.grid.reaction_area_m2, self._foil(u)[
-            0
-        ] * self.grid.foil_area_m2
+        every = self._all
+        return (
+            self._reaction(u, every)[0] * every.reaction_area_m2,
+            self._foil(u, every)[0] * every.foil_area_m2,
+        )
 
     # ------------------------------------------------------------------ kinetics
-    def _reaction(self, u: np.ndarray):
-        g, lay, p = self.grid, self.layout, self.params
+    def _reaction(self, u: np.ndarray, g: Terms):
+        lay, p = self.layout, self.params
         cs = u[lay.c_s][g.reaction_nmc]
         ce = u[lay.c_e][g.reaction_liquid]
         dphi = u[lay.phi_s][g.reaction_solid] - u[lay.phi_e][g.reaction_liquid]
@@ -249,8 +317,8 @@ class Model:
         di_dce = 0.5 * i0 / np.maximum(cec, _CE_GAP) * bracket
         return i, di_deta, di_dcs, di_dce
 
-    def _foil(self, u: np.ndarray):
-        g, lay, p = self.grid, self.layout, self.params
+    def _foil(self, u: np.ndarray, g: Terms):
+        lay, p = self.layout, self.params
         ce = u[lay.c_e][g.foil_liquid]
         i0, di0 = p.foil_i0.with_derivative(np.maximum(ce, _CE_GAP))
         a = p.lithium_foil.charge_transfer_coefficient
@@ -269,7 +337,7 @@ class Model:
         at applied discharge current ``current_a`` (A for the box). With ``jacobian`` its
         derivatives are kept, and :meth:`jacobian` assembles them only if they are needed (a
         Newton iteration that has converged needs none)."""
-        g, lay, p = self.grid, self.layout, self.params
+        g, t, lay, p = self.grid, self._terms, self.layout, self.params
         F = FARADAY_C_MOL
         r = np.zeros(lay.size)
         jac = self._sparse if jacobian else None
@@ -291,10 +359,10 @@ class Model:
                     jac.add(block, faces.j, col0, cols, d, -scale)
 
         # electrons in the solid
-        el = g.electronic
+        el = t.electronic
         flux = el.g * (phis[el.i] - phis[el.j])
         pair(P, el, flux, ((P, el.i, el.g, 1.0), (P, el.j, el.g, -1.0)))
-        co = g.collector
+        co = t.collector
         fc = co.g * (phis[co.i] - self.collector_potential(u, current_a))
         _add_at(r[P:], co.i, fc, 1.0)
         r[V] += fc.sum() - current_a
@@ -305,7 +373,7 @@ class Model:
             jac.add(V, 0, V, 0, np.array([co.g.sum()]), -1.0)
 
         # ions and salt in the liquid
-        io = g.ionic
+        io = t.ionic
         ci, cj = ce[io.i], ce[io.j]
         cf = 0.5 * (ci + cj)
         kap, dkap = p.kappa.with_derivative(cf)
@@ -337,7 +405,7 @@ class Model:
         anion = 1.0 - p.electrolyte.transference_number
 
         # Li diffusion inside particles
-        dfn = g.diffusion
+        dfn = t.diffusion
         dc = cs[dfn.i] - cs[dfn.j]
         if p.constant_solid_diffusivity:
             gd = F * p.active.diffusivity_m2_s * dfn.g
@@ -352,9 +420,9 @@ class Model:
             pair(S, dfn, gd * dc, ((S, dfn.i, gd + slope, 1.0), (S, dfn.j, slope - gd, 1.0)))
 
         # reactions on NMC faces: +q to solid and NMC rows, -q to liquid and salt rows
-        i, di_deta, di_dcs, di_dce = self._reaction(u)
-        area = g.reaction_area_m2
-        s, e, ps = g.reaction_nmc, g.reaction_liquid, g.reaction_solid
+        i, di_deta, di_dcs, di_dce = self._reaction(u, t)
+        area = t.reaction_area_m2
+        s, e, ps = t.reaction_nmc, t.reaction_liquid, t.reaction_solid
         q = area * i
         a_deta = area * di_deta
         derivs = (
@@ -370,15 +438,15 @@ class Model:
                     jac.add(row0, rows, col0, cols, d, sign * scale)
 
         # Li foil: current into the liquid
-        i_li, dli_deta, dli_dce = self._foil(u)
-        fl = g.foil_liquid
-        q_li = g.foil_area_m2 * i_li
+        i_li, dli_deta, dli_dce = self._foil(u, t)
+        fl = t.foil_liquid
+        q_li = t.foil_area_m2 * i_li
         for row0, share in ((E, 1.0), (C, anion)):
             _add_at(r[row0:], fl, q_li, -share)
             if jac is not None:
                 # d(-q)/dphi_e = +A di/deta
-                jac.add(row0, fl, E, fl, g.foil_area_m2 * dli_deta, share)
-                jac.add(row0, fl, C, fl, g.foil_area_m2 * dli_dce, -share)
+                jac.add(row0, fl, E, fl, t.foil_area_m2 * dli_deta, share)
+                jac.add(row0, fl, C, fl, t.foil_area_m2 * dli_dce, -share)
 
         # storage
         m_s = F * self.nmc_volume / dt_s

@@ -40,10 +40,11 @@ shares with this module (``MatCreateSeqAIJWithArrays``), and each solve copies o
 values into them (``MatSetValuesCSR`` took 7 ms a solve at 1.5 um, 3.5 % of a run).
 
 Under ``mpiexec -n N`` (:class:`DistributedFieldSplitSolver`) the same solver runs on the N
-processes of ``PETSc.COMM_WORLD``: each process assembles the whole Jacobian, keeps its own rows
-in an MPIAIJ matrix (values copied in with ``MatSetValuesCSR`` at each solve) and gets the whole
-solution back (``VecScatterCreateToAll``), so the replicated Newton iteration and step control
-take the same decisions on every process without further communication. Each process owns a
+processes of ``PETSc.COMM_WORLD``: each process assembles the residual and the Jacobian of its
+own rows (:meth:`Model.restrict <voxode.electrochem.model.Model.restrict>`), keeps those rows in
+an MPIAIJ matrix on value arrays it shares, as on one process, and gets the whole residual and
+the whole solution back (``VecScatterCreateToAll``), so the replicated Newton iteration and step
+control take the same decisions on every process without further communication. Each process owns a
 near-equal share of every split, so the splits' AMG and SOR work is balanced (the PETSc log of
 paper-pristine at 1 um on 2 processes: flops of every event equal within 5 %). hypre's parallel
 coarsening and l1-Gauss-Seidel, and SOR on each process's own rows (``pc_sor_local_symmetric``;
@@ -129,6 +130,7 @@ class FieldSplitSolver:
     def __init__(self, layout: Layout, rtol: float, maxiter: int):
         self.layout = layout
         self.ready = False
+        self.rows: np.ndarray | None = None  # the rows this process owns, when distributed
         self._v = layout.v
         self._ksp: PETSc.KSP | None = None
         self._mat: PETSc.Mat | None = None
@@ -189,8 +191,9 @@ class FieldSplitSolver:
 class DistributedFieldSplitSolver(FieldSplitSolver):
     """The same solver over the processes of ``PETSc.COMM_WORLD`` (``mpiexec -n N``).
 
-    Every process assembles the whole Jacobian and right-hand side and gets the whole
-    solution back. Each owns a near-equal contiguous chunk of every split's unknowns, so that
+    Every process assembles its own rows (:attr:`rows`) and gets the whole residual
+    (:meth:`gather`) and the whole solution back. Each owns a near-equal contiguous chunk of
+    every split's unknowns, so that
     the splits are balanced; the PETSc numbering puts process 0's chunks first (solid, liquid,
     c_s, c_e), then process 1's, and so on. The grid numbers the electrode's cells in x-major
     voxel order, so a chunk is a slab of the electrode in x. It numbers the separator's cells
@@ -217,15 +220,16 @@ class DistributedFieldSplitSolver(FieldSplitSolver):
             splits["liquid"], splits["ce"] = splits["liquid"][by_x], splits["ce"][by_x]
         chunks = {name: np.array_split(index, size) for name, index in splits.items()}
         self._order = np.concatenate([c[r] for r in range(size) for c in chunks.values()])
-        self._rows = np.concatenate([c[rank] for c in chunks.values()])
+        self.rows = np.concatenate([c[rank] for c in chunks.values()])
         first = sum(c[r].size for r in range(rank) for c in chunks.values())
         self._ranges = {}
         for name, c in chunks.items():
             self._ranges[name] = (first, c[rank].size)
             first += c[rank].size
-        self._v_local = np.flatnonzero(self._rows == self._v)
+        self._v_local = np.flatnonzero(self.rows == self._v)
         self._scatter: PETSc.Scatter | None = None
-        self._gathered: PETSc.Vec | None = None  # the whole solution, on every process
+        self._gathered: PETSc.Vec | None = None  # a whole vector, on every process
+        self._owned: PETSc.Vec | None = None  # the owned rows' values, to be gathered
 
     def _create_matrix(self, jac) -> PETSc.Mat:
         """The owned rows of ``jac`` in the PETSc numbering, voltage row negated (MPIAIJ), on
@@ -236,23 +240,23 @@ class DistributedFieldSplitSolver(FieldSplitSolver):
         n = jac.shape[0]
         number = np.empty(n, dtype=PETSc.IntType)
         number[self._order] = np.arange(n, dtype=PETSc.IntType)
-        counts = np.diff(jac.indptr)[self._rows]
-        row = np.repeat(np.arange(self._rows.size), counts)
+        counts = np.diff(jac.indptr)[self.rows]
+        row = np.repeat(np.arange(self.rows.size), counts)
         take = np.arange(counts.sum()) + np.repeat(
-            jac.indptr[self._rows] - np.cumsum(counts) + counts, counts
+            jac.indptr[self.rows] - np.cumsum(counts) + counts, counts
         )
         columns = number[jac.indices[take]]
         order = np.lexsort((columns, row))  # PETSc wants each row's columns sorted
         take, columns, row = take[order], columns[order], row[order]
         first = self._ranges[next(iter(self._ranges))][0]  # this process's first row and column
-        local = self._rows.size
+        local = self.rows.size
         owned = (columns >= first) & (columns < first + local)
         self._blocks = []  # (positions in jac.data, shared values, voltage-row entries) each
         csr = []
         for part, offset in ((owned, first), (~owned, 0)):
             indptr = np.r_[0, np.cumsum(np.bincount(row[part], minlength=local))]
             values = np.empty(np.count_nonzero(part))
-            flip = np.flatnonzero(self._rows[row[part]] == self._v)
+            flip = np.flatnonzero(self.rows[row[part]] == self._v)
             self._blocks.append((take[part], values, flip))
             csr.append((indptr.astype(PETSc.IntType), columns[part] - offset, values))
         self._fill(jac)
@@ -282,12 +286,21 @@ class DistributedFieldSplitSolver(FieldSplitSolver):
         }
 
     def _local_rhs(self, rhs: np.ndarray) -> np.ndarray:
-        b = rhs[self._rows]
+        b = rhs[self.rows]
         b[self._v_local] *= -1.0
         return b
 
+    def gather(self, owned: np.ndarray) -> np.ndarray:
+        """The whole vector (model numbering), on every process, from each process's values
+        of its :attr:`rows` (a residual assembled on those rows only)."""
+        if self._owned is None:
+            self._owned = PETSc.Vec().createMPI((self.rows.size, self._order.size))
+        self._owned.setArray(owned)
+        return self._whole(self._owned)
+
     def _whole(self, x: PETSc.Vec) -> np.ndarray:
-        """The solution in the model's numbering, on every process."""
+        """A vector of the PETSc numbering, whole and in the model's numbering, on every
+        process."""
         if self._scatter is None:
             self._scatter, self._gathered = PETSc.Scatter.toAll(x)
         self._scatter.scatter(x, self._gathered, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)

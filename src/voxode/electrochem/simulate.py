@@ -277,7 +277,7 @@ def simulate(
     if current_ma_cm2 == 0 and t_end_s is None:
         raise SimulationError("a zero current (a rest) needs an end time t_end_s")
     ranks = world_size()
-    estimate = estimate_memory(electrode, p)  # per process: every rank assembles the whole model
+    estimate = estimate_memory(electrode, p)  # per process: every rank holds the whole model
     check_memory(replace(estimate, bytes=estimate.bytes * ranks), force, hint="use a coarser image")
     try:
         grid = build_grid(electrode, p)

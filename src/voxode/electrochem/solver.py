@@ -160,6 +160,15 @@ class Stepper:
         )
         self._row_charge_c = self._row_charges()
         self._modes = self._potential_modes()
+        self._rows = self.linear.owned_rows
+        if self._rows is not None:
+            # distributed: each process assembles its own rows and gathers the others'
+            self.model.restrict(self._rows)
+
+    def _residual(self, u: np.ndarray, u_old: np.ndarray, dt_s: float) -> np.ndarray:
+        """The step's residual, whole on every process (with its derivatives kept)."""
+        r = self.model.residual(u, u_old, dt_s, self.current_a)
+        return r if self._rows is None else self.linear.gather(r[self._rows])
 
     def _row_charges(self) -> np.ndarray:
         """Charge (C) per residual row that a stoichiometry (or relative salt) change of 1
@@ -201,8 +210,10 @@ class Stepper:
         half the steps. A uniform shift changes only the reaction, collector and foil
         currents; the 3 x 3 system comes from the Jacobian of the last residual.
         """
-        response = self.model.jacobian() @ self._modes
-        gain = (self._modes.T @ response).toarray()
+        response = (self.model.jacobian() @ self._modes).toarray()
+        if self._rows is not None:
+            response = np.column_stack([self.linear.gather(c[self._rows]) for c in response.T])
+        gain = self._modes.T @ response
         totals = self._modes.T @ r
         try:
             shift = np.linalg.solve(gain, -totals)
@@ -223,7 +234,7 @@ class Stepper:
         )
         balanced = False
         for _ in range(self.options.newton_max_iter):
-            r = self.model.residual(u, u_old, dt_s, self.current_a)
+            r = self._residual(u, u_old, dt_s)
             self.counters.newton += 1
             if not np.all(np.isfinite(r)):
                 raise StepFailure("non-finite residual")
