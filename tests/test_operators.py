@@ -277,6 +277,26 @@ def test_steady_diffusion_migration_in_a_straight_channel() -> None:
     assert phi_e[-1] - phi_e[0] == pytest.approx(drop, rel=1e-6)
 
 
+def mid_discharge(params: ParameterSet) -> tuple[Model, np.ndarray, np.ndarray]:
+    """A model of a small sphere packing, its initial state and a mid-discharge-like state
+    (random stoichiometries, salt and potentials around the equilibrium)."""
+    from synthetic_images import sphere_packing
+
+    electrode = sphere_packing(
+        (6, 6, 10), voxel_um=1.0, radius_vox=(1.5, 2.5), nmc_fraction=0.5, cbd_fraction=0.1, seed=3
+    )
+    model = Model(build_grid(electrode, params), params)
+    lay = model.layout
+    rng = np.random.default_rng(7)
+    u_old = model.initial_state()
+    u = u_old.copy()
+    u[lay.c_s] = rng.uniform(0.3, 0.9, lay.n_nmc) * model.c_max
+    u[lay.c_e] = rng.uniform(400.0, 1600.0, lay.n_liquid)
+    u[lay.phi_e] = rng.uniform(-0.05, 0.05, lay.n_liquid)
+    u[lay.phi_s] = u[lay.v] - rng.uniform(0.0, 0.01, lay.n_solid)
+    return model, u_old, u
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -293,21 +313,9 @@ def test_the_jacobian_matches_central_differences_of_the_residual_on_every_block
     central difference (r(u + e v) - r(u - e v)) / 2e of the residual, to 1e-6 of the block's
     magnitude (the difference's truncation and rounding errors are ~1e-9 here), for each
     physics option that changes the assembly."""
-    from synthetic_images import sphere_packing
-
-    electrode = sphere_packing(
-        (6, 6, 10), voxel_um=1.0, radius_vox=(1.5, 2.5), nmc_fraction=0.5, cbd_fraction=0.1, seed=3
-    )
-    params = with_values(load_parameters(), options)
-    model = Model(build_grid(electrode, params), params)
+    model, u_old, u = mid_discharge(with_values(load_parameters(), options))
     lay = model.layout
-    rng = np.random.default_rng(7)
-    u_old = model.initial_state()
-    u = u_old.copy()
-    u[lay.c_s] = rng.uniform(0.3, 0.9, lay.n_nmc) * model.c_max
-    u[lay.c_e] = rng.uniform(400.0, 1600.0, lay.n_liquid)
-    u[lay.phi_e] = rng.uniform(-0.05, 0.05, lay.n_liquid)
-    u[lay.phi_s] = u[lay.v] - rng.uniform(0.0, 0.01, lay.n_solid)
+    rng = np.random.default_rng(8)
     model.residual(u, u_old, 2.0, 1e-9)
     jac = model.jacobian()
     blocks = {
@@ -342,22 +350,10 @@ def test_a_restricted_model_assembles_its_rows_exactly(with_voltage) -> None:
     the Jacobian in those rows equal the whole model's, to rounding, at a mid-discharge-like
     state, for a random half of every block's rows, with and without the
     voltage row; and fewer faces are evaluated."""
-    from synthetic_images import sphere_packing
-
-    electrode = sphere_packing(
-        (6, 6, 10), voxel_um=1.0, radius_vox=(1.5, 2.5), nmc_fraction=0.5, cbd_fraction=0.1, seed=3
-    )
-    params = load_parameters()
-    whole = Model(build_grid(electrode, params), params)
-    part = Model(whole.grid, params)
+    whole, u_old, u = mid_discharge(load_parameters())
+    part = Model(whole.grid, whole.params)
     lay = whole.layout
-    rng = np.random.default_rng(7)
-    u_old = whole.initial_state()
-    u = u_old.copy()
-    u[lay.c_s] = rng.uniform(0.3, 0.9, lay.n_nmc) * whole.c_max
-    u[lay.c_e] = rng.uniform(400.0, 1600.0, lay.n_liquid)
-    u[lay.phi_e] = rng.uniform(-0.05, 0.05, lay.n_liquid)
-    u[lay.phi_s] = u[lay.v] - rng.uniform(0.0, 0.01, lay.n_solid)
+    rng = np.random.default_rng(8)
     # a random half of every block, drawn independently
     halves = [
         np.flatnonzero(rng.random(b.stop - b.start) < 0.5) + b.start
