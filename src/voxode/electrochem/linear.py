@@ -183,7 +183,18 @@ class LinearSolver:
 
     def gather(self, owned: np.ndarray) -> np.ndarray:
         """The whole vector, on every process, from each process's values of its
-        :attr:`owned_rows` (in their order)."""
+        :attr:`owned_rows` (in their order).
+
+        Parameters
+        ----------
+        owned : ndarray
+            This process's values (a residual in A, say) of its owned rows.
+
+        Returns
+        -------
+        ndarray
+            The whole vector, in the model's numbering (same units).
+        """
         return self._backend.gather(owned)
 
     def solve(self, jac: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:

@@ -262,7 +262,13 @@ class Model:
         """Evaluate the residual and the Jacobian only where they add to ``rows`` (unknown
         indices): exact in those rows, partial in the others. A process of a distributed run
         assembles the rows it owns this way and gathers the rest of the residual from the
-        others (:meth:`Stepper.newton <voxode.electrochem.solver.Stepper.newton>`)."""
+        others (:meth:`Stepper.newton <voxode.electrochem.solver.Stepper.newton>`).
+
+        Parameters
+        ----------
+        rows : ndarray of int
+            Unknown indices (of :attr:`layout`) whose rows are to be exact.
+        """
         self._terms = Terms.reaching(self.grid, self.layout, rows)
         self._sparse = _Jacobian(self.layout.size)
 
