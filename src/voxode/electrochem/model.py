@@ -127,10 +127,21 @@ class Terms:
         None: every face). A residual evaluated on them is exact in ``rows``, and so is its
         Jacobian; the other rows get only part of their terms."""
         g, lay = grid, layout
-        owned = np.ones(lay.size, dtype=bool)
-        if rows is not None:
-            owned[:] = False
-            owned[rows] = True
+        if rows is None:  # the grid's own arrays, not copies
+            return cls(
+                g.electronic,
+                g.collector,
+                g.ionic,
+                g.diffusion,
+                g.reaction_nmc,
+                g.reaction_solid,
+                g.reaction_liquid,
+                g.reaction_area_m2,
+                g.foil_liquid,
+                g.foil_area_m2,
+            )
+        owned = np.zeros(lay.size, dtype=bool)
+        owned[rows] = True
         P, E, S, C = lay.phi_s.start, lay.phi_e.start, lay.c_s.start, lay.c_e.start
 
         def pairs(faces: Pairs, *blocks: int) -> Pairs:
@@ -298,11 +309,11 @@ class Model:
         )
 
     # ------------------------------------------------------------------ kinetics
-    def _reaction(self, u: np.ndarray, g: Terms):
+    def _reaction(self, u: np.ndarray, t: Terms):
         lay, p = self.layout, self.params
-        cs = u[lay.c_s][g.reaction_nmc]
-        ce = u[lay.c_e][g.reaction_liquid]
-        dphi = u[lay.phi_s][g.reaction_solid] - u[lay.phi_e][g.reaction_liquid]
+        cs = u[lay.c_s][t.reaction_nmc]
+        ce = u[lay.c_e][t.reaction_liquid]
+        dphi = u[lay.phi_s][t.reaction_solid] - u[lay.phi_e][t.reaction_liquid]
         x = cs / self.c_max
         ocp, docp = p.ocp.with_derivative(x)
         x = np.clip(x, 0.0, 1.0)
@@ -323,12 +334,12 @@ class Model:
         di_dce = 0.5 * i0 / np.maximum(cec, _CE_GAP) * bracket
         return i, di_deta, di_dcs, di_dce
 
-    def _foil(self, u: np.ndarray, g: Terms):
+    def _foil(self, u: np.ndarray, t: Terms):
         lay, p = self.layout, self.params
-        ce = u[lay.c_e][g.foil_liquid]
+        ce = u[lay.c_e][t.foil_liquid]
         i0, di0 = p.foil_i0.with_derivative(np.maximum(ce, _CE_GAP))
         a = p.lithium_foil.charge_transfer_coefficient
-        eta = -u[lay.phi_e][g.foil_liquid]
+        eta = -u[lay.phi_e][t.foil_liquid]
         ea = np.exp(np.clip(a * self.f * eta, -_EXP_CAP, _EXP_CAP))
         ec = np.exp(np.clip(-(1.0 - a) * self.f * eta, -_EXP_CAP, _EXP_CAP))
         i = i0 * (ea - ec)
