@@ -29,6 +29,7 @@ write_tiff_stacks(e, __import__("pathlib").Path({folder!r}) / "e")
 
 STAGE = """
 import json, resource, sys
+from pathlib import Path
 from voxode.errors import VoxodeError
 folder, stage, voxel, sim_s = Path({folder!r}), {stage!r}, {voxel}, {sim_s}
 try:

@@ -13,7 +13,7 @@ from scipy.sparse.linalg import expm_multiply
 
 from voxode.electrochem.grid import build_grid
 from voxode.electrochem.materials import FARADAY_C_MOL, ParameterSet, load_parameters, with_values
-from voxode.electrochem.model import Model
+from voxode.electrochem.model import Model, _Jacobian
 from voxode.electrochem.simulate import Discharge, simulate
 from voxode.electrochem.solver import EndReason
 from voxode.electrode import CBD, NMC, PORE, Electrode, Layer
@@ -371,3 +371,39 @@ def test_a_restricted_model_assembles_its_rows_exactly(with_voltage) -> None:
     j_part = part.jacobian()[rows].toarray()
     assert np.abs(j_part - j_whole).max() <= 1e-12 * np.abs(j_whole).max()
     assert part._terms.ionic.i.size < whole._terms.ionic.i.size
+
+
+def test_the_jacobian_pattern_and_values_equal_scipys_sum_of_triplets() -> None:
+    """``_Jacobian`` (the model's CSR assembly: pattern fixed by a counting sort on the first
+    assembly, values summed at fixed positions afterwards) gives SciPy's canonical CSR of the
+    same triplets, duplicates summed, on its first and on a later assembly; blocks mix index
+    arrays of both integer widths, one index for all, and repeated cells."""
+    n = 500
+    rng = np.random.default_rng(3)
+    spec = [  # (row0, rows, col0, cols) of each block
+        (0, rng.integers(0, 200, 4000), 0, rng.integers(0, 200, 4000).astype(np.int32)),
+        (200, rng.integers(0, 300, 3000).astype(np.int32), 0, 7),
+        (0, 42, 100, rng.integers(0, 400, 2000)),
+        (300, np.arange(200), 300, np.arange(200)),
+        (300, np.arange(200), 300, np.arange(200)),  # the same cells again
+    ]
+    jac = _Jacobian(n)
+    for _ in range(2):
+        jac.reset()
+        rows, cols, vals = [], [], []
+        for row0, r, col0, c in spec:
+            values = rng.normal(size=np.broadcast(r, c).shape)
+            scale = rng.choice([1.0, -0.5])
+            jac.add(row0, r, col0, c, values, scale)
+            rows.append(np.broadcast_to(row0 + r, values.shape))
+            cols.append(np.broadcast_to(col0 + c, values.shape))
+            vals.append(scale * values)
+        expected = sp.coo_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+        ).tocsr()
+        expected.sum_duplicates()
+        got = jac.matrix()
+        assert got.has_canonical_format
+        np.testing.assert_array_equal(got.indptr, expected.indptr)
+        np.testing.assert_array_equal(got.indices, expected.indices)
+        np.testing.assert_allclose(got.data, expected.data, rtol=1e-13, atol=1e-13)

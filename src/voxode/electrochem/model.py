@@ -180,6 +180,41 @@ def _add_at(target: np.ndarray, index: np.ndarray, values: np.ndarray, scale: fl
         target[index[n]] += scale * values[n]
 
 
+@numba.njit(cache=True)
+def _csr_pattern(rows: np.ndarray, cols: np.ndarray, n: int):
+    """The canonical CSR pattern (indptr, indices) of the cells (rows, cols) of an n x n
+    matrix, and the position in its value array of each cell (repeated cells share one).
+
+    A counting sort by row, then each row's few columns sorted and merged: four integer arrays
+    of the cells' length, where ``np.unique`` on row * n + col needed about ten (the peak
+    memory of a discharge's first Jacobian)."""
+    m = rows.size
+    start = np.zeros(n + 1, dtype=rows.dtype)
+    for k in range(m):
+        start[rows[k] + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    order = np.empty(m, dtype=rows.dtype)
+    fill = start[:-1].copy()
+    for k in range(m):
+        order[fill[rows[k]]] = k
+        fill[rows[k]] += 1
+    indptr = np.zeros(n + 1, dtype=rows.dtype)
+    indices = np.empty(m, dtype=rows.dtype)
+    positions = np.empty(m, dtype=rows.dtype)
+    nnz = 0
+    for i in range(n):
+        mine = order[start[i] : start[i + 1]]
+        by_col = mine[np.argsort(cols[mine])]
+        for k in range(by_col.size):
+            if k == 0 or cols[by_col[k]] != cols[by_col[k - 1]]:
+                indices[nnz] = cols[by_col[k]]
+                nnz += 1
+            positions[by_col[k]] = nnz - 1
+        indptr[i + 1] = nnz
+    return indptr, indices[:nnz].copy(), positions
+
+
 class _Jacobian:
     """A sparse matrix on the pattern of its first assembly, summed straight into the CSR
     value array.
@@ -194,7 +229,7 @@ class _Jacobian:
     def __init__(self, n: int):
         self.n = n
         self._blocks: list[tuple[np.ndarray, float]] = []
-        self._cells: list[tuple[np.ndarray, np.ndarray]] = []  # only until the pattern is fixed
+        self._cells: list[tuple] = []  # (row0, rows, col0, cols, shape), until the pattern is fixed
         self._positions: list[np.ndarray] | None = None
         self._indptr = self._indices = np.empty(0, dtype=np.int32)
 
@@ -216,28 +251,22 @@ class _Jacobian:
         """Add ``scale * values`` at rows ``row0 + rows`` and columns ``col0 + cols`` (index
         arrays like ``values``, or one index for all); ``values`` is kept until :meth:`matrix`."""
         if self._positions is None:
-            self._cells.append(
-                (
-                    np.broadcast_to(row0 + np.asarray(rows, dtype=np.int64), values.shape),
-                    np.broadcast_to(col0 + np.asarray(cols, dtype=np.int64), values.shape),
-                )
-            )
+            self._cells.append((row0, rows, col0, cols, values.shape))
         self._blocks.append((values, scale))
 
     def _fix_pattern(self) -> None:
-        rows = np.concatenate([r for r, _ in self._cells])
-        cols = np.concatenate([c for _, c in self._cells])
-        unique, inverse = np.unique(rows * self.n + cols, return_inverse=True)
-        index_dtype = np.int32 if max(unique.size, self.n) < 2**31 else np.int64
-        row, col = np.divmod(unique, self.n)
-        self._indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=self.n))])
-        self._indptr = self._indptr.astype(index_dtype)
-        self._indices = col.astype(index_dtype)
+        sizes = np.cumsum([0] + [int(np.prod(cell[4])) for cell in self._cells])
+        index_dtype = np.int32 if max(sizes[-1], self.n) < 2**31 else np.int64
+        rows = np.empty(sizes[-1], dtype=index_dtype)
+        cols = np.empty(sizes[-1], dtype=index_dtype)
+        for (row0, r, col0, c, shape), a, b in zip(self._cells, sizes[:-1], sizes[1:], strict=True):
+            np.add(row0, r, out=rows[a:b].reshape(shape), casting="unsafe")
+            np.add(col0, c, out=cols[a:b].reshape(shape), casting="unsafe")
+        self._cells = []
+        self._indptr, self._indices, positions = _csr_pattern(rows, cols, self.n)
         for shared in (self._indptr, self._indices):
             shared.setflags(write=False)  # every matrix() shares them
-        sizes = np.cumsum([r.size for r, _ in self._cells])[:-1]
-        self._positions = np.split(inverse.astype(index_dtype), sizes)
-        self._cells = []
+        self._positions = np.split(positions, sizes[1:-1])
 
     def matrix(self) -> sp.csr_matrix:
         """The matrix of the values added since the last :meth:`reset` (CSR, canonical)."""
