@@ -42,11 +42,13 @@ from voxode.ranks import world_rank, world_size
 from voxode.resources import MIB, MemoryEstimate, check_memory
 
 CHECKPOINT_NAME = "checkpoint.npz"
-# Fitted to the measured peak RSS at 1.5 and 1 um, checked at 0.5 um (benchmarks/bench_memory.py):
-# the imports, PETSc included (fixed), then the residual, the Jacobian with its assembly
-# buffers, the preconditioner hierarchies and the Krylov vectors (per unknown).
-FIXED_BYTES = 430 * MIB
-BYTES_PER_UNKNOWN = 1520
+# Fitted (least squares) to the peak RSS of whole 1C discharges of paper-pristine at 1, 0.75 and
+# 0.5 um, within 2.5 % of each (benchmarks/bench_memory.py; benchmarks/README.md): the imports,
+# PETSc included (fixed), then the residual, the Jacobian, the preconditioner hierarchies and the
+# Krylov vectors (per unknown). The peak comes late in the discharge, where the Krylov solves
+# take the most iterations: each GMRES iteration keeps one more vector.
+FIXED_BYTES = 340 * MIB
+BYTES_PER_UNKNOWN = 1400
 
 
 @dataclass
@@ -218,7 +220,8 @@ def simulate(
     (:func:`~voxode.electrochem.result.discharge_to_folder` removes it). Under ``mpiexec -n N``
     every process runs this function on the same input and the linear solves are distributed
     over them (:mod:`~voxode.electrochem.linear`); only rank 0 writes checkpoints, and the
-    memory check counts N times the estimate (every process holds the whole model).
+    memory check counts N times the estimate (conservative: every process holds the
+    whole grid and state, but only its own rows of the Jacobian).
     ``on_step(t_s, voltage_v, capacity_mah_cm2)`` reports progress. A discharge whose memory
     estimate (:func:`estimate_memory`) exceeds the memory available is refused unless ``force``.
 
@@ -277,7 +280,7 @@ def simulate(
     if current_ma_cm2 == 0 and t_end_s is None:
         raise SimulationError("a zero current (a rest) needs an end time t_end_s")
     ranks = world_size()
-    estimate = estimate_memory(electrode, p)  # per process: every rank holds the whole model
+    estimate = estimate_memory(electrode, p)  # per process, an upper bound on each rank
     check_memory(replace(estimate, bytes=estimate.bytes * ranks), force, hint="use a coarser image")
     try:
         grid = build_grid(electrode, p)
