@@ -185,9 +185,11 @@ def _csr_pattern(rows: np.ndarray, cols: np.ndarray, n: int):
     """The canonical CSR pattern (indptr, indices) of the cells (rows, cols) of an n x n
     matrix, and the position in its value array of each cell (repeated cells share one).
 
-    A counting sort by row, then each row's few columns sorted and merged: four integer arrays
-    of the cells' length, where ``np.unique`` on row * n + col needed about ten (the peak
-    memory of a discharge's first Jacobian)."""
+    A counting sort by row, then each row's few columns sorted and merged: besides ``rows``
+    and ``cols``, three integer arrays of the cells' length (of their width, int32 where it
+    fits). ``np.unique`` on int64 keys row * n + col held several int64 copies at once: the
+    first Jacobian at 1 um peaked at 475 MiB of allocations, against 157 MiB now
+    (benchmarks/README.md, "Less memory")."""
     m = rows.size
     start = np.zeros(n + 1, dtype=rows.dtype)
     for k in range(m):
